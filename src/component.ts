@@ -1,0 +1,159 @@
+/**
+ * The component contract. A component type is a folder (`receivers/<type>/`, `processors/<type>/`,
+ * `exporters/<type>/`) whose `index.ts` exports one factory; `src/registry.ts` lists the factories.
+ *
+ * Lifecycle (as in the OpenTelemetry Collector): `start()` must return quickly (long work runs in the
+ * background); `shutdown()` must be safe to call without `start()` and more than once, and must flush
+ * what the component holds to its consumer before resolving. The graph starts exporters, then processors,
+ * then receivers, and shuts them down in the reverse order.
+ *
+ * Data flow and backpressure: `consume()` resolves once the component has *accepted* the batch. A
+ * component that is full (a bounded queue at capacity) simply does not resolve until it has room, so the
+ * receiver upstream stops claiming new data from Redis while it waits; records then stay in Redis.
+ * A rejected `consume()` means the batch was not accepted: `isRetryable(err)` tells whether it may be
+ * offered again (the at-least-once receiver re-delivers it) or is lost for good (counted as dropped).
+ *
+ * Delivery: accepting is not delivering. A component that finishes delivery asynchronously (a queued
+ * push exporter) calls `ctx.defer()` before resolving `consume()` and calls the returned `Settle` once the
+ * data is delivered (or durably spooled), or with an error once it has definitively failed. The receiver
+ * acknowledges a chunk only when every pipeline accepted it and every deferral settled without error.
+ */
+import type { ZodType } from 'zod';
+import type { Logger } from 'pino';
+import type { Meter } from '@opentelemetry/api';
+import type { LogsBatch, MetricsBatch, RecordBatch, Signal, SignalPayload } from './model.js';
+import type { HttpHost } from './http-server.js';
+import type { SharedConfig } from './config/shared.js';
+
+/** What a component registers to take part in `/ready`. */
+export interface HealthState {
+  /** False makes `/ready` answer 503. */
+  readonly ready: boolean;
+  /** One short human-readable reason, shown in `/ready` (never a secret). */
+  readonly detail?: string;
+  /** Extra machine-readable facts (e.g. `lastDrainAgeSeconds`), shown in `/ready`. */
+  readonly facts?: Readonly<Record<string, string | number | boolean | null>>;
+}
+
+/** A component's handle on `/ready`. */
+export interface HealthReporter {
+  /** Replace this component's health state. */
+  set(state: HealthState): void;
+}
+
+/** Standard self-telemetry every component emits (see `src/telemetry.ts` for the metric names). */
+export interface ComponentTelemetry {
+  /** The shared self-telemetry meter, for component-specific instruments (name them `tyk_otel_pump.<kind>.<what>`). */
+  readonly meter: Meter;
+  /** Records (or items) that entered the component and were accepted. */
+  accepted(count: number, signal?: Signal): void;
+  /** Items refused because they are malformed (decode errors, wrong types); `reason` is a stable snake_case word. */
+  refused(count: number, reason: string, signal?: Signal): void;
+  /** Items dropped on purpose or because they could not be delivered (filtered, permanent error, queue full). */
+  dropped(count: number, reason: string, signal?: Signal): void;
+  /** Items an exporter delivered. */
+  sent(count: number, signal?: Signal): void;
+  /** Items an exporter failed to send on one attempt (they may still be retried). */
+  sendFailed(count: number, reason: string, signal?: Signal): void;
+  /** Current queue depth (items) of a queued component. */
+  queueSize(items: number): void;
+}
+
+/** Everything a component gets from the agent when it is created. */
+export interface ComponentContext {
+  /** `type` or `type/name`, plus `@pipeline` for processors (one instance per pipeline). */
+  readonly id: string;
+  /** Pino child logger bound to `{ component: id }`. Log per lifecycle event or failure burst, never per record. */
+  readonly logger: Logger;
+  readonly telemetry: ComponentTelemetry;
+  readonly health: HealthReporter;
+  /** The shared HTTP server(s): register routes on an address. */
+  readonly http: HttpHost;
+  /** Top-level sections shared by several components (`error_definition`, `slos`, …). */
+  readonly shared: SharedConfig;
+  /** Unique id of this agent process (stable for its lifetime), e.g. for Redis in-flight lists. */
+  readonly instanceId: string;
+  /** Directory the config file lives in, for resolving relative paths (spool dirs, CA files, output files). */
+  readonly configDir: string;
+}
+
+/** Called exactly once when deferred delivery finished: without an argument on success. */
+export type Settle = (error?: Error) => void;
+
+/** Per-batch context handed down the pipeline with the data. */
+export interface BatchContext {
+  /** Take over responsibility for finishing delivery asynchronously; call the returned function exactly once. */
+  defer(): Settle;
+}
+
+/** Something that accepts batches of one signal. */
+export interface Consumer<S extends Signal> {
+  consume(data: SignalPayload[S], ctx: BatchContext): Promise<void>;
+}
+
+/** Lifecycle shared by all components. */
+export interface Component {
+  start(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+/** A receiver produces `records` and pushes them to its consumer. */
+export type Receiver = Component;
+
+/** A processor consumes one signal and emits one (possibly different) signal to its consumer. */
+export interface Processor<In extends Signal = Signal> extends Component {
+  consume(data: SignalPayload[In], ctx: BatchContext): Promise<void>;
+}
+
+/** An exporter consumes one or more signals; one instance serves every pipeline that lists it. */
+export interface Exporter extends Component {
+  consumeRecords?(batch: RecordBatch, ctx: BatchContext): Promise<void>;
+  consumeMetrics?(batch: MetricsBatch, ctx: BatchContext): Promise<void>;
+  consumeLogs?(batch: LogsBatch, ctx: BatchContext): Promise<void>;
+}
+
+/** An input→output signal pair a processor supports. */
+export interface ProcessorSignature {
+  readonly input: Signal;
+  readonly output: Signal;
+}
+
+interface FactoryBase<C> {
+  /** The YAML type, equal to the folder name (`tyk_redis`, `sli`, `prometheus`). */
+  readonly type: string;
+  /** One-line description for `--help` and docs. */
+  readonly description: string;
+  /**
+   * The config schema: a strict zod object whose defaults make `parse({})` the default config. Its output
+   * type is the component's config type, so type, defaults and validation cannot drift.
+   */
+  readonly configSchema: ZodType<C>;
+}
+
+/** Factory of a receiver type. */
+export interface ReceiverFactory<C = unknown> extends FactoryBase<C> {
+  readonly kind: 'receiver';
+  create(ctx: ComponentContext, config: C, next: Consumer<'records'>): Receiver;
+}
+
+/** Factory of a processor type. */
+export interface ProcessorFactory<C = unknown> extends FactoryBase<C> {
+  readonly kind: 'processor';
+  /** Supported signal conversions, e.g. `[{input:'records', output:'records'}]` or records→metrics. */
+  readonly signatures: readonly ProcessorSignature[];
+  create(ctx: ComponentContext, config: C, signature: ProcessorSignature, next: Consumer<Signal>): Processor;
+}
+
+/** Factory of an exporter type. */
+export interface ExporterFactory<C = unknown> extends FactoryBase<C> {
+  readonly kind: 'exporter';
+  /** Signals the exporter consumes; it must implement the matching `consume*` methods. */
+  readonly inputs: readonly Signal[];
+  create(ctx: ComponentContext, config: C): Exporter;
+}
+
+/** Any factory. */
+export type Factory = ReceiverFactory | ProcessorFactory | ExporterFactory;
+
+/** The kinds of component, as they appear as top-level config sections (singular). */
+export type ComponentKind = Factory['kind'];

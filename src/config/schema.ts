@@ -1,0 +1,123 @@
+/**
+ * Schema building blocks shared by component configs: durations, `host:port` endpoints, secrets, and the
+ * helpers that turn a schema into a default config. Component schemas are strict zod objects
+ * (`z.strictObject`) whose fields carry `.describe()` doc strings, so the schema is the documentation.
+ */
+import { z } from 'zod';
+
+const UNIT_MS: Readonly<Record<string, number>> = {
+  ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000,
+};
+const DURATION_PART = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d)/y;
+
+/** Parses a Go-style duration (`500ms`, `1s`, `1m30s`, `30d`) to milliseconds; undefined when invalid. */
+export function parseDuration(text: string): number | undefined {
+  if (text === '0') return 0;
+  let total = 0;
+  let pos = 0;
+  DURATION_PART.lastIndex = 0;
+  while (pos < text.length) {
+    DURATION_PART.lastIndex = pos;
+    const m = DURATION_PART.exec(text);
+    if (!m) return undefined;
+    total += Number(m[1]) * (UNIT_MS[m[2] ?? ''] ?? NaN);
+    pos = DURATION_PART.lastIndex;
+  }
+  return pos === 0 || !Number.isFinite(total) ? undefined : total;
+}
+
+/** Formats milliseconds as the shortest exact duration string (`1500` → `1500ms`, `60000` → `1m`). */
+export function formatDuration(ms: number): string {
+  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
+/**
+ * A duration string (`500ms`, `1s`, `5m`, `30d`), parsed to **milliseconds**. Bare numbers are refused,
+ * as in the Collector, because their unit would be a guess.
+ */
+export function duration(opts: { min?: number; max?: number } = {}) {
+  return z.string({ error: 'must be a duration such as 500ms, 1s or 5m' }).transform((text, ctx) => {
+    const ms = parseDuration(text.trim());
+    if (ms === undefined) {
+      ctx.issues.push({ code: 'custom', message: 'must be a duration such as 500ms, 1s or 5m', input: text });
+      return z.NEVER;
+    }
+    if (opts.min !== undefined && ms < opts.min) {
+      ctx.issues.push({ code: 'custom', message: `must be at least ${formatDuration(opts.min)}`, input: text });
+      return z.NEVER;
+    }
+    if (opts.max !== undefined && ms > opts.max) {
+      ctx.issues.push({ code: 'custom', message: `must be at most ${formatDuration(opts.max)}`, input: text });
+      return z.NEVER;
+    }
+    return ms;
+  });
+}
+
+/** Splits `host:port` (IPv6 in brackets); undefined when malformed. An empty host means all interfaces. */
+export function parseHostPort(text: string): { host: string; port: number } | undefined {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:\s/[\]]*)):(\d{1,5})$/.exec(text);
+  if (!m) return undefined;
+  const port = Number(m[3]);
+  if (port > 65535) return undefined;
+  return { host: m[1] ?? m[2] ?? '', port };
+}
+
+/** A `host:port` listen or target address (port 0 allowed for "any free port"). */
+export function hostPort() {
+  return z.string({ error: 'must be host:port' }).refine((s) => parseHostPort(s) !== undefined, {
+    message: 'must be host:port',
+  });
+}
+
+/**
+ * A secret string (password, token, API key). Numbers and booleans are accepted and turned into strings,
+ * because `${env:TOKEN}` that happens to look like a number is typed as one. Its value is never printed:
+ * the config printer and error formatter mask every key named like a secret (see `isSecretPath`).
+ */
+export function secret() {
+  return z.preprocess((v) => (typeof v === 'number' || typeof v === 'boolean' ? String(v) : v), z.string({ error: 'must be a string' }));
+}
+
+const SECRET_KEY = /(^|_)(password|passwd|token|api_?key|secret|authorization|auth)$/i;
+
+/** Whether a config path points at a secret: a key named like a password/token/api_key, or any `headers` value. */
+export function isSecretPath(path: readonly (string | number)[]): boolean {
+  for (let i = 0; i < path.length; i++) {
+    const key = path[i];
+    if (typeof key !== 'string') continue;
+    if (SECRET_KEY.test(key)) return true;
+    if (key === 'headers' && i < path.length - 1) return true;
+  }
+  return false;
+}
+
+/** The placeholder printed instead of a secret. */
+export const REDACTED = '<redacted>';
+
+/** Returns a deep copy of `value` with every secret (by `isSecretPath`) replaced by `<redacted>`. */
+export function redactSecrets(value: unknown, path: (string | number)[] = []): unknown {
+  if (Array.isArray(value)) return value.map((v, i) => redactSecrets(v, [...path, i]));
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      const p = [...path, k];
+      out[k] = isSecretPath(p) && v !== '' && v !== null && v !== undefined && typeof v !== 'object' ? REDACTED : redactSecrets(v, p);
+    }
+    return out;
+  }
+  return value;
+}
+
+/** A positive integer with a default. */
+export function positiveInt(def: number) {
+  return z.number({ error: 'must be a number' }).int('must be an integer').positive('must be greater than 0').default(def);
+}
+
+/** The default config of a schema: `schema.parse({})`. */
+export function defaultConfig<C>(schema: z.ZodType<C>): C {
+  return schema.parse({});
+}

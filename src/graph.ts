@@ -1,0 +1,256 @@
+/**
+ * The pipeline graph at run time: builds component instances from a resolved config, wires them
+ * (receiver → per-pipeline processors → one fan-out → shared exporters), starts them exporters-first and
+ * shuts them down receivers-first, so every stage can flush into a consumer that is still running.
+ *
+ * Instances: a receiver or exporter id is one instance however many pipelines list it (a record drained
+ * once reaches every pipeline that lists its receiver); processors get one instance per pipeline, as in
+ * the Collector.
+ */
+import type { Logger } from 'pino';
+import type {
+  BatchContext, Component, ComponentContext, ComponentKind, Consumer, Exporter, HealthReporter, HealthState, Processor,
+} from './component.js';
+import type { Signal, SignalPayload } from './model.js';
+import type { PipelineSpec, ResolvedConfig } from './config/load.js';
+import type { HttpServers } from './http-server.js';
+import type { SelfTelemetry } from './telemetry.js';
+import { FanOutError, StartError, TimeoutError } from './errors.js';
+
+/** Sends one batch to several consumers concurrently; all of them get it even if one fails. */
+export class FanOut<S extends Signal> implements Consumer<S> {
+  constructor(private readonly consumers: readonly Consumer<S>[]) {}
+
+  async consume(data: SignalPayload[S], ctx: BatchContext): Promise<void> {
+    const only = this.consumers.length === 1 ? this.consumers[0] : undefined;
+    if (only) return only.consume(data, ctx);
+    const results = await Promise.allSettled(this.consumers.map((c) => c.consume(data, ctx)));
+    const errors = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown);
+    if (errors.length > 0) throw new FanOutError(errors);
+  }
+}
+
+function exporterConsumer(exp: Exporter, signal: Signal, id: string): Consumer<Signal> {
+  const fn =
+    signal === 'records' ? exp.consumeRecords : signal === 'metrics' ? exp.consumeMetrics : exp.consumeLogs;
+  if (!fn) throw new StartError(id, `exporter does not implement consume for ${signal}`);
+  return { consume: (data, ctx) => (fn as (d: unknown, c: BatchContext) => Promise<void>).call(exp, data, ctx) };
+}
+
+/** Per-component health, aggregated for `/ready`. */
+export class HealthRegistry {
+  private readonly states = new Map<string, { state: HealthState; reported: boolean }>();
+
+  reporter(id: string): HealthReporter {
+    this.states.set(id, { state: { ready: false, detail: 'not started' }, reported: false });
+    return { set: (state) => void this.states.set(id, { state, reported: true }) };
+  }
+
+  /** Marks a started component ready unless it reported its own state already. */
+  started(id: string): void {
+    const s = this.states.get(id);
+    if (s && !s.reported) this.states.set(id, { state: { ready: true }, reported: false });
+  }
+
+  stopped(id: string): void {
+    this.states.set(id, { state: { ready: false, detail: 'stopped' }, reported: true });
+  }
+
+  /** `{ready, components}` for `/ready`. */
+  snapshot(): { ready: boolean; components: Record<string, HealthState> } {
+    const components: Record<string, HealthState> = {};
+    let ready = true;
+    for (const [id, { state }] of this.states) {
+      components[id] = state;
+      if (!state.ready) ready = false;
+    }
+    return { ready, components };
+  }
+}
+
+interface Node {
+  readonly id: string;
+  readonly kind: ComponentKind;
+  readonly component: Component;
+  started: boolean;
+}
+
+/** Everything the graph needs from the agent to create component contexts. */
+export interface GraphDeps {
+  readonly logger: Logger;
+  readonly telemetry: SelfTelemetry;
+  readonly http: HttpServers;
+  readonly health: HealthRegistry;
+  readonly instanceId: string;
+}
+
+/** Built components of one config, in start order. */
+export class Graph {
+  private readonly nodes: Node[] = [];
+  private readonly logger: Logger;
+  private stopping: Promise<void> | undefined;
+
+  private constructor(logger: Logger) {
+    this.logger = logger;
+  }
+
+  /** Instantiates every component referenced by the pipelines and wires them. */
+  static build(config: ResolvedConfig, deps: GraphDeps): Graph {
+    const g = new Graph(deps.logger);
+    const ctx = (id: string, kind: ComponentKind, signal: Signal): ComponentContext => ({
+      id,
+      logger: deps.logger.child({ component: id }),
+      telemetry: deps.telemetry.forComponent(kind, id, signal),
+      health: deps.health.reporter(id),
+      http: deps.http.hostFor(id),
+      shared: config.shared,
+      instanceId: deps.instanceId,
+      configDir: config.dir,
+    });
+
+    // Exporters: one instance per id.
+    const exporters = new Map<string, Exporter>();
+    for (const p of config.pipelines) {
+      for (const id of p.exporters) {
+        if (exporters.has(id)) continue;
+        const entry = config.components.get(id);
+        if (!entry || entry.factory.kind !== 'exporter') throw new StartError(id, 'not an exporter');
+        const exp = entry.factory.create(ctx(id, 'exporter', p.signal), entry.config);
+        exporters.set(id, exp);
+        g.nodes.push({ id, kind: 'exporter', component: exp, started: false });
+      }
+    }
+
+    // Processors: one chain per pipeline, built back to front.
+    const heads = new Map<string, Consumer<Signal>>();
+    for (const p of config.pipelines) {
+      let next: Consumer<Signal> = new FanOut(p.exporters.map((id) => exporterConsumer(exporters.get(id) as Exporter, p.signal, id)));
+      const chain: Node[] = [];
+      for (let i = p.processors.length - 1; i >= 0; i--) {
+        const { id, signature } = p.processors[i] as PipelineSpec['processors'][number];
+        const entry = config.components.get(id);
+        if (!entry || entry.factory.kind !== 'processor') throw new StartError(id, 'not a processor');
+        const instanceId = `${id}@${p.id}`;
+        const proc: Processor = entry.factory.create(ctx(instanceId, 'processor', signature.input), entry.config, signature, next);
+        chain.unshift({ id: instanceId, kind: 'processor', component: proc, started: false });
+        next = proc as Consumer<Signal>;
+      }
+      // Processors start back to front (consumers first): push in reverse order of the chain.
+      for (let i = chain.length - 1; i >= 0; i--) g.nodes.push(chain[i] as Node);
+      heads.set(p.id, next);
+    }
+
+    // Receivers: one instance per id, feeding every pipeline that lists it.
+    const receiverIds = [...new Set(config.pipelines.flatMap((p) => p.receivers))];
+    for (const id of receiverIds) {
+      const entry = config.components.get(id);
+      if (!entry || entry.factory.kind !== 'receiver') throw new StartError(id, 'not a receiver');
+      const targets = config.pipelines.filter((p) => p.receivers.includes(id)).map((p) => heads.get(p.id) as Consumer<'records'>);
+      const rec = entry.factory.create(ctx(id, 'receiver', 'records'), entry.config, new FanOut<'records'>(targets));
+      g.nodes.push({ id, kind: 'receiver', component: rec, started: false });
+    }
+    return g;
+  }
+
+  /** Starts exporters, then processors, then receivers. On failure stops what started and rethrows. */
+  async start(health: HealthRegistry): Promise<void> {
+    for (const node of this.nodes) {
+      try {
+        await node.component.start();
+        node.started = true;
+        health.started(node.id);
+      } catch (err) {
+        this.logger.error({ err, component: node.id }, 'component failed to start; stopping the others');
+        await this.shutdown(30_000, health).catch(() => undefined);
+        throw err instanceof StartError ? err : new StartError(node.id, err instanceof Error ? err.message : String(err), { cause: err });
+      }
+    }
+  }
+
+  /**
+   * Shuts down receivers first, then processors front to back, then exporters, each after its upstream has
+   * flushed into it. Resolves when all are down; rejects with a TimeoutError if `timeoutMs` passes first.
+   */
+  shutdown(timeoutMs: number, health?: HealthRegistry): Promise<void> {
+    this.stopping ??= (async () => {
+      for (let i = this.nodes.length - 1; i >= 0; i--) {
+        const node = this.nodes[i] as Node;
+        try {
+          await node.component.shutdown();
+        } catch (err) {
+          this.logger.error({ err, component: node.id }, 'component failed to shut down cleanly');
+        }
+        health?.stopped(node.id);
+      }
+    })();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new TimeoutError('shutdown', timeoutMs)), timeoutMs);
+      timer.unref();
+    });
+    return Promise.race([this.stopping, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  /** Component ids in start order. */
+  get startOrder(): readonly string[] {
+    return this.nodes.map((n) => n.id);
+  }
+}
+
+/** Human-readable summary of the pipelines (for `graph` and the start-up log). */
+export function describePipelines(config: Pick<ResolvedConfig, 'pipelines'>): string {
+  const lines: string[] = [];
+  for (const p of config.pipelines) {
+    const stages: string[] = [`[${p.receivers.join(', ')}]`];
+    let signal: Signal = 'records';
+    stages.push(`--${signal}-->`);
+    for (const proc of p.processors) {
+      stages.push(proc.id);
+      signal = proc.signature.output;
+      stages.push(`--${signal}-->`);
+    }
+    stages.push(`[${p.exporters.join(', ')}]`);
+    lines.push(`${p.id}: ${stages.join(' ')}`);
+  }
+  return lines.join('\n');
+}
+
+/** Mermaid flowchart of the pipelines. Shared receivers and exporters appear once. */
+export function mermaidPipelines(config: Pick<ResolvedConfig, 'pipelines'>): string {
+  const lines = ['flowchart LR'];
+  const node = (kind: string, id: string) => `${kind}_${id.replace(/[^A-Za-z0-9_]/g, '_')}`;
+  const declared = new Set<string>();
+  const declare = (n: string, label: string, shape: 'rec' | 'proc' | 'exp') => {
+    if (declared.has(n)) return;
+    declared.add(n);
+    const text = JSON.stringify(label);
+    lines.push(shape === 'rec' ? `  ${n}([${text}])` : shape === 'exp' ? `  ${n}[[${text}]]` : `  ${n}[${text}]`);
+  };
+  for (const p of config.pipelines) {
+    lines.push(`  subgraph ${node('pipeline', p.id)}[${JSON.stringify(p.id)}]`);
+    const procNodes = p.processors.map((proc) => {
+      const n = node('proc', `${p.id}_${proc.id}`);
+      declare(n, proc.id, 'proc');
+      return n;
+    });
+    lines.push('  end');
+    const fan = node('fanout', p.id);
+    lines.push(`  ${fan}{{fan-out}}`);
+    for (const r of p.receivers) {
+      const n = node('rec', r);
+      declare(n, r, 'rec');
+      lines.push(`  ${n} -->|records| ${procNodes[0] ?? fan}`);
+    }
+    let signal: Signal = 'records';
+    for (let i = 0; i < procNodes.length; i++) {
+      signal = (p.processors[i] as PipelineSpec['processors'][number]).signature.output;
+      lines.push(`  ${procNodes[i] ?? ''} -->|${signal}| ${procNodes[i + 1] ?? fan}`);
+    }
+    for (const e of p.exporters) {
+      const n = node('exp', e);
+      declare(n, e, 'exp');
+      lines.push(`  ${fan} -->|${p.signal}| ${n}`);
+    }
+  }
+  return lines.join('\n');
+}

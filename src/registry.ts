@@ -1,0 +1,9 @@
+/**
+ * Every component type the agent knows: a literal list of factories. Adding a component is its folder
+ * plus one line here.
+ */
+import type { Factory } from './component.js';
+
+/** All factories, receivers first, then processors, then exporters. */
+export const factories: readonly Factory[] = [
+];

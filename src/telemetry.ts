@@ -1,0 +1,94 @@
+/**
+ * Self-telemetry shared by all components: one OTel MeterProvider whose Prometheus reader is served on
+ * `service.telemetry.metrics.address` `/metrics`. Standard instruments (names after the Collector's
+ * `otelcol_*` set, with our prefix):
+ *
+ * - `<prefix>_<kind>_accepted_items_total{<kind>,signal}`
+ * - `<prefix>_<kind>_refused_items_total{<kind>,signal,reason}` (malformed input)
+ * - `<prefix>_<kind>_dropped_items_total{<kind>,signal,reason}` (filtered, undeliverable, queue full)
+ * - `<prefix>_exporter_sent_items_total{exporter,signal}`, `…_send_failed_items_total{exporter,signal,reason}`
+ * - `<prefix>_exporter_queue_size{exporter}`
+ * - `<prefix>_process_memory_rss_bytes`, `…_process_heap_used_bytes`, `…_process_uptime_seconds`
+ */
+import { type Attributes, type Counter, type Meter } from '@opentelemetry/api';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import type { ComponentKind, ComponentTelemetry } from './component.js';
+import type { Signal } from './model.js';
+
+
+/** The agent's self-telemetry registry. */
+export class SelfTelemetry {
+  /** Meter for component-specific instruments. */
+  readonly meter: Meter;
+  private readonly provider: MeterProvider;
+  private readonly reader: PrometheusExporter;
+  private readonly serializer: PrometheusSerializer;
+  private readonly counters = new Map<string, Counter>();
+  private readonly queueSizes = new Map<string, number>();
+  private readonly prefix: string;
+
+  constructor(prefix: string, resource: Readonly<Record<string, string>> = {}) {
+    this.prefix = prefix;
+    this.reader = new PrometheusExporter({ preventServerStart: true });
+    this.provider = new MeterProvider({ resource: resourceFromAttributes(resource), readers: [this.reader] });
+    this.meter = this.provider.getMeter('tyk-otel-pump');
+    this.serializer = new PrometheusSerializer('', false, undefined, true, true);
+    const started = Date.now();
+    this.meter
+      .createObservableGauge(`${prefix}.process.memory.rss_bytes`, { description: 'Resident set size of the agent process.', unit: 'By' })
+      .addCallback((r) => r.observe(process.memoryUsage.rss()));
+    this.meter
+      .createObservableGauge(`${prefix}.process.heap_used_bytes`, { description: 'V8 heap in use.', unit: 'By' })
+      .addCallback((r) => r.observe(process.memoryUsage().heapUsed));
+    this.meter
+      .createObservableGauge(`${prefix}.process.uptime_seconds`, { description: 'Seconds since the agent started.', unit: 's' })
+      .addCallback((r) => r.observe((Date.now() - started) / 1000));
+    this.meter
+      .createObservableGauge(`${prefix}.exporter.queue_size`, { description: 'Items waiting in an exporter queue.', unit: '{item}' })
+      .addCallback((r) => {
+        for (const [exporter, size] of this.queueSizes) r.observe(size, { exporter });
+      });
+  }
+
+  private counter(name: string, description: string): Counter {
+    let c = this.counters.get(name);
+    if (!c) {
+      c = this.meter.createCounter(name, { description, unit: '{item}' });
+      this.counters.set(name, c);
+    }
+    return c;
+  }
+
+  /** The standard telemetry handle of one component. */
+  forComponent(kind: ComponentKind, id: string, defaultSignal: Signal = 'records'): ComponentTelemetry {
+    const p = `${this.prefix}.${kind}`;
+    const accepted = this.counter(`${p}.accepted_items`, `Items accepted by the ${kind}.`);
+    const refused = this.counter(`${p}.refused_items`, `Malformed items refused by the ${kind}, by reason.`);
+    const dropped = this.counter(`${p}.dropped_items`, `Items the ${kind} dropped (filtered, undeliverable, queue full), by reason.`);
+    const sent = this.counter(`${this.prefix}.exporter.sent_items`, 'Items an exporter delivered.');
+    const failed = this.counter(`${this.prefix}.exporter.send_failed_items`, 'Items an exporter failed to send on one attempt, by reason.');
+    const attrs = (signal: Signal | undefined, reason?: string): Attributes =>
+      reason === undefined ? { [kind]: id, signal: signal ?? defaultSignal } : { [kind]: id, signal: signal ?? defaultSignal, reason };
+    return {
+      meter: this.meter,
+      accepted: (n, signal) => n > 0 && accepted.add(n, attrs(signal)),
+      refused: (n, reason, signal) => n > 0 && refused.add(n, attrs(signal, reason)),
+      dropped: (n, reason, signal) => n > 0 && dropped.add(n, attrs(signal, reason)),
+      sent: (n, signal) => n > 0 && sent.add(n, { exporter: id, signal: signal ?? defaultSignal }),
+      sendFailed: (n, reason, signal) => n > 0 && failed.add(n, { exporter: id, signal: signal ?? defaultSignal, reason }),
+      queueSize: (items) => void this.queueSizes.set(id, items),
+    };
+  }
+
+  /** Prometheus text of all self-telemetry. */
+  async scrape(): Promise<string> {
+    const { resourceMetrics } = await this.reader.collect();
+    return this.serializer.serialize(resourceMetrics);
+  }
+
+  async shutdown(): Promise<void> {
+    await this.provider.shutdown().catch(() => undefined);
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * Every registered component passes the same contract: its default config validates, an unknown key is
+ * rejected, start → shutdown → shutdown works (idempotent), and shutdown without start works.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { factories } from '../src/registry.js';
+import type { ComponentContext, Consumer, Factory } from '../src/component.js';
+import type { Signal } from '../src/model.js';
+import { HttpServers } from '../src/http-server.js';
+import { HealthRegistry } from '../src/graph.js';
+import { SelfTelemetry } from '../src/telemetry.js';
+import { buildSharedConfig, sharedSectionSchemas } from '../src/config/shared.js';
+import { parseWithProblems } from '../src/config/load.js';
+import { silentLogger } from '../src/logger.js';
+import { RecordingConsumer } from './helpers/records.js';
+
+/** Overrides so a default config can actually start in a test (free ports, private Redis keys, temp files). */
+const START_OVERRIDES: Record<string, Record<string, unknown>> = {
+  'exporter:prometheus': { endpoint: '127.0.0.1:0' },
+  'exporter:file': { path: '/dev/null' },
+};
+
+function context(id: string, http: HttpServers, telemetry: SelfTelemetry): ComponentContext {
+  return {
+    id,
+    logger: silentLogger(),
+    telemetry: telemetry.forComponent('exporter', id),
+    health: new HealthRegistry().reporter(id),
+    http: http.hostFor(id),
+    shared: buildSharedConfig({ error_definition: sharedSectionSchemas.error_definition.parse(undefined) }),
+    instanceId: `conformance-${process.pid}`,
+    configDir: process.cwd(),
+  };
+}
+
+function create(f: Factory, config: unknown, ctx: ComponentContext) {
+  const next = new RecordingConsumer<Signal>() as Consumer<Signal>;
+  if (f.kind === 'receiver') return f.create(ctx, config, next as Consumer<'records'>);
+  if (f.kind === 'processor') return f.create(ctx, config, f.signatures[0] as (typeof f.signatures)[number], next);
+  return f.create(ctx, config);
+}
+
+describe('component conformance', () => {
+  it('the registry lists each kind/type once', () => {
+    const keys = factories.map((f) => `${f.kind}:${f.type}`);
+    assert.deepEqual(keys, [...new Set(keys)]);
+  });
+
+  for (const f of factories) {
+    describe(`${f.kind} ${f.type}`, () => {
+      it('default config validates', () => {
+        const r = parseWithProblems(f.configSchema, {}, [f.type]);
+        assert.deepEqual(r.problems, []);
+      });
+
+      it('rejects an unknown key with a path-prefixed problem', () => {
+        const r = parseWithProblems(f.configSchema, { surely_not_a_key: 1 }, [`${f.kind}s`, f.type]);
+        assert.ok(
+          r.problems.some((p) => p.path === `${f.kind}s::${f.type}::surely_not_a_key` && p.message.startsWith('unknown key')),
+          JSON.stringify(r.problems),
+        );
+      });
+
+      it('start → shutdown → shutdown, and shutdown without start', async () => {
+        const http = new HttpServers(silentLogger());
+        const telemetry = new SelfTelemetry('conformance');
+        try {
+          const config = f.configSchema.parse(START_OVERRIDES[`${f.kind}:${f.type}`] ?? {});
+          const a = create(f, config, context(`${f.type}/a`, http, telemetry));
+          await a.start();
+          await a.shutdown();
+          await a.shutdown();
+          const b = create(f, config, context(`${f.type}/b`, http, telemetry));
+          await b.shutdown();
+          await b.shutdown();
+        } finally {
+          await http.close();
+          await telemetry.shutdown();
+        }
+      });
+    });
+  }
+});
