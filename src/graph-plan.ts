@@ -47,8 +47,12 @@ export function planPipelines(
     const base = `service::pipelines::${pid}`;
     const m = PIPELINE_ID.exec(pid);
     const signal = m?.[1] as Signal | undefined;
-    if (!m || !signal || !SIGNALS.includes(signal)) {
+    if (!m || !signal) {
       problems.push({ path: base, message: `invalid pipeline id: must be <signal> or <signal>/<name> with signal one of ${SIGNALS.join(', ')}` });
+      continue;
+    }
+    if (!SIGNALS.includes(signal)) {
+      problems.push({ path: base, message: `unknown pipeline signal "${signal}": tyk-otel-pump pipelines carry ${SIGNALS.join(', ')}` });
       continue;
     }
     let ok = true;
@@ -64,9 +68,12 @@ export function planPipelines(
         seen.add(id);
         used.add(`${kind}:${id}`);
         const entry = components.get(id);
-        if (entry && entry.kind === kind) return entry;
+        if (entry && entry.kind === kind) {
+          if (!entry.valid) ok = false; // its config problems are reported at its definition
+          return entry;
+        }
         if (defined(kind).includes(id)) {
-          ok = false; // defined but invalid: already reported at its definition
+          ok = false; // defined with an invalid id or unknown type: already reported at its definition
           return undefined;
         }
         const hint = suggest(id, defined(kind));

@@ -58,7 +58,10 @@ export interface ComponentEntry {
   readonly type: string;
   readonly name: string;
   readonly factory: Factory;
+  /** The parsed config; undefined when it is invalid (the problems say why). */
   readonly config: unknown;
+  /** False when the component's config has problems (it still takes part in graph checks). */
+  readonly valid: boolean;
 }
 
 /** A pipeline after graph planning: which signal flows between every stage. */
@@ -143,19 +146,24 @@ export function loadConfigText(
   const problems: ConfigProblem[] = [];
   const warnings: ConfigProblem[] = [];
 
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
   if (doc.errors.length > 0) {
     for (const e of doc.errors) {
       const pos = e.linePos?.[0];
-      problems.push({ path: pos ? `line ${pos.line}:${pos.col}` : '', message: `invalid YAML: ${e.message.split('\n')[0] ?? e.message}` });
+      const first = (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, '');
+      problems.push({ path: pos ? `line ${pos.line}, column ${pos.col}` : '', message: `invalid YAML: ${first}` });
     }
     return { config: undefined, problems, warnings };
   }
   const raw: unknown = doc.toJS() ?? {};
   const expanded = expandEnv(raw, env);
+  // A value whose expansion failed is reported once, by the expansion problem, not again by its schema.
+  const expansionFailed = new Set<string>();
   for (const issue of expanded.issues) {
     (issue.warning ? warnings : problems).push({ path: formatPath(issue.path), message: issue.message });
+    if (!issue.warning) expansionFailed.add(formatPath(issue.path));
   }
+  const firstExpansionProblems = problems.length;
   const root = expanded.value;
   if (root === null || typeof root !== 'object' || Array.isArray(root)) {
     problems.push({ path: '', message: 'the config must be a map with receivers, processors, exporters and service', got: showValue(root, []) });
@@ -201,10 +209,9 @@ export function loadConfigText(
       }
       const parsed = parseWithProblems(factory.configSchema, cfg ?? {}, [section, id]);
       problems.push(...parsed.problems);
-      if (parsed.value !== undefined) {
-        components.set(id, { id, kind, type, name: m[2] ?? '', factory, config: parsed.value });
-        (effective[section] as Record<string, unknown>)[id] = parsed.value;
-      }
+      const valid = parsed.value !== undefined;
+      components.set(id, { id, kind, type, name: m[2] ?? '', factory, config: parsed.value, valid });
+      if (valid) (effective[section] as Record<string, unknown>)[id] = parsed.value;
     }
   }
 
@@ -247,6 +254,11 @@ export function loadConfigText(
     pipelines = plan.pipelines;
   }
 
+  if (expansionFailed.size > 0) {
+    const kept = problems.filter((p, i) => i < firstExpansionProblems || !expansionFailed.has(p.path));
+    problems.length = 0;
+    problems.push(...kept);
+  }
   if (problems.length > 0 || !service) return { config: undefined, problems, warnings };
   const shared = buildSharedConfig(sharedValues as Parameters<typeof buildSharedConfig>[0]);
   return { config: { file, dir, components, pipelines, service, shared, effective }, problems, warnings };
