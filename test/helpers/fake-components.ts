@@ -23,6 +23,7 @@ const receiverSchema = z.strictObject({
   endpoint: z.string().default('redis://127.0.0.1:6379/0').describe('Where records come from.'),
   password: secret().default('').describe('A secret, to test masking.'),
   poll_interval: duration().prefault('1s').describe('A duration, to test parsing.'),
+  not_ready: z.boolean().default(false).describe('Report not ready after start (readiness tests).'),
 });
 
 /** A receiver that emits whatever the test pushes. */
@@ -31,13 +32,14 @@ export const fakeReceiver: ReceiverFactory<z.infer<typeof receiverSchema>> = {
   type: 'fake_receiver',
   description: 'test receiver',
   configSchema: receiverSchema,
-  create(ctx: ComponentContext, _config, next: Consumer<'records'>) {
+  create(ctx: ComponentContext, config, next: Consumer<'records'>) {
     let started = false;
     let stopped = false;
     return {
       async start() {
         started = true;
         events.push(`start ${ctx.id}`);
+        if (config.not_ready) ctx.health.set({ ready: false, detail: 'redis unreachable (test)', facts: { lastDrainAgeSeconds: 99 } });
         receivers.set(ctx.id, {
           push: (batch, bctx = { defer: () => () => undefined }) => next.consume(batch, bctx),
         });

@@ -1,0 +1,199 @@
+/**
+ * The pipeline graph and the agent around it, with the small fake components: wiring (one receiver into
+ * several pipelines, shared exporters, per-pipeline processors), start/stop order, backpressure, delivery
+ * tracking, and the HTTP endpoints (/health, /ready, /metrics).
+ */
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { startAgent, type RunningAgent } from '../test/helpers/agent.js';
+import { events, exporters, fakeFactories, receivers } from '../test/helpers/fake-components.js';
+import { httpRecord } from '../test/helpers/records.js';
+import { Delivery } from './delivery.js';
+import { FanOut } from './graph.js';
+import { FanOutError, ShuttingDownError, isRetryable } from './errors.js';
+import type { Consumer } from './component.js';
+import { PROMETHEUS_CONTENT_TYPE } from './http-server.js';
+
+const YAML = `
+receivers:
+  fake_receiver: {}
+processors:
+  tag/a: { tag: "+a" }
+  tag/b: { tag: "+b" }
+  count: {}
+exporters:
+  memory: {}
+  memory/metrics: {}
+service:
+  telemetry: { metrics: { address: "127.0.0.1:0" } }
+  pipelines:
+    records:
+      receivers: [fake_receiver]
+      processors: [tag/a, tag/b]
+      exporters: [memory]
+    records/plain:
+      receivers: [fake_receiver]
+      exporters: [memory]
+    metrics:
+      receivers: [fake_receiver]
+      processors: [tag/a, count]
+      exporters: [memory/metrics]
+`;
+
+let running: RunningAgent | undefined;
+
+beforeEach(() => {
+  events.length = 0;
+});
+afterEach(async () => {
+  await running?.stop();
+  running = undefined;
+});
+
+describe('pipeline graph', () => {
+  it('starts exporters, then processors back to front, then receivers; stops in reverse', async () => {
+    running = await startAgent(YAML, { factories: fakeFactories });
+    assert.deepEqual(events, [
+      'start memory',
+      'start memory/metrics',
+      'start tag/b@records',
+      'start tag/a@records',
+      'start count@metrics',
+      'start tag/a@metrics',
+      'start fake_receiver',
+    ]);
+    events.length = 0;
+    await running.stop();
+    assert.deepEqual(events, [
+      'stop fake_receiver',
+      'stop tag/a@metrics',
+      'stop count@metrics',
+      'stop tag/a@records',
+      'stop tag/b@records',
+      'stop memory/metrics',
+      'stop memory',
+    ]);
+    running = undefined;
+  });
+
+  it('a record drained once reaches every pipeline that lists its receiver, through that pipeline\'s processors', async () => {
+    running = await startAgent(YAML, { factories: fakeFactories });
+    await receivers.get('fake_receiver')?.push([httpRecord({ route: 'r' })]);
+    const mem = exporters.get('memory');
+    // The shared exporter got one batch from each of its two pipelines, each processed by its own chain.
+    assert.deepEqual(mem?.records.map((b) => b.map((r) => (r.kind === 'uptime' ? '' : r.route))).sort(), [['r'], ['r+a+b']]);
+    assert.equal(exporters.get('memory/metrics')?.metrics.length, 1);
+    assert.equal(exporters.get('memory/metrics')?.metrics[0]?.scope, 'count@metrics');
+  });
+
+  it('backpressure: a blocked exporter holds the receiver until it has room', async () => {
+    running = await startAgent(YAML.replace('memory: {}', 'memory: { block: true }'), { factories: fakeFactories });
+    let done = false;
+    const pushed = receivers.get('fake_receiver')?.push([httpRecord()]).then(() => {
+      done = true;
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(done, false, 'consume must not resolve while the exporter is full');
+    assert.ok((exporters.get('memory')?.blocked ?? 0) >= 1);
+    exporters.get('memory')?.release();
+    await pushed;
+    assert.equal(done, true);
+  });
+
+  it('delivery completes only when every deferred exporter settled, with the first error', async () => {
+    running = await startAgent(YAML.replace('memory: {}', 'memory: { defer: true }'), { factories: fakeFactories });
+    const d = new Delivery();
+    await receivers.get('fake_receiver')?.push([httpRecord()], d.ctx);
+    d.seal();
+    let outcome: Error | undefined | 'pending' = 'pending';
+    void d.done.then((e) => {
+      outcome = e;
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    const pending = exporters.get('memory')?.pending ?? [];
+    assert.equal(pending.length, 2, 'one deferral per pipeline that reached the deferring exporter');
+    assert.equal(outcome, 'pending');
+    pending[0]?.();
+    await new Promise((r) => setTimeout(r, 5));
+    assert.equal(outcome, 'pending');
+    pending[1]?.(new ShuttingDownError('memory'));
+    assert.ok((await d.done) instanceof ShuttingDownError);
+  });
+});
+
+describe('fan-out', () => {
+  it('gives the batch to every consumer even when one fails, and reports retryable if any failure is', async () => {
+    const got: string[] = [];
+    const ok = (name: string): Consumer<'records'> => ({ consume: async () => void got.push(name) });
+    const failing = (err: Error): Consumer<'records'> => ({ consume: async () => { throw err; } });
+    const fan = new FanOut<'records'>([ok('a'), failing(new Error('permanent')), ok('b'), failing(new ShuttingDownError('x'))]);
+    await assert.rejects(fan.consume([], { defer: () => () => undefined }), (err: unknown) => {
+      assert.ok(err instanceof FanOutError);
+      assert.equal(err.errors.length, 2);
+      assert.equal(isRetryable(err), true);
+      return true;
+    });
+    assert.deepEqual(got.sort(), ['a', 'b']);
+    const onlyPermanent = new FanOut<'records'>([ok('c'), failing(new Error('bug'))]);
+    await assert.rejects(onlyPermanent.consume([], { defer: () => () => undefined }), (err: unknown) => !isRetryable(err));
+  });
+});
+
+describe('agent HTTP endpoints', () => {
+  it('serves /health, /ready (503 when a component is not ready) and self-telemetry /metrics', async () => {
+    running = await startAgent(YAML, { factories: fakeFactories });
+    const health = await fetch(`${running.telemetryUrl}/health`);
+    assert.equal(health.status, 200);
+    assert.equal(((await health.json()) as { status: string }).status, 'ok');
+
+    const ready = await fetch(`${running.telemetryUrl}/ready`);
+    assert.equal(ready.status, 200);
+    const body = (await ready.json()) as { status: string; components: Record<string, { ready: boolean }> };
+    assert.equal(body.status, 'ready');
+    assert.equal(body.components['fake_receiver']?.ready, true);
+
+    await receivers.get('fake_receiver')?.push([httpRecord()]);
+    const metrics = await fetch(`${running.telemetryUrl}/metrics`);
+    assert.equal(metrics.headers.get('content-type'), PROMETHEUS_CONTENT_TYPE);
+    const text = await metrics.text();
+    assert.match(text, /^# HELP tyk_otel_pump_process_memory_rss_bytes /m);
+    assert.match(text, /^tyk_otel_pump_process_uptime_seconds \d/m);
+
+    const notFound = await fetch(`${running.telemetryUrl}/nope`);
+    assert.equal(notFound.status, 404);
+    const post = await fetch(`${running.telemetryUrl}/health`, { method: 'POST' });
+    assert.equal(post.status, 405);
+  });
+
+  it('/ready answers 503 with the reason when a component is not ready', async () => {
+    running = await startAgent(YAML.replace('fake_receiver: {}', 'fake_receiver: { not_ready: true }'), { factories: fakeFactories });
+    const ready = await fetch(`${running.telemetryUrl}/ready`);
+    assert.equal(ready.status, 503);
+    const body = (await ready.json()) as { status: string; components: Record<string, { ready: boolean; detail?: string; facts?: Record<string, unknown> }> };
+    assert.equal(body.status, 'not_ready');
+    assert.deepEqual(body.components['fake_receiver'], { ready: false, detail: 'redis unreachable (test)', facts: { lastDrainAgeSeconds: 99 } });
+    assert.equal(body.components['memory']?.ready, true);
+  });
+
+  it('shutdown is idempotent and closes the listeners', async () => {
+    running = await startAgent(YAML.replace('memory: {}', 'memory: { block: true }'), { factories: fakeFactories });
+    const url = running.telemetryUrl;
+    const stopping = running.agent.shutdown();
+    const again = running.agent.shutdown();
+    assert.equal(stopping, again);
+    await stopping;
+    await assert.rejects(fetch(`${url}/ready`));
+    running = undefined;
+  });
+
+  it('refuses to start when the telemetry port is taken, and cleans up', async () => {
+    running = await startAgent(YAML, { factories: fakeFactories });
+    const port = new URL(running.telemetryUrl).port;
+    events.length = 0;
+    await assert.rejects(
+      startAgent(YAML.replace('127.0.0.1:0', `127.0.0.1:${port}`), { factories: fakeFactories }),
+      /cannot listen on 127\.0\.0\.1:\d+: EADDRINUSE/,
+    );
+    assert.deepEqual(events, [], 'no component was started');
+  });
+});
