@@ -191,6 +191,8 @@ export interface LogEntry {
   readonly severityText: string;
   readonly body: AnyValue;
   readonly attributes: Readonly<Record<string, AnyValue>>;
+  /** W3C trace id (32 lower-case hex digits) linking the entry to a gateway trace, when known. */
+  readonly traceId?: string;
 }
 
 /** The payload of a `logs` signal. */
