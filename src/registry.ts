@@ -3,7 +3,13 @@
  * plus one line here.
  */
 import type { Factory } from './component.js';
+import { filterProcessorFactory } from '../processors/filter/index.js';
+import { redactProcessorFactory } from '../processors/redact/index.js';
+import { routeProcessorFactory } from '../processors/route/index.js';
 
 /** All factories, receivers first, then processors, then exporters. */
 export const factories: readonly Factory[] = [
+  filterProcessorFactory,
+  redactProcessorFactory,
+  routeProcessorFactory,
 ];

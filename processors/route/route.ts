@@ -1,0 +1,503 @@
+/**
+ * The `route` processor: sets `AnalyticsRecord.route` (`http.route`) to a low-cardinality template of the
+ * request path, e.g. `/orders/v1/items/5527` → `/orders/v1/items/{id}`.
+ *
+ * Per HTTP record:
+ *   1. Path: the `path_source` field (default `path`: the tracked path or URL path, which keeps the
+ *      gateway's own `{uuid}`/`{ulid}`/`{id}`/`{var}` normalisation), query string removed, cut to a bound.
+ *   2. Listen path: the record's `listen_path`, else `apis.<id>.listen_path`. When the path starts with
+ *      it (segment-wise; `{var}` segments of a listen path match any segment), the rest is the endpoint.
+ *      When it does not, the gateway stripped it (error records of APIs with `strip_listen_path`) or the
+ *      path is a tracked endpoint (relative to the listen path): the whole path is the endpoint, and the
+ *      listen path is put back in front, so successes and gateway errors share one route. A record whose
+ *      `original_path` (pre-rewrite) does start with the listen path uses that instead.
+ *   3. Endpoint template, first match wins: the API's `routes` (router precedence: literal segments beat
+ *      `{param}` beats a final `*`), the API's `patterns`, the global `routes`, the global `patterns`, then
+ *      the built-in per-segment rules (see {@link classifySegment}).
+ *   4. Route = `<listen path without trailing slash><endpoint template>` (or just the endpoint template
+ *      with `include_listen_path: false`).
+ *   5. Cap: an API has at most `max_routes_per_api` distinct non-declared routes in use; a new one beyond
+ *      that is reported as `overflow_route` (`{other}`) and counted. Routes unused for `route_idle_timeout`
+ *      free their slot. Routes from `routes` lists are finite by construction and never capped.
+ *
+ * Network (`-1`) and uptime records pass through untouched (route stays ''). Results are cached per
+ * (api, path) in a bounded two-generation map, so the common case is one map lookup per record.
+ */
+import type { Counter } from '@opentelemetry/api';
+import type { BatchContext, ComponentContext, Consumer, Processor } from '../../src/component.js';
+import type { AnalyticsRecord, RecordBatch, TykRecord } from '../../src/model.js';
+import { withRoute } from '../../src/model.js';
+import { BurstLogger } from '../../src/logger.js';
+import type { RouteConfig } from './config.js';
+
+/** Built-in placeholder tokens. */
+export const ID = '{id}';
+export const UUID = '{uuid}';
+export const ULID = '{ulid}';
+
+function isHex(c: number): boolean {
+  return (c >= 48 && c <= 57) || ((c | 32) >= 97 && (c | 32) <= 102);
+}
+
+function isUuid(s: string): boolean {
+  for (let i = 0; i < 36; i++) {
+    const c = s.charCodeAt(i);
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (c !== 45) return false;
+    } else if (!isHex(c)) return false;
+  }
+  return true;
+}
+
+/**
+ * The built-in rule for one path segment: the placeholder it becomes, or undefined to keep it as it is.
+ * One character scan, no regex:
+ *
+ * - `{…}` (already a template, e.g. the gateway's `normalise_urls` output or a tracked endpoint): kept
+ * - longer than `maxLength` characters: `{id}`
+ * - all digits: `{id}`
+ * - UUID (8-4-4-4-12 hex, any version, any case): `{uuid}`
+ * - ULID (26 Crockford base32 characters, first 0–7, at least one digit): `{ulid}`
+ * - hex of 7+ characters with digits and letters (object ids, hashes, short git SHAs): `{id}`
+ * - 5+ digits making up at least half of it (`2024-01-15`, `ORD-000123`, `user12345`): `{id}`
+ * - 16+ characters of `[A-Za-z0-9_-+=~.]` switching between letters and digits 3+ times (base64/base62
+ *   tokens, nanoids, Stripe-style ids): `{id}`
+ *
+ * Everything else is kept: words, versions (`v1`, `2.0`), `Non Versioned`, non-ASCII (`ümlaut`), percent-
+ * encoded text, and characters such as `|:#,@` (exporters sanitise them for their wire format).
+ */
+export function classifySegment(s: string, maxLength: number): string | undefined {
+  const n = s.length;
+  if (n === 0) return undefined;
+  const first = s.charCodeAt(0);
+  if (first === 123 && s.charCodeAt(n - 1) === 125) return undefined;
+  if (n > maxLength) return ID;
+  let digits = 0;
+  let hexLetters = 0;
+  let otherLetters = 0;
+  let crockford = true;
+  let token = true;
+  let switches = 0;
+  let prev = 0; // 0 start, 1 letter, 2 digit, 3 separator
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      digits++;
+      if (prev === 1) switches++;
+      prev = 2;
+      continue;
+    }
+    const lc = c | 32;
+    if (lc >= 97 && lc <= 122) {
+      if (lc <= 102) hexLetters++;
+      else otherLetters++;
+      if (lc === 105 || lc === 108 || lc === 111 || lc === 117) crockford = false;
+      if (prev === 2) switches++;
+      prev = 1;
+      continue;
+    }
+    crockford = false;
+    // - _ + = ~ .
+    if (c !== 45 && c !== 95 && c !== 43 && c !== 61 && c !== 126 && c !== 46) token = false;
+    prev = 3;
+  }
+  if (digits === n) return ID;
+  if (n === 36 && isUuid(s)) return UUID;
+  if (n === 26 && crockford && first >= 48 && first <= 55 && digits > 0) return ULID;
+  if (n >= 7 && otherLetters === 0 && digits > 0 && digits + hexLetters === n) return ID;
+  if (digits >= 5 && digits * 2 >= n) return ID;
+  if (token && n >= 16 && switches >= 3) return ID;
+  return undefined;
+}
+
+/**
+ * Applies the built-in rules to every segment of `path` (which starts with `/`, or is ''). Keeps empty
+ * segments (`//`) and a trailing slash as they are; segments beyond `maxSegments` become a final `/*`.
+ * Returns `path` itself when nothing changes.
+ */
+export function templatePath(path: string, maxSegments: number, maxSegmentLength: number): string {
+  let out = '';
+  let changed = false;
+  let start = 0; // index of the '/' that opens the current segment
+  let count = 0;
+  const n = path.length;
+  while (start < n) {
+    if (count === maxSegments) {
+      return `${out}/*`;
+    }
+    let end = path.indexOf('/', start + 1);
+    if (end < 0) end = n;
+    const seg = path.slice(start + 1, end);
+    const token = classifySegment(seg, maxSegmentLength);
+    if (token !== undefined) {
+      changed = true;
+      out += `/${token}`;
+    } else {
+      out += path.slice(start, end);
+    }
+    count++;
+    start = end;
+  }
+  return changed ? out : path;
+}
+
+/**
+ * Where the endpoint starts in `path` when it begins with the listen path `lp` (no trailing slash, starts
+ * with `/`): the index after the listen path, or -1. `{var}` segments of the listen path match any
+ * non-empty segment.
+ */
+export function matchListenPath(path: string, lp: string): number {
+  if (!lp.includes('{')) {
+    return path.startsWith(lp) && (path.length === lp.length || path.charCodeAt(lp.length) === 47) ? lp.length : -1;
+  }
+  let i = 0;
+  let j = 0;
+  while (j < lp.length) {
+    if (path.charCodeAt(i) !== 47) return -1;
+    let jEnd = lp.indexOf('/', j + 1);
+    if (jEnd < 0) jEnd = lp.length;
+    let iEnd = path.indexOf('/', i + 1);
+    if (iEnd < 0) iEnd = path.length;
+    const want = lp.slice(j + 1, jEnd);
+    const got = path.slice(i + 1, iEnd);
+    const param = want.length >= 2 && want.charCodeAt(0) === 123 && want.charCodeAt(want.length - 1) === 125;
+    if (param ? got === '' : want !== got) return -1;
+    i = iEnd;
+    j = jEnd;
+  }
+  return i;
+}
+
+/** A node of the user-route trie. */
+interface TrieNode {
+  readonly literals: Map<string, TrieNode>;
+  param: TrieNode | undefined;
+  /** Route of a final `*` at this node. */
+  rest: string | undefined;
+  /** Route ending at this node. */
+  end: string | undefined;
+}
+
+function node(): TrieNode {
+  return { literals: new Map(), param: undefined, rest: undefined, end: undefined };
+}
+
+function segmentsOf(path: string): string[] {
+  const segs = path.split('/');
+  segs.shift(); // before the leading '/'
+  if (segs.length > 0 && segs[segs.length - 1] === '') segs.pop(); // a trailing slash does not matter
+  return segs;
+}
+
+/** Compiles user routes (validated by the config) into a trie; the first of duplicate routes wins. */
+export function buildRouteTrie(routes: readonly string[]): TrieNode | undefined {
+  if (routes.length === 0) return undefined;
+  const root = node();
+  for (const route of routes) {
+    let cur = root;
+    const segs = segmentsOf(route);
+    let rest = false;
+    for (const s of segs) {
+      if (s === '*') {
+        cur.rest ??= route;
+        rest = true;
+        break;
+      }
+      if (s.length >= 2 && s.startsWith('{') && s.endsWith('}')) {
+        cur.param ??= node();
+        cur = cur.param;
+      } else {
+        let next = cur.literals.get(s);
+        if (!next) {
+          next = node();
+          cur.literals.set(s, next);
+        }
+        cur = next;
+      }
+    }
+    if (!rest) cur.end ??= route;
+  }
+  return root;
+}
+
+/** Matches path segments against the trie: literal beats `{param}` beats `*`, segment by segment. */
+export function matchRouteTrie(n: TrieNode, segs: readonly string[], i = 0): string | undefined {
+  if (i === segs.length) return n.end ?? n.rest;
+  const s = segs[i] as string;
+  const lit = n.literals.get(s);
+  if (lit) {
+    const r = matchRouteTrie(lit, segs, i + 1);
+    if (r !== undefined) return r;
+  }
+  if (n.param && s !== '') {
+    const r = matchRouteTrie(n.param, segs, i + 1);
+    if (r !== undefined) return r;
+  }
+  return n.rest;
+}
+
+/** A compiled regex rule. */
+interface PatternRule {
+  readonly re: RegExp;
+  readonly template: string;
+}
+
+function compilePatterns(list: readonly { regex: string; template: string }[]): PatternRule[] {
+  return list.map((p) => ({ re: new RegExp(p.regex), template: p.template }));
+}
+
+/** Expands `$1`…`$9` and `$<name>` in a pattern template. */
+export function expandTemplate(template: string, m: RegExpExecArray): string {
+  if (!template.includes('$')) return template;
+  return template.replace(/\$(?:(\d)|<([^>]+)>)/g, (_all, d: string | undefined, name: string | undefined) =>
+    name !== undefined ? (m.groups?.[name] ?? '') : (m[Number(d)] ?? ''),
+  );
+}
+
+/** One cached result for (api, path). */
+interface CacheEntry {
+  /** The listen path the result was computed with. */
+  readonly lp: string;
+  readonly route: string;
+  /** Whether the path started with the listen path (false: the listen path was put back in front). */
+  readonly matched: boolean;
+  /** From a user `routes` entry (never capped). */
+  readonly declared: boolean;
+}
+
+/** A bounded map: two generations of at most `size / 2` entries each; a hit in the old one is promoted. */
+export class TwoGenerationCache<V> {
+  private cur = new Map<string, V>();
+  private prev = new Map<string, V>();
+  private readonly half: number;
+
+  constructor(size: number) {
+    this.half = Math.max(1, Math.floor(size / 2));
+  }
+
+  get(key: string): V | undefined {
+    const v = this.cur.get(key);
+    if (v !== undefined) return v;
+    const old = this.prev.get(key);
+    if (old !== undefined) this.set(key, old);
+    return old;
+  }
+
+  set(key: string, v: V): void {
+    if (this.cur.size >= this.half) {
+      this.prev = this.cur;
+      this.cur = new Map();
+    }
+    this.cur.set(key, v);
+  }
+
+  get size(): number {
+    return this.cur.size + this.prev.size;
+  }
+}
+
+/** Per-API state: its rules and the routes in use. */
+interface ApiState {
+  readonly listenPath: string;
+  readonly trie: TrieNode | undefined;
+  readonly patterns: readonly PatternRule[];
+  /** Route → last time it was used (ms). */
+  readonly inUse: Map<string, number>;
+  nextSweepAt: number;
+}
+
+/** The route computation, separate from the processor so tests and benchmarks can drive it directly. */
+export class RouteTemplater {
+  private readonly cache: TwoGenerationCache<CacheEntry>;
+  private readonly apis = new Map<string, ApiState>();
+  private readonly globalTrie: TrieNode | undefined;
+  private readonly globalPatterns: readonly PatternRule[];
+  private readonly maxPathChars: number;
+  /** Records reported as the overflow route since the last `takeOverflow()`. */
+  private overflowCount = 0;
+  private overflowApi = '';
+
+  constructor(private readonly config: RouteConfig) {
+    this.cache = new TwoGenerationCache(config.cache_size);
+    this.globalTrie = buildRouteTrie(config.routes);
+    this.globalPatterns = compilePatterns(config.patterns);
+    // Enough for max_segments segments of max_segment_length characters; anything longer is cut first,
+    // so neither the work nor the cache keys grow with hostile input.
+    this.maxPathChars = config.max_segments * (config.max_segment_length + 1) + 1;
+  }
+
+  private api(apiId: string): ApiState {
+    let s = this.apis.get(apiId);
+    if (!s) {
+      const rules = Object.hasOwn(this.config.apis, apiId) ? this.config.apis[apiId] : undefined;
+      s = {
+        listenPath: rules?.listen_path ?? '',
+        trie: buildRouteTrie(rules?.routes ?? []),
+        patterns: compilePatterns(rules?.patterns ?? []),
+        inUse: new Map(),
+        nextSweepAt: 0,
+      };
+      this.apis.set(apiId, s);
+    }
+    return s;
+  }
+
+  private sourcePath(r: AnalyticsRecord): string {
+    const src = this.config.path_source;
+    const v = src === 'path' ? r.path : src === 'raw_path' ? r.rawPath : r.originalPath;
+    if (v !== '') return v;
+    return r.path !== '' ? r.path : r.rawPath;
+  }
+
+  /** The route of an HTTP record at time `now` (ms), cap applied. */
+  routeOf(r: AnalyticsRecord, now: number): string {
+    const api = this.api(r.apiId);
+    const lp = r.listenPath !== '' ? r.listenPath : api.listenPath;
+    const src = this.sourcePath(r);
+    let e = this.lookup(api, r.apiId, src, lp);
+    if (!e.matched && !r.trackPath && r.originalPath !== '' && r.originalPath !== src) {
+      const orig = this.lookup(api, r.apiId, r.originalPath, lp);
+      if (orig.matched) e = orig;
+    }
+    return e.declared ? e.route : this.admit(api, r.apiId, e.route, now);
+  }
+
+  private lookup(api: ApiState, apiId: string, path: string, lp: string): CacheEntry {
+    const key = `${apiId}\u0000${path}`;
+    const hit = this.cache.get(key);
+    if (hit !== undefined && hit.lp === lp) return hit;
+    const e = this.compute(api, path, lp);
+    this.cache.set(key, e);
+    return e;
+  }
+
+  private compute(api: ApiState, source: string, lp: string): CacheEntry {
+    let p = source === '' ? '/' : source;
+    const q = p.indexOf('?');
+    if (q >= 0) p = p.slice(0, q);
+    if (p.length > this.maxPathChars) p = p.slice(0, this.maxPathChars);
+    if (p.charCodeAt(0) !== 47) p = `/${p}`;
+    let prefix = lp;
+    if (prefix !== '' && prefix.charCodeAt(0) !== 47) prefix = `/${prefix}`;
+    while (prefix.endsWith('/')) prefix = prefix.slice(0, -1);
+    let endpoint = p;
+    let matched = true;
+    if (prefix !== '') {
+      const at = matchListenPath(p, prefix);
+      if (at >= 0) endpoint = p.slice(at);
+      else matched = false;
+    }
+    const { template, declared } = this.templateEndpoint(api, endpoint);
+    let route: string;
+    if (this.config.include_listen_path) route = prefix + template;
+    else route = template === '' ? '/' : template;
+    return { lp, route, matched, declared };
+  }
+
+  private templateEndpoint(api: ApiState, endpoint: string): { template: string; declared: boolean } {
+    const subject = endpoint === '' ? '/' : endpoint;
+    if (api.trie || this.globalTrie) {
+      const segs = segmentsOf(subject);
+      const hit = (api.trie && matchRouteTrie(api.trie, segs)) ?? (this.globalTrie && matchRouteTrie(this.globalTrie, segs));
+      if (hit) return { template: hit, declared: true };
+    }
+    for (const rules of [api.patterns, this.globalPatterns]) {
+      for (const rule of rules) {
+        const m = rule.re.exec(subject);
+        if (m) return { template: expandTemplate(rule.template, m), declared: false };
+      }
+    }
+    return {
+      template: templatePath(endpoint, this.config.max_segments, this.config.max_segment_length),
+      declared: false,
+    };
+  }
+
+  private admit(api: ApiState, apiId: string, route: string, now: number): string {
+    const inUse = api.inUse;
+    const seen = inUse.get(route);
+    if (seen !== undefined) {
+      if (now - seen >= 1000) inUse.set(route, now);
+      return route;
+    }
+    if (inUse.size >= this.config.max_routes_per_api && now >= api.nextSweepAt) {
+      api.nextSweepAt = now + 1000;
+      const idleBefore = now - this.config.route_idle_timeout;
+      for (const [k, t] of inUse) if (t < idleBefore) inUse.delete(k);
+    }
+    if (inUse.size >= this.config.max_routes_per_api) {
+      this.overflowCount++;
+      this.overflowApi = apiId;
+      return this.config.overflow_route;
+    }
+    inUse.set(route, now);
+    return route;
+  }
+
+  /** Records reported as the overflow route since the last call, and one API that overflowed. */
+  takeOverflow(): { count: number; apiId: string } {
+    const r = { count: this.overflowCount, apiId: this.overflowApi };
+    this.overflowCount = 0;
+    return r;
+  }
+
+  /** Distinct routes in use for an API (for tests and diagnostics). */
+  routesInUse(apiId: string): number {
+    return this.apis.get(apiId)?.inUse.size ?? 0;
+  }
+
+  /** Entries in the (api, path) cache. */
+  get cacheSize(): number {
+    return this.cache.size;
+  }
+}
+
+/** records → records: sets `route` on HTTP records, forwarding a new batch. */
+export class RouteProcessor implements Processor<'records'> {
+  private readonly templater: RouteTemplater;
+  private readonly overflow: Counter;
+  private readonly burst: BurstLogger;
+
+  constructor(
+    private readonly ctx: ComponentContext,
+    private readonly config: RouteConfig,
+    private readonly next: Consumer<'records'>,
+  ) {
+    this.templater = new RouteTemplater(config);
+    this.burst = new BurstLogger(ctx.logger);
+    this.overflow = ctx.telemetry.meter.createCounter('tyk_otel_pump.processor.route.overflow_records', {
+      description: 'HTTP records reported with the overflow route because their API reached max_routes_per_api.',
+      unit: '{record}',
+    });
+  }
+
+  async start(): Promise<void> {}
+
+  async shutdown(): Promise<void> {}
+
+  async consume(batch: RecordBatch, bctx: BatchContext): Promise<void> {
+    this.ctx.telemetry.accepted(batch.length);
+    if (batch.length === 0) return;
+    const now = Date.now();
+    const out = new Array<TykRecord>(batch.length);
+    for (let i = 0; i < batch.length; i++) {
+      const r = batch[i] as TykRecord;
+      if (r.kind !== 'http') {
+        out[i] = r;
+        continue;
+      }
+      const route = this.templater.routeOf(r, now);
+      out[i] = r.route === route ? r : withRoute(r, route);
+    }
+    const { count, apiId } = this.templater.takeOverflow();
+    if (count > 0) {
+      this.overflow.add(count, { processor: this.ctx.id });
+      this.burst.log(
+        'warn',
+        { api_id: apiId, records: count, max_routes_per_api: this.config.max_routes_per_api, overflow_route: this.config.overflow_route },
+        'API has more distinct routes than max_routes_per_api; new routes are reported as the overflow route (add routes/patterns for it, or raise the cap)',
+      );
+    }
+    await this.next.consume(out, bctx);
+  }
+}
