@@ -3,12 +3,14 @@
  * plus one line here.
  */
 import type { Factory } from './component.js';
+import { tykRedisReceiverFactory } from '../receivers/tyk_redis/index.js';
 import { filterProcessorFactory } from '../processors/filter/index.js';
 import { redactProcessorFactory } from '../processors/redact/index.js';
 import { routeProcessorFactory } from '../processors/route/index.js';
 
 /** All factories, receivers first, then processors, then exporters. */
 export const factories: readonly Factory[] = [
+  tykRedisReceiverFactory,
   filterProcessorFactory,
   redactProcessorFactory,
   routeProcessorFactory,

@@ -17,6 +17,7 @@ import { RecordingConsumer } from './helpers/records.js';
 
 /** Overrides so a default config can actually start in a test (free ports, private Redis keys, temp files). */
 const START_OVERRIDES: Record<string, Record<string, unknown>> = {
+  'receiver:tyk_redis': { key_prefix: `conformance-${process.pid}-`, uptime_key: `conformance-${process.pid}-uptime` },
   'exporter:prometheus': { endpoint: '127.0.0.1:0' },
   'exporter:file': { path: '/dev/null' },
 };

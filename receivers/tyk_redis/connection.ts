@@ -1,0 +1,160 @@
+/**
+ * Turns the receiver config into an ioredis client: standalone (URL or host:port), Sentinel or Cluster,
+ * with ACL user/password, database, TLS files, timeouts and an exponential reconnect backoff.
+ *
+ * The client never queues commands while disconnected and never re-sends a command whose reply was lost:
+ * the drain loop decides what to retry, because re-running a claim blindly could lose a chunk.
+ */
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { checkServerIdentity, type ConnectionOptions } from 'node:tls';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { parseHostPort } from '../../src/config/schema.js';
+import { StartError } from '../../src/errors.js';
+import { parseEndpoint, type TykRedisConfig } from './config.js';
+
+/** What `connectionPlan` decided, before any socket is opened. */
+export type ConnectionPlan =
+  | { readonly mode: 'standalone'; readonly options: RedisOptions; readonly describe: string }
+  | { readonly mode: 'sentinel'; readonly options: RedisOptions; readonly describe: string }
+  | { readonly mode: 'cluster'; readonly nodes: readonly { host: string; port: number }[]; readonly options: ClusterOptions; readonly describe: string };
+
+/** A file reader (injectable for tests). */
+export type ReadFile = (path: string) => Buffer;
+
+/** Exponential backoff with ±10 % jitter: `initial * 2^(attempt-1)`, capped at `max`. */
+export function backoffDelay(attempt: number, initialMs: number, maxMs: number, random: () => number = Math.random): number {
+  const base = Math.min(maxMs, initialMs * 2 ** Math.min(Math.max(attempt - 1, 0), 30));
+  return Math.max(1, Math.round(base * (0.9 + 0.2 * random())));
+}
+
+function addrs(list: readonly string[]): { host: string; port: number }[] {
+  return list.map((a) => {
+    const hp = parseHostPort(a);
+    if (!hp) throw new StartError('tyk_redis', `invalid address ${a}`);
+    return { host: hp.host, port: hp.port };
+  });
+}
+
+/** TLS options from the `tls` section (reads the PEM files), or undefined when TLS is off. */
+export function tlsOptions(config: TykRedisConfig, configDir: string, host: string, urlTls: boolean, read: ReadFile = readFileSync): ConnectionOptions | undefined {
+  const t = config.tls;
+  if (!t.enabled && !urlTls) return undefined;
+  const file = (what: string, p: string): Buffer | undefined => {
+    if (p === '') return undefined;
+    const full = isAbsolute(p) ? p : resolve(configDir, p);
+    try {
+      return read(full);
+    } catch (err) {
+      throw new StartError('tyk_redis', `cannot read tls.${what} ${full}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
+    }
+  };
+  const opts: ConnectionOptions = {
+    minVersion: t.min_version === '1.3' ? 'TLSv1.3' : 'TLSv1.2',
+    rejectUnauthorized: !t.insecure_skip_verify,
+  };
+  const ca = file('ca_file', t.ca_file);
+  if (ca) opts.ca = ca;
+  const cert = file('cert_file', t.cert_file);
+  const key = file('key_file', t.key_file);
+  if (cert && key) {
+    opts.cert = cert;
+    opts.key = key;
+  }
+  const servername = t.server_name !== '' ? t.server_name : host;
+  // SNI must not be an IP address (Node warns); verification still checks the IP SAN.
+  if (!/^[\d.]+$/.test(servername) && !servername.includes(':')) opts.servername = servername;
+  if (t.server_name !== '') {
+    const expected = t.server_name;
+    // Verify against server_name rather than the address we dialled (e.g. an IP behind a load balancer).
+    opts.checkServerIdentity = (_host, cert) => checkServerIdentity(expected, cert);
+  }
+  return opts;
+}
+
+/**
+ * Decides the client mode and its options. Explicit `username`/`password`/`database` keys win over the
+ * URL's. `describe` is safe to log (no credentials).
+ */
+export function connectionPlan(config: TykRedisConfig, configDir: string, read: ReadFile = readFileSync): ConnectionPlan {
+  const ep = parseEndpoint(config.endpoint);
+  if (!ep) throw new StartError('tyk_redis', 'invalid endpoint');
+  const username = config.username !== '' ? config.username : ep.username;
+  const password = config.password !== '' ? config.password : ep.password;
+  const db = config.database ?? ep.database ?? 0;
+  const common: RedisOptions = {
+    connectTimeout: config.connect_timeout,
+    commandTimeout: config.command_timeout,
+    enableOfflineQueue: false,
+    autoResendUnfulfilledCommands: false,
+    maxRetriesPerRequest: 0,
+    lazyConnect: true,
+    connectionName: 'tyk-otel-pump',
+    ...(username !== '' ? { username } : {}),
+    ...(password !== '' ? { password } : {}),
+  };
+  const retryStrategy = (times: number): number => backoffDelay(times, config.reconnect.initial_interval, config.reconnect.max_interval);
+  const tlsOn = config.tls.enabled || ep.tls;
+  const scheme = tlsOn ? 'rediss' : 'redis';
+
+  if (config.cluster.addrs.length > 0) {
+    const nodes = addrs(config.cluster.addrs);
+    const tls = tlsOptions(config, configDir, nodes[0]?.host ?? '', ep.tls, read);
+    const options: ClusterOptions = {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      enableReadyCheck: true,
+      clusterRetryStrategy: retryStrategy,
+      slotsRefreshTimeout: config.connect_timeout,
+      redisOptions: {
+        ...withoutKeys(common, ['lazyConnect', 'enableOfflineQueue']),
+        ...(tls ? { tls } : {}),
+      },
+    };
+    return { mode: 'cluster', nodes, options, describe: `${scheme} cluster ${config.cluster.addrs.join(',')}` };
+  }
+
+  if (config.sentinel.master_name !== '') {
+    const sentinels = addrs(config.sentinel.addrs);
+    const tls = tlsOptions(config, configDir, '', ep.tls, read);
+    const options: RedisOptions = {
+      ...common,
+      db,
+      name: config.sentinel.master_name,
+      sentinels,
+      retryStrategy,
+      sentinelRetryStrategy: retryStrategy,
+      ...(config.sentinel.username !== '' ? { sentinelUsername: config.sentinel.username } : {}),
+      ...(config.sentinel.password !== '' ? { sentinelPassword: config.sentinel.password } : {}),
+      ...(tls ? { tls } : {}),
+      ...(tls && config.sentinel.tls ? { enableTLSForSentinelMode: true, sentinelTLS: tls } : {}),
+    };
+    return { mode: 'sentinel', options, describe: `${scheme} sentinel master ${config.sentinel.master_name} via ${config.sentinel.addrs.join(',')} db ${db}` };
+  }
+
+  const tls = tlsOptions(config, configDir, ep.host, ep.tls, read);
+  const options: RedisOptions = {
+    ...common,
+    host: ep.host,
+    port: ep.port,
+    db,
+    retryStrategy,
+    ...(tls ? { tls } : {}),
+  };
+  const host = ep.host.includes(':') ? `[${ep.host}]` : ep.host;
+  return { mode: 'standalone', options, describe: `${scheme}://${host}:${ep.port}/${db}` };
+}
+
+function withoutKeys<T extends object, K extends keyof T>(o: T, keys: readonly K[]): Omit<T, K> {
+  const copy = { ...o };
+  for (const k of keys) delete copy[k];
+  return copy;
+}
+
+/** Any ioredis client the receiver uses. */
+export type RedisClient = Redis | Cluster;
+
+/** Creates the (not yet connected) client of a plan. */
+export function createClient(plan: ConnectionPlan): RedisClient {
+  return plan.mode === 'cluster' ? new Cluster(plan.nodes.map((n) => ({ ...n })), plan.options) : new Redis(plan.options);
+}

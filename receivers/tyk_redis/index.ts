@@ -1,0 +1,16 @@
+/**
+ * The `tyk_redis` receiver: drains Tyk gateway analytics (msgpack and protobuf) and uptime records from
+ * Redis lists, at-most-once like Tyk Pump or at-least-once with per-instance in-flight lists.
+ */
+import type { ReceiverFactory } from '../../src/component.js';
+import { tykRedisConfigSchema, type TykRedisConfig } from './config.js';
+import { TykRedisReceiver } from './tyk_redis.js';
+
+/** Factory of the `tyk_redis` receiver. */
+export const tykRedisReceiverFactory: ReceiverFactory<TykRedisConfig> = {
+  kind: 'receiver',
+  type: 'tyk_redis',
+  description: 'Drains Tyk analytics and uptime records from Redis (at-most-once like Tyk Pump, or at-least-once).',
+  configSchema: tykRedisConfigSchema,
+  create: (ctx, config, next) => new TykRedisReceiver(ctx, config, next),
+};
