@@ -14,7 +14,7 @@ import type { Signal } from '../model.js';
 import { expandEnv } from './env.js';
 import { duration, hostPort } from './schema.js';
 import { configErrorMap, formatPath, issuesToProblems, showValue, suggest } from './problems.js';
-import { buildSharedConfig, sharedSectionSchemas, type SharedConfig } from './shared.js';
+import { buildSharedConfig, sharedSectionChecks, sharedSectionSchemas, type SharedConfig } from './shared.js';
 import { planPipelines } from '../graph-plan.js';
 
 /** Log levels accepted by `service.telemetry.logs.level` (pino's). */
@@ -222,6 +222,11 @@ export function loadConfigText(
     problems.push(...parsed.problems);
     sharedValues[key] = parsed.value;
     effective[key] = parsed.value;
+  }
+  // Cross-section checks of shared sections that parsed (e.g. SLO thresholds vs the sli processor's buckets).
+  const validComponents = new Map([...components].filter(([, c]) => c.valid));
+  for (const [key, check] of Object.entries(sharedSectionChecks)) {
+    if (sharedValues[key] !== undefined) problems.push(...check({ components: validComponents, sections: sharedValues }));
   }
 
   // Service. Pipelines are checked even when another part of `service` is invalid, so one run reports all.
