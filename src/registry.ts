@@ -7,6 +7,8 @@ import { tykRedisReceiverFactory } from '../receivers/tyk_redis/index.js';
 import { filterProcessorFactory } from '../processors/filter/index.js';
 import { redactProcessorFactory } from '../processors/redact/index.js';
 import { routeProcessorFactory } from '../processors/route/index.js';
+import { auditLogProcessorFactory } from '../processors/audit_log/index.js';
+import { otlpHttpExporterFactory } from '../exporters/otlp_http/index.js';
 
 /** All factories, receivers first, then processors, then exporters. */
 export const factories: readonly Factory[] = [
@@ -14,4 +16,6 @@ export const factories: readonly Factory[] = [
   filterProcessorFactory,
   redactProcessorFactory,
   routeProcessorFactory,
+  auditLogProcessorFactory,
+  otlpHttpExporterFactory,
 ];

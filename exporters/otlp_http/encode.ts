@@ -1,0 +1,108 @@
+/**
+ * Turning our batches into OTLP request bodies with the SDK's serializers (`@opentelemetry/otlp-transformer`
+ * 0.223.0): `LogEntry` → `ReadableLogRecord` (the serializer's input), `ResourceMetrics` as is.
+ */
+import { promisify } from 'node:util';
+import { gzip as gzipCb } from 'node:zlib';
+import type { HrTime } from '@opentelemetry/api';
+import type { InstrumentationScope } from '@opentelemetry/core';
+import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
+import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { JsonLogsSerializer, JsonMetricsSerializer, ProtobufLogsSerializer, ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
+import type { LogEntry, LogsBatch, ResourceAttributes } from '../../src/model.js';
+import { VERSION } from '../../src/version.js';
+import type { BodyFormat, EncodedRequest } from './sender.js';
+
+const gzip = promisify(gzipCb);
+
+const TRACE_ID = /^[0-9a-f]{32}$/;
+
+/** Epoch ms + extra ns → HrTime; 0 stays [0, 0] (OTLP's "unknown time"). */
+export function hrTime(ms: number, ns: number): HrTime {
+  const sec = Math.floor(ms / 1000);
+  return [sec, Math.round((ms - sec * 1000) * 1_000_000) + ns];
+}
+
+/** Resources and scopes, built once per distinct input (serializers group records by object identity). */
+export class ResourceCache {
+  private readonly byBatchResource = new WeakMap<ResourceAttributes, Resource>();
+  private readonly scopes = new Map<string, InstrumentationScope>();
+
+  constructor(private readonly overrides: ResourceAttributes) {}
+
+  /** The batch's resource with the exporter's `resource` attributes merged over it. */
+  resource(attrs: ResourceAttributes): Resource {
+    let r = this.byBatchResource.get(attrs);
+    if (!r) {
+      r = resourceFromAttributes({ ...attrs, ...this.overrides } as Record<string, string>);
+      this.byBatchResource.set(attrs, r);
+    }
+    return r;
+  }
+
+  /** Merged attributes (for keying metric streams). */
+  merged(attrs: ResourceAttributes): ResourceAttributes {
+    return { ...attrs, ...this.overrides };
+  }
+
+  scope(name: string): InstrumentationScope {
+    let s = this.scopes.get(name);
+    if (!s) {
+      s = { name, version: VERSION };
+      this.scopes.set(name, s);
+    }
+    return s;
+  }
+}
+
+function toReadable(e: LogEntry, resource: Resource, scope: InstrumentationScope, observed: HrTime): ReadableLogRecord {
+  const traceId = e.traceId;
+  return {
+    hrTime: hrTime(e.timestampMs, e.timestampNs),
+    hrTimeObserved: observed,
+    severityNumber: e.severityNumber,
+    severityText: e.severityText,
+    body: e.body,
+    attributes: e.attributes as ReadableLogRecord['attributes'],
+    droppedAttributesCount: 0,
+    resource,
+    instrumentationScope: scope,
+    spanContext: traceId !== undefined && TRACE_ID.test(traceId) ? { traceId, spanId: '', traceFlags: 0 } : undefined,
+  };
+}
+
+async function finish(signal: EncodedRequest['signal'], raw: Uint8Array | undefined, format: BodyFormat, compress: boolean, items: number): Promise<EncodedRequest | undefined> {
+  if (raw === undefined || raw.length === 0) return undefined;
+  const bytes = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+  return { signal, body: compress ? await gzip(bytes) : bytes, format, gzip: compress, items };
+}
+
+/** Encodes a logs batch into requests of at most `maxItems` records each. */
+export async function encodeLogs(
+  batch: LogsBatch,
+  cache: ResourceCache,
+  format: BodyFormat,
+  compress: boolean,
+  maxItems: number,
+  now = Date.now(),
+): Promise<EncodedRequest[]> {
+  const resource = cache.resource(batch.resource);
+  const scope = cache.scope(batch.scope);
+  const observed = hrTime(now, 0);
+  const serializer = format === 'proto' ? ProtobufLogsSerializer : JsonLogsSerializer;
+  const out: EncodedRequest[] = [];
+  for (let i = 0; i < batch.logs.length; i += maxItems) {
+    const slice = batch.logs.slice(i, i + maxItems);
+    const records = slice.map((e) => toReadable(e, resource, scope, observed));
+    const req = await finish('logs', serializer.serializeRequest(records), format, compress, records.length);
+    if (req) out.push(req);
+  }
+  return out;
+}
+
+/** Encodes one ResourceMetrics (one resource) into a request. */
+export function encodeMetrics(rm: ResourceMetrics, format: BodyFormat, compress: boolean, points: number): Promise<EncodedRequest | undefined> {
+  const serializer = format === 'proto' ? ProtobufMetricsSerializer : JsonMetricsSerializer;
+  return finish('metrics', serializer.serializeRequest(rm), format, compress, points);
+}
