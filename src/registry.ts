@@ -9,6 +9,7 @@ import { redactProcessorFactory } from '../processors/redact/index.js';
 import { routeProcessorFactory } from '../processors/route/index.js';
 import { auditLogProcessorFactory } from '../processors/audit_log/index.js';
 import { otlpHttpExporterFactory } from '../exporters/otlp_http/index.js';
+import { dogstatsdExporterFactory } from '../exporters/dogstatsd/index.js';
 
 /** All factories, receivers first, then processors, then exporters. */
 export const factories: readonly Factory[] = [
@@ -18,4 +19,5 @@ export const factories: readonly Factory[] = [
   routeProcessorFactory,
   auditLogProcessorFactory,
   otlpHttpExporterFactory,
+  dogstatsdExporterFactory,
 ];

@@ -1,0 +1,461 @@
+/**
+ * The `dogstatsd` exporter runtime: Tyk records → DogStatsD lines → datagrams to a Datadog Agent.
+ *
+ * Per HTTP record: one `|d` distribution value per configured latency (sampled per record at
+ * `sample_rate`, flagged `|@rate`). Counters (`requests`, `requests.good`, `requests.bad`, network and
+ * uptime counts) are summed per tag set and sent once per `flush_interval`, never sampled. Tag strings
+ * are built once per distinct tag set and cached, so the per-record work is a key lookup and a string
+ * concatenation per line.
+ */
+import { DataPointType, AggregationTemporality, type MetricData } from '@opentelemetry/sdk-metrics';
+import type { BatchContext, ComponentContext, Exporter } from '../../src/component.js';
+import type { AnalyticsRecord, MetricsBatch, RecordBatch, UptimeRecord } from '../../src/model.js';
+import { compileErrorDefinition, type ErrorDefinition } from '../../src/error-definition.js';
+import { ShuttingDownError } from '../../src/errors.js';
+import { BurstLogger } from '../../src/logger.js';
+import {
+  DatagramSender, LinePacker, dogGlobalTag, dogTag, dogTagKey, formatValue, isAscii, metricName, parseStatsdEndpoint,
+  type StatsdEndpoint,
+} from '../../src/statsd-wire.js';
+import {
+  DEFAULT_UDP_PACKET_BYTES, DEFAULT_UDS_PACKET_BYTES, type DogStatsdConfig, type RecordTag, type TykTag,
+} from './config.js';
+
+/** Distinct tag sets kept per cache before it is emptied (bounds memory under runaway cardinality). */
+export const MAX_TAG_SETS = 20_000;
+
+const SEP = '\u0001';
+
+/** A cached tag set and the counters summed for it since the last flush. */
+interface TagSet {
+  /** `|#tag,tag…` or '' when there are no tags. */
+  readonly suffix: string;
+  readonly suffixBytes: number;
+  dirty: boolean;
+  c0: number;
+  c1: number;
+  c2: number;
+  c3: number;
+}
+
+/** A bounded cache of tag sets with a list of those whose counters changed. */
+class TagCache {
+  readonly map = new Map<string, TagSet>();
+  readonly dirty: TagSet[] = [];
+
+  constructor(private readonly globalSuffix: readonly string[]) {}
+
+  /** The tag set for `key`, building its tags with `build` on a miss. `full` tells the caller to flush first. */
+  get(key: string, build: () => string[]): TagSet {
+    let t = this.map.get(key);
+    if (t === undefined) {
+      const tags = build();
+      for (const g of this.globalSuffix) tags.push(g);
+      const suffix = tags.length === 0 ? '' : `|#${tags.join(',')}`;
+      t = { suffix, suffixBytes: isAscii(suffix) ? suffix.length : Buffer.byteLength(suffix), dirty: false, c0: 0, c1: 0, c2: 0, c3: 0 };
+      this.map.set(key, t);
+    }
+    return t;
+  }
+
+  get full(): boolean {
+    return this.map.size >= MAX_TAG_SETS;
+  }
+
+  touch(t: TagSet): void {
+    if (!t.dirty) {
+      t.dirty = true;
+      this.dirty.push(t);
+    }
+  }
+}
+
+function statusClass(code: number): string {
+  return code >= 100 && code < 600 ? `${Math.floor(code / 100)}xx` : 'unknown';
+}
+
+function recordTagValue(r: AnalyticsRecord, tag: RecordTag): string {
+  switch (tag) {
+    case 'api_id': return r.apiId;
+    case 'api_name': return r.apiName;
+    case 'org_id': return r.orgId;
+    case 'method': return r.method;
+    case 'status_code': return String(r.responseCode);
+    case 'status_class': return statusClass(r.responseCode);
+    case 'route': return r.route;
+    case 'api_version': return r.apiVersion;
+    case 'oauth_id': return r.oauthId;
+    case 'key_alias': return r.alias;
+  }
+}
+
+/** Tyk Pump's dogstatsd tag values (`pumps/dogstatsd.go`): `path` untrimmed in the default set, trailing `/` trimmed when listed. */
+function tykTags(r: AnalyticsRecord, listed: readonly TykTag[]): string[] {
+  const explicit = listed.length > 0;
+  const names = explicit ? listed : (['path', 'method', 'response_code', 'api_version', 'api_name', 'api_id', 'org_id', 'tracked', 'oauth_id'] as const);
+  const out: string[] = [];
+  for (const n of names) {
+    switch (n) {
+      case 'path': out.push(dogTag('path', explicit ? r.path.replace(/\/+$/, '') : r.path)); break;
+      case 'method': out.push(dogTag('method', r.method)); break;
+      case 'response_code': out.push(dogTag('response_code', String(r.responseCode))); break;
+      case 'api_version': out.push(dogTag('api_version', r.apiVersion)); break;
+      case 'api_name': out.push(dogTag('api_name', r.apiName)); break;
+      case 'api_id': out.push(dogTag('api_id', r.apiId)); break;
+      case 'org_id': out.push(dogTag('org_id', r.orgId)); break;
+      case 'tracked': out.push(dogTag('tracked', r.trackPath ? 'true' : 'false')); break;
+      case 'oauth_id': if (r.oauthId !== '') out.push(dogTag('oauth_id', r.oauthId)); break;
+    }
+  }
+  out.push('tyk-pump');
+  return out;
+}
+
+/** `http://user:pass@host/` → `http://REDACTED:REDACTED@host/` (uptime URLs become tags). */
+function redactUrl(url: string): string {
+  const at = url.indexOf('@');
+  if (at < 0) return url;
+  const scheme = url.indexOf('://');
+  const slash = url.indexOf('/', scheme < 0 ? 0 : scheme + 3);
+  if (scheme < 0 || (slash >= 0 && at > slash)) return url;
+  return `${url.slice(0, scheme + 3)}REDACTED:REDACTED${url.slice(at)}`;
+}
+
+/** dd-trace's tracer; a type-only reference, so importing this file never loads dd-trace. */
+type Tracer = typeof import('dd-trace');
+
+/** The exporter. */
+export class DogStatsdExporter implements Exporter {
+  private readonly ctx: ComponentContext;
+  private readonly config: DogStatsdConfig;
+  private readonly endpoint: StatsdEndpoint;
+  private readonly maxPacketBytes: number;
+  private readonly errors: ErrorDefinition;
+  private readonly sender: DatagramSender;
+  private readonly packer: LinePacker;
+  private readonly burst: BurstLogger;
+  private readonly globalTags: readonly string[];
+  private readonly tagSet: readonly RecordTag[];
+  private readonly routeTagged: boolean;
+  private readonly httpTags: TagCache;
+  private readonly netTags: TagCache;
+  private readonly uptimeTags: TagCache;
+  private readonly tykTagCache: TagCache;
+  private readonly rateField: string;
+  private readonly divisor: number;
+  private readonly latencyNames: readonly [kind: 'total' | 'upstream' | 'gateway', prefix: string][];
+  private readonly ns: string;
+  private timer: NodeJS.Timeout | undefined;
+  private started = false;
+  private stopping = false;
+  private stopped: Promise<void> | undefined;
+  private apm: Promise<Tracer | undefined> | undefined;
+  private tracer: Tracer | undefined;
+
+  constructor(ctx: ComponentContext, config: DogStatsdConfig) {
+    this.ctx = ctx;
+    this.config = config;
+    const endpoint = parseStatsdEndpoint(config.endpoint, true);
+    if (!endpoint) throw new Error(`invalid endpoint ${config.endpoint}`); // validated by the schema
+    this.endpoint = endpoint;
+    this.maxPacketBytes = config.max_packet_bytes ?? (endpoint.kind === 'uds' ? DEFAULT_UDS_PACKET_BYTES : DEFAULT_UDP_PACKET_BYTES);
+    this.errors = config.error_definition ? compileErrorDefinition(config.error_definition) : ctx.shared.errorDefinition;
+    this.sender = new DatagramSender({ endpoint, ctx });
+    this.packer = new LinePacker(this.maxPacketBytes, (payload, lines, bytes) => this.sender.send(payload, lines, bytes));
+    this.burst = new BurstLogger(ctx.logger);
+    this.globalTags = config.tags.map(dogGlobalTag);
+    this.tagSet = config.tag_set;
+    this.routeTagged = config.tag_set.includes('route');
+    this.httpTags = new TagCache(this.globalTags);
+    this.netTags = new TagCache(this.globalTags);
+    this.uptimeTags = new TagCache(this.globalTags);
+    this.tykTagCache = new TagCache(this.globalTags);
+    this.rateField = config.sample_rate < 1 ? `|@${config.sample_rate}` : '';
+    this.divisor = config.duration_unit === 'seconds' ? 1000 : 1;
+    this.ns = config.namespace;
+    this.latencyNames = config.latencies.map((k) => [k, `${config.namespace}.request.duration.${k}:`] as const);
+  }
+
+  async start(): Promise<void> {
+    if (this.started || this.stopping) return;
+    this.started = true;
+    this.sender.open();
+    this.timer = setInterval(() => this.flush(), this.config.flush_interval);
+    this.timer.unref();
+    if (this.config.apm.enabled) this.apm = this.loadApm();
+    this.ctx.logger.info(
+      { endpoint: this.config.endpoint, namespace: this.ns, maxPacketBytes: this.maxPacketBytes, sampleRate: this.config.sample_rate, apm: this.config.apm.enabled },
+      'dogstatsd exporter started',
+    );
+  }
+
+  async consumeRecords(batch: RecordBatch, _ctx: BatchContext): Promise<void> {
+    if (this.stopping || !this.started) throw new ShuttingDownError(this.ctx.id);
+    this.ctx.telemetry.accepted(batch.length, 'records');
+    const span = this.tracer?.startSpan('tyk_otel_pump.export', { tags: { 'resource.name': 'dogstatsd records', 'span.kind': 'producer', 'batch.items': batch.length } });
+    const before = this.sender.pending;
+    try {
+      for (let i = 0; i < batch.length; i++) {
+        const r = batch[i] as (typeof batch)[number];
+        if (r.kind === 'uptime') { if (this.config.uptime) this.uptime(r); }
+        else if (r.kind === 'http') this.http(r);
+        else if (this.config.network) this.networkRecord(r);
+        if (this.sender.congested) await this.sender.relieve();
+      }
+    } finally {
+      span?.setTag('dogstatsd.in_flight', this.sender.pending - before);
+      span?.finish();
+    }
+  }
+
+  async consumeMetrics(batch: MetricsBatch, _ctx: BatchContext): Promise<void> {
+    if (this.stopping || !this.started) throw new ShuttingDownError(this.ctx.id);
+    let points = 0;
+    for (const m of batch.metrics) points += m.dataPoints.length;
+    this.ctx.telemetry.accepted(points, 'metrics');
+    const span = this.tracer?.startSpan('tyk_otel_pump.export', { tags: { 'resource.name': 'dogstatsd metrics', 'span.kind': 'producer', 'batch.items': points } });
+    try {
+      for (const m of batch.metrics) {
+        this.metric(m);
+        if (this.sender.congested) await this.sender.relieve();
+      }
+    } finally {
+      span?.finish();
+    }
+  }
+
+  /** Sends the summed counters and the partial datagram now. */
+  flush(): void {
+    this.flushCounters();
+    this.packer.flush();
+  }
+
+  shutdown(): Promise<void> {
+    this.stopped ??= (async () => {
+      this.stopping = true;
+      if (this.timer) clearInterval(this.timer);
+      this.timer = undefined;
+      this.flush();
+      await this.sender.close();
+      const tracer = this.apm ? await this.apm : undefined;
+      if (tracer) {
+        // dd-trace exports on an interval; give the last batch spans a chance to leave.
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, 2000);
+          try {
+            (tracer as unknown as { _tracer?: { _exporter?: { flush?: (cb: () => void) => void } } })._tracer?._exporter?.flush?.(() => { clearTimeout(t); r(); });
+          } catch {
+            clearTimeout(t);
+            r();
+          }
+        });
+      }
+      if (this.burst.pending > 0) this.ctx.logger.warn({ suppressed: this.burst.pending }, 'dogstatsd: lines dropped (summary at shutdown)');
+    })();
+    return this.stopped;
+  }
+
+  // ----------------------------------------------------------------------------------------------
+
+  private line(line: string, suffix: TagSet): void {
+    const bytes = line.length - suffix.suffix.length + suffix.suffixBytes;
+    if (!this.packer.add(line, bytes)) this.tooLong(1, bytes);
+  }
+
+  private tooLong(lines: number, bytes: number): void {
+    this.ctx.telemetry.dropped(lines, 'line_too_long');
+    this.burst.log('warn', { bytes, maxPacketBytes: this.maxPacketBytes }, 'dogstatsd line longer than max_packet_bytes dropped (raise max_packet_bytes or trim tag_set)');
+  }
+
+  private http(r: AnalyticsRecord): void {
+    const cache = this.httpTags;
+    let key = '';
+    for (const t of this.tagSet) key += (t === 'status_code' || t === 'status_class' ? String(r.responseCode) : recordTagValue(r, t)) + SEP;
+    if (cache.full && !cache.map.has(key)) this.resetCache(cache);
+    const ts = cache.get(key, () => this.httpTagList(r));
+    ts.c0++;
+    if (this.errors.isBad(r.responseCode)) ts.c2++;
+    else ts.c1++;
+    cache.touch(ts);
+
+    const rate = this.config.sample_rate;
+    if (rate < 1 && Math.random() >= rate) return;
+    const suffix = this.rateField + ts.suffix;
+    const lat = r.latency;
+    for (const [kind, prefix] of this.latencyNames) {
+      const ms = kind === 'total' ? lat.total : kind === 'upstream' ? lat.upstream : lat.gateway;
+      this.line(`${prefix}${ms / this.divisor}|d${suffix}`, ts);
+    }
+    if (this.config.tyk_compatible) this.tykHistogram(r);
+  }
+
+  private httpTagList(r: AnalyticsRecord): string[] {
+    const tags: string[] = [];
+    for (const t of this.tagSet) {
+      if (t === 'route' && r.route === '') continue;
+      tags.push(dogTag(t, recordTagValue(r, t)));
+    }
+    return tags;
+  }
+
+  private tykHistogram(r: AnalyticsRecord): void {
+    const cache = this.tykTagCache;
+    const listed = this.config.tyk_tags;
+    const key = `${r.path}${SEP}${r.method}${SEP}${r.responseCode}${SEP}${r.apiVersion}${SEP}${r.apiName}${SEP}${r.apiId}${SEP}${r.orgId}${SEP}${r.trackPath ? 1 : 0}${SEP}${r.oauthId}`;
+    if (cache.full && !cache.map.has(key)) cache.map.clear();
+    const ts = cache.get(key, () => tykTags(r, listed));
+    this.line(`${this.ns}.request_time:${r.requestTime}|h${this.rateField}${ts.suffix}`, ts);
+  }
+
+  private networkRecord(r: AnalyticsRecord): void {
+    const cache = this.netTags;
+    const key = `${r.apiId}${SEP}${r.apiName}${SEP}${r.orgId}`;
+    if (cache.full && !cache.map.has(key)) this.resetCache(cache);
+    const ts = cache.get(key, () => {
+      const tags: string[] = [];
+      for (const t of this.tagSet) {
+        if (t === 'api_id' || t === 'api_name' || t === 'org_id') tags.push(dogTag(t, recordTagValue(r, t)));
+      }
+      return tags;
+    });
+    const n = r.network;
+    ts.c0 += n.openConnections;
+    ts.c1 += n.closedConnections;
+    ts.c2 += n.bytesIn;
+    ts.c3 += n.bytesOut;
+    cache.touch(ts);
+  }
+
+  private uptime(r: UptimeRecord): void {
+    const cache = this.uptimeTags;
+    const down = r.tcpError || r.serverError;
+    const key = `${r.apiId}${SEP}${r.orgId}${SEP}${r.url}${SEP}${r.responseCode}${SEP}${down ? 'd' : 'u'}`;
+    if (cache.full && !cache.map.has(key)) this.resetCache(cache);
+    const ts = cache.get(key, () => {
+      const tags: string[] = [];
+      if (this.tagSet.includes('api_id')) tags.push(dogTag('api_id', r.apiId));
+      if (this.tagSet.includes('org_id')) tags.push(dogTag('org_id', r.orgId));
+      tags.push(dogTag('url', redactUrl(r.url)), dogTag('status_code', String(r.responseCode)), dogTag('status', down ? 'down' : 'up'));
+      return tags;
+    });
+    ts.c0++;
+    cache.touch(ts);
+    const ms = r.requestTime > 0 ? r.requestTime : 0;
+    this.line(`${this.ns}.uptime.check.duration:${ms / this.divisor}|d${ts.suffix}`, ts);
+  }
+
+  private resetCache(cache: TagCache): void {
+    this.flushCounters();
+    cache.map.clear();
+    this.burst.log('warn', { limit: MAX_TAG_SETS }, 'dogstatsd: more distinct tag sets than the cache holds; cache emptied (consider a smaller tag_set or a route processor)');
+  }
+
+  private flushCounters(): void {
+    const ns = this.ns;
+    const http = this.httpTags.dirty;
+    for (let i = 0; i < http.length; i++) {
+      const t = http[i] as TagSet;
+      this.line(`${ns}.requests:${t.c0}|c${t.suffix}`, t);
+      if (t.c1 > 0) this.line(`${ns}.requests.good:${t.c1}|c${t.suffix}`, t);
+      if (t.c2 > 0) this.line(`${ns}.requests.bad:${t.c2}|c${t.suffix}`, t);
+      t.c0 = t.c1 = t.c2 = 0;
+      t.dirty = false;
+    }
+    http.length = 0;
+    const net = this.netTags.dirty;
+    for (let i = 0; i < net.length; i++) {
+      const t = net[i] as TagSet;
+      if (t.c0 > 0) this.line(`${ns}.network.connections.opened:${t.c0}|c${t.suffix}`, t);
+      if (t.c1 > 0) this.line(`${ns}.network.connections.closed:${t.c1}|c${t.suffix}`, t);
+      if (t.c2 > 0) this.line(`${ns}.network.bytes_in:${t.c2}|c${t.suffix}`, t);
+      if (t.c3 > 0) this.line(`${ns}.network.bytes_out:${t.c3}|c${t.suffix}`, t);
+      t.c0 = t.c1 = t.c2 = t.c3 = 0;
+      t.dirty = false;
+    }
+    net.length = 0;
+    const up = this.uptimeTags.dirty;
+    for (let i = 0; i < up.length; i++) {
+      const t = up[i] as TagSet;
+      this.line(`${ns}.uptime.checks:${t.c0}|c${t.suffix}`, t);
+      t.c0 = 0;
+      t.dirty = false;
+    }
+    up.length = 0;
+  }
+
+  /** One OTel metric of a metrics batch: gauges → `|g`, delta sums → `|c`, histograms → `.count`/`.sum` counts. */
+  private metric(m: MetricData): void {
+    const name = metricName(m.descriptor.name);
+    switch (m.dataPointType) {
+      case DataPointType.GAUGE:
+        for (const dp of m.dataPoints) this.metricLine(name, dp.value, 'g', dp.attributes);
+        return;
+      case DataPointType.SUM:
+        if (m.aggregationTemporality !== AggregationTemporality.DELTA && m.isMonotonic) {
+          this.ctx.telemetry.refused(m.dataPoints.length, 'cumulative_sum', 'metrics');
+          this.burst.log('warn', { metric: m.descriptor.name }, 'dogstatsd: cumulative sums are not sent (DogStatsD counts are deltas)');
+          return;
+        }
+        // A non-monotonic cumulative sum is an up-down level: a gauge.
+        for (const dp of m.dataPoints) this.metricLine(name, dp.value, m.aggregationTemporality === AggregationTemporality.DELTA ? 'c' : 'g', dp.attributes);
+        return;
+      case DataPointType.HISTOGRAM:
+      case DataPointType.EXPONENTIAL_HISTOGRAM:
+        if (m.aggregationTemporality !== AggregationTemporality.DELTA) {
+          this.ctx.telemetry.refused(m.dataPoints.length, 'cumulative_histogram', 'metrics');
+          this.burst.log('warn', { metric: m.descriptor.name }, 'dogstatsd: cumulative histograms are not sent');
+          return;
+        }
+        for (const dp of m.dataPoints) {
+          this.metricLine(`${name}.count`, dp.value.count, 'c', dp.attributes);
+          if (dp.value.sum !== undefined) this.metricLine(`${name}.sum`, dp.value.sum, 'c', dp.attributes);
+        }
+        return;
+    }
+  }
+
+  private metricLine(name: string, value: number, type: 'g' | 'c', attributes: Readonly<Record<string, unknown>>): void {
+    const v = formatValue(value);
+    if (v === undefined) {
+      this.ctx.telemetry.refused(1, 'not_finite', 'metrics');
+      return;
+    }
+    const tags: string[] = [];
+    for (const k of Object.keys(attributes)) {
+      const a = attributes[k];
+      if (a === undefined || a === null) continue;
+      tags.push(dogTag(dogTagKey(k), Array.isArray(a) ? a.join(';') : String(a)));
+    }
+    for (const g of this.globalTags) tags.push(g);
+    const line = `${name}:${v}|${type}${tags.length > 0 ? `|#${tags.join(',')}` : ''}`;
+    const bytes = Buffer.byteLength(line);
+    if (!this.packer.add(line, bytes)) this.tooLong(1, bytes);
+  }
+
+  private async loadApm(): Promise<Tracer | undefined> {
+    const apm = this.config.apm;
+    try {
+      // Loaded only here: dd-trace patches modules globally when initialised.
+      const mod = await import('dd-trace');
+      const tracer = mod.default.init({
+        service: apm.service,
+        ...(apm.env !== '' ? { env: apm.env } : {}),
+        url: apm.agent_url,
+        plugins: false,
+        startupLogs: false,
+        logInjection: false,
+        runtimeMetrics: apm.runtime_metrics,
+        ingestion: { sampleRate: apm.sample_rate },
+        ...(this.endpoint.kind === 'udp' ? { dogstatsd: { hostname: this.endpoint.host, port: this.endpoint.port } } : {}),
+      });
+      tracer.use('ioredis', false);
+      if (this.stopping) return tracer;
+      this.tracer = tracer;
+      this.ctx.logger.info({ agentUrl: apm.agent_url, service: apm.service }, 'dogstatsd: dd-trace APM spans enabled');
+      return tracer;
+    } catch (err) {
+      this.ctx.logger.error({ err: (err as Error).message }, 'dogstatsd: dd-trace could not be loaded; APM spans disabled');
+      return undefined;
+    }
+  }
+}
