@@ -114,64 +114,49 @@ function idSelector(slo: Slo): string {
   return `{sloth_id=${promString(slo.id)}, sloth_service=${promString(slo.service)}, sloth_slo=${promString(slo.name)}}`;
 }
 
-function sliGroup(slo: Slo, options: RulesOptions): RuleGroup {
+function recordingRules(slo: Slo, options: RulesOptions): RecordingRule[] {
   const q = sliQueries(slo, options);
-  const labels = (window: string) => ({ ...slo.labels, ...idLabels(slo), sloth_window: window });
+  const ids = { ...slo.labels, ...idLabels(slo) };
+  const windowed = (window: string) => ({ ...ids, sloth_window: window });
+  const sel = idSelector(slo);
+  const period = slo.periodWindow.label;
   const rules: RecordingRule[] = SLI_WINDOWS.map((w) => ({
     record: RULE_NAMES.errorRatio(w.label),
     expr: `${q.bad(w.label)}\n/\n${q.total(w.label)}\n`,
-    labels: labels(w.label),
+    labels: windowed(w.label),
   }));
-  const period = slo.periodWindow.label;
   rules.push(
-    { record: RULE_NAMES.badRate5m, expr: `${q.bad('5m')}\n`, labels: labels('5m') },
-    { record: RULE_NAMES.totalRate5m, expr: `${q.total('5m')}\n`, labels: labels('5m') },
+    { record: RULE_NAMES.badRate5m, expr: `${q.bad('5m')}\n`, labels: windowed('5m') },
+    { record: RULE_NAMES.totalRate5m, expr: `${q.total('5m')}\n`, labels: windowed('5m') },
     {
       record: RULE_NAMES.errorRatio(period),
       expr:
-        `sum_over_time(${RULE_NAMES.badRate5m}${idSelector(slo)}[${period}])\n` +
+        `sum_over_time(${RULE_NAMES.badRate5m}${sel}[${period}])\n` +
         `/ ignoring (sloth_window)\n` +
-        `sum_over_time(${RULE_NAMES.totalRate5m}${idSelector(slo)}[${period}])\n`,
-      labels: labels(period),
+        `sum_over_time(${RULE_NAMES.totalRate5m}${sel}[${period}])\n`,
+      labels: windowed(period),
+    },
+    { record: RULE_NAMES.objective, expr: `vector(${slo.objectiveRatio})\n`, labels: ids },
+    { record: RULE_NAMES.errorBudget, expr: `vector(${slo.budget})\n`, labels: ids },
+    { record: RULE_NAMES.periodDays, expr: `vector(${slo.periodDays})\n`, labels: ids },
+    // Divided by the budget literal rather than the slo:error_budget:ratio series (same value), so no
+    // rule depends on one from another evaluation.
+    { record: RULE_NAMES.currentBurnRate, expr: `${RULE_NAMES.errorRatio('5m')}${sel} / ${slo.budget}\n`, labels: ids },
+    { record: RULE_NAMES.periodBurnRate, expr: `${RULE_NAMES.errorRatio(period)}${sel} / ${slo.budget}\n`, labels: ids },
+    { record: RULE_NAMES.budgetRemaining, expr: `1 - ${RULE_NAMES.periodBurnRate}${sel}\n`, labels: ids },
+    {
+      record: RULE_NAMES.info,
+      expr: 'vector(1)\n',
+      labels: {
+        ...ids,
+        sloth_mode: 'cli-gen-prom',
+        sloth_objective: String(slo.objective),
+        sloth_spec: 'prometheus/v1',
+        sloth_version: options.version,
+      },
     },
   );
-  return { name: `sloth-slo-sli-recordings-${slo.id}`, rules };
-}
-
-function metaGroup(slo: Slo, options: RulesOptions): RuleGroup {
-  const ids = { ...slo.labels, ...idLabels(slo) };
-  const sel = idSelector(slo);
-  const period = slo.periodWindow.label;
-  return {
-    name: `sloth-slo-meta-recordings-${slo.id}`,
-    rules: [
-      { record: RULE_NAMES.objective, expr: `vector(${slo.objectiveRatio})\n`, labels: ids },
-      { record: RULE_NAMES.errorBudget, expr: `vector(${slo.budget})\n`, labels: ids },
-      { record: RULE_NAMES.periodDays, expr: `vector(${slo.periodDays})\n`, labels: ids },
-      {
-        record: RULE_NAMES.currentBurnRate,
-        expr: `${RULE_NAMES.errorRatio('5m')}${sel}\n/ on(sloth_id, sloth_slo, sloth_service) group_left\n${RULE_NAMES.errorBudget}${sel}\n`,
-        labels: ids,
-      },
-      {
-        record: RULE_NAMES.periodBurnRate,
-        expr: `${RULE_NAMES.errorRatio(period)}${sel}\n/ on(sloth_id, sloth_slo, sloth_service) group_left\n${RULE_NAMES.errorBudget}${sel}\n`,
-        labels: ids,
-      },
-      { record: RULE_NAMES.budgetRemaining, expr: `1 - ${RULE_NAMES.periodBurnRate}${sel}\n`, labels: ids },
-      {
-        record: RULE_NAMES.info,
-        expr: 'vector(1)\n',
-        labels: {
-          ...ids,
-          sloth_mode: 'cli-gen-prom',
-          sloth_objective: String(slo.objective),
-          sloth_spec: 'prometheus/v1',
-          sloth_version: options.version,
-        },
-      },
-    ],
-  };
+  return rules;
 }
 
 function alertExpr(slo: Slo, severity: Severity): string {
@@ -189,7 +174,7 @@ function alertExpr(slo: Slo, severity: Severity): string {
   return `${clauses.join('\nor\n')}\n`;
 }
 
-function alertGroup(slo: Slo): RuleGroup | undefined {
+function alertingRules(slo: Slo): AlertingRule[] {
   const a = slo.alerting;
   const name = a.name ?? defaultAlertName(slo.name);
   const rules: AlertingRule[] = [];
@@ -207,18 +192,17 @@ function alertGroup(slo: Slo): RuleGroup | undefined {
       annotations: { ...defaults, ...a.annotations, ...toggle.annotations },
     });
   }
-  return rules.length === 0 ? undefined : { name: `sloth-slo-alerts-${slo.id}`, rules };
+  return rules;
 }
 
-/** The rule groups of every SLO: SLI recordings, metadata recordings, alerts (when any is enabled). */
+/**
+ * One rule group per SLO, in dependency order: SLI ratios, the period ratio, metadata, then the alerts.
+ * Prometheus evaluates the rules of a group in order at one timestamp, so every derived rule and alert
+ * sees this evaluation's ratios (Sloth's separate groups lag one interval behind, and promtool runs
+ * groups in random order).
+ */
 export function generateRules(slos: readonly Slo[], options: RulesOptions): RuleFile {
-  const groups: RuleGroup[] = [];
-  for (const slo of slos) {
-    groups.push(sliGroup(slo, options), metaGroup(slo, options));
-    const alerts = alertGroup(slo);
-    if (alerts) groups.push(alerts);
-  }
-  return { groups };
+  return { groups: slos.map((slo) => ({ name: `sloth-slo-${slo.id}`, rules: [...recordingRules(slo, options), ...alertingRules(slo)] })) };
 }
 
 /** The rule file as YAML, with a header saying where it came from. */
