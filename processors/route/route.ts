@@ -4,16 +4,16 @@
  *
  * Per HTTP record:
  *   1. Path: the `path_source` field (default `path`: the tracked path or URL path, which keeps the
- *      gateway's own `{uuid}`/`{ulid}`/`{id}`/`{var}` normalisation), query string removed, cut to a bound.
+ *      gateway's own `{uuid}`/`{ulid}`/`{id}`/`{var}` normalisation), query string removed.
  *   2. Listen path: the record's `listen_path`, else `apis.<id>.listen_path`. When the path starts with
  *      it (segment-wise; `{var}` segments of a listen path match any segment), the rest is the endpoint.
  *      When it does not, the gateway stripped it (error records of APIs with `strip_listen_path`) or the
  *      path is a tracked endpoint (relative to the listen path): the whole path is the endpoint, and the
  *      listen path is put back in front, so successes and gateway errors share one route. A record whose
  *      `original_path` (pre-rewrite) does start with the listen path uses that instead.
- *   3. Endpoint template, first match wins: the API's `routes` (router precedence: literal segments beat
- *      `{param}` beats a final `*`), the API's `patterns`, the global `routes`, the global `patterns`, then
- *      the built-in per-segment rules (see {@link classifySegment}).
+ *   3. Endpoint template, first match wins: the API's and the global `routes` (one router: literal
+ *      segments beat `{param}` beats a final `*`), the API's `patterns`, the global `patterns`, then the
+ *      built-in per-segment rules (see {@link classifySegment}).
  *   4. Route = `<listen path without trailing slash><endpoint template>` (or just the endpoint template
  *      with `include_listen_path: false`).
  *   5. Cap: an API has at most `max_routes_per_api` distinct non-declared routes in use; a new one beyond
@@ -39,9 +39,9 @@ function isHex(c: number): boolean {
   return (c >= 48 && c <= 57) || ((c | 32) >= 97 && (c | 32) <= 102);
 }
 
-function isUuid(s: string): boolean {
+function isUuid(s: string, from: number): boolean {
   for (let i = 0; i < 36; i++) {
-    const c = s.charCodeAt(i);
+    const c = s.charCodeAt(from + i);
     if (i === 8 || i === 13 || i === 18 || i === 23) {
       if (c !== 45) return false;
     } else if (!isHex(c)) return false;
@@ -60,31 +60,40 @@ function isUuid(s: string): boolean {
  * - ULID (26 Crockford base32 characters, first 0–7, at least one digit): `{ulid}`
  * - hex of 7+ characters with digits and letters (object ids, hashes, short git SHAs): `{id}`
  * - 5+ digits making up at least half of it (`2024-01-15`, `ORD-000123`, `user12345`): `{id}`
- * - 16+ characters of `[A-Za-z0-9_-+=~.]` switching between letters and digits 3+ times (base64/base62
- *   tokens, nanoids, Stripe-style ids): `{id}`
+ * - 16+ characters of `[A-Za-z0-9_-+=~.]` that look random (base64/base62 tokens, nanoids, Stripe-style
+ *   ids, JWTs): letters and digits alternate 3+ times, or it ends in base64 `=` padding, or upper and
+ *   lower case alternate far more often than in camelCase words (`getURLForHTTPRequest` is kept): `{id}`
  *
  * Everything else is kept: words, versions (`v1`, `2.0`), `Non Versioned`, non-ASCII (`ümlaut`), percent-
  * encoded text, and characters such as `|:#,@` (exporters sanitise them for their wire format).
  */
-export function classifySegment(s: string, maxLength: number): string | undefined {
-  const n = s.length;
+export function classifySegment(segment: string, maxLength: number): string | undefined {
+  return classifyRange(segment, 0, segment.length, maxLength);
+}
+
+/** {@link classifySegment} of `s[from, to)`, without slicing. */
+function classifyRange(s: string, from: number, to: number, maxLength: number): string | undefined {
+  const n = to - from;
   if (n === 0) return undefined;
-  const first = s.charCodeAt(0);
-  if (first === 123 && s.charCodeAt(n - 1) === 125) return undefined;
+  const first = s.charCodeAt(from);
+  if (first === 123 && s.charCodeAt(to - 1) === 125) return undefined;
   if (n > maxLength) return ID;
   let digits = 0;
   let hexLetters = 0;
   let otherLetters = 0;
   let crockford = true;
   let token = true;
-  let switches = 0;
-  let prev = 0; // 0 start, 1 letter, 2 digit, 3 separator
-  for (let i = 0; i < n; i++) {
+  let letterDigit = 0; // letter↔digit alternations
+  let caseSwitch = 0; // lower↔upper alternations
+  let upperRun = 0; // an upper-case letter followed by an upper-case letter or a digit
+  let prev = 0; // 0 start, 1 lower, 2 upper, 3 digit, 4 separator
+  for (let i = from; i < to; i++) {
     const c = s.charCodeAt(i);
     if (c >= 48 && c <= 57) {
       digits++;
-      if (prev === 1) switches++;
-      prev = 2;
+      if (prev === 1 || prev === 2) letterDigit++;
+      if (prev === 2) upperRun++;
+      prev = 3;
       continue;
     }
     const lc = c | 32;
@@ -92,21 +101,29 @@ export function classifySegment(s: string, maxLength: number): string | undefine
       if (lc <= 102) hexLetters++;
       else otherLetters++;
       if (lc === 105 || lc === 108 || lc === 111 || lc === 117) crockford = false;
-      if (prev === 2) switches++;
-      prev = 1;
+      const cls = c === lc ? 1 : 2;
+      if (prev === 3) letterDigit++;
+      else if (prev !== cls && (prev === 1 || prev === 2)) caseSwitch++;
+      if (prev === 2 && cls === 2) upperRun++;
+      prev = cls;
       continue;
     }
     crockford = false;
     // - _ + = ~ .
     if (c !== 45 && c !== 95 && c !== 43 && c !== 61 && c !== 126 && c !== 46) token = false;
-    prev = 3;
+    prev = 4;
   }
   if (digits === n) return ID;
-  if (n === 36 && isUuid(s)) return UUID;
+  if (n === 36 && isUuid(s, from)) return UUID;
   if (n === 26 && crockford && first >= 48 && first <= 55 && digits > 0) return ULID;
   if (n >= 7 && otherLetters === 0 && digits > 0 && digits + hexLetters === n) return ID;
   if (digits >= 5 && digits * 2 >= n) return ID;
-  if (token && n >= 16 && switches >= 3) return ID;
+  if (
+    token && n >= 16 &&
+    (letterDigit >= 3 || s.charCodeAt(to - 1) === 61 || (upperRun >= 3 && caseSwitch * 3 >= n) || (caseSwitch + letterDigit) * 2 >= n)
+  ) {
+    return ID;
+  }
   return undefined;
 }
 
@@ -117,28 +134,23 @@ export function classifySegment(s: string, maxLength: number): string | undefine
  */
 export function templatePath(path: string, maxSegments: number, maxSegmentLength: number): string {
   let out = '';
-  let changed = false;
+  let copied = 0; // path[0, copied) is already in `out`
   let start = 0; // index of the '/' that opens the current segment
   let count = 0;
   const n = path.length;
   while (start < n) {
-    if (count === maxSegments) {
-      return `${out}/*`;
-    }
+    if (count === maxSegments) return `${out}${path.slice(copied, start)}/*`;
     let end = path.indexOf('/', start + 1);
     if (end < 0) end = n;
-    const seg = path.slice(start + 1, end);
-    const token = classifySegment(seg, maxSegmentLength);
+    const token = classifyRange(path, start + 1, end, maxSegmentLength);
     if (token !== undefined) {
-      changed = true;
-      out += `/${token}`;
-    } else {
-      out += path.slice(start, end);
+      out += `${path.slice(copied, start + 1)}${token}`;
+      copied = end;
     }
     count++;
     start = end;
   }
-  return changed ? out : path;
+  return copied === 0 ? path : out + path.slice(copied);
 }
 
 /**
@@ -298,31 +310,51 @@ export class TwoGenerationCache<V> {
 
 /** Per-API state: its rules and the routes in use. */
 interface ApiState {
+  readonly id: string;
   readonly listenPath: string;
   readonly trie: TrieNode | undefined;
   readonly patterns: readonly PatternRule[];
   /** Route → last time it was used (ms). */
   readonly inUse: Map<string, number>;
   nextSweepAt: number;
+  /** The last listen path seen for this API and its normalised form (`/orders/` → `/orders`). */
+  lp: string;
+  prefix: string;
+}
+
+/** `/orders/` → `/orders`; '' and `/` → ''; a missing leading slash is added. */
+function normaliseListenPath(lp: string): string {
+  let p = lp;
+  if (p !== '' && p.charCodeAt(0) !== 47) p = `/${p}`;
+  let end = p.length;
+  while (end > 0 && p.charCodeAt(end - 1) === 47) end--;
+  return end === p.length ? p : p.slice(0, end);
 }
 
 /** The route computation, separate from the processor so tests and benchmarks can drive it directly. */
 export class RouteTemplater {
   private readonly cache: TwoGenerationCache<CacheEntry>;
   private readonly apis = new Map<string, ApiState>();
-  private readonly globalTrie: TrieNode | undefined;
   private readonly globalPatterns: readonly PatternRule[];
   private readonly maxPathChars: number;
+  private readonly maxSegments: number;
+  private readonly maxSegmentLength: number;
+  private readonly includeListenPath: boolean;
   /** Records reported as the overflow route since the last `takeOverflow()`. */
   private overflowCount = 0;
   private overflowApi = '';
+  // Results of the last `resolve()`, in fields so the per-record path allocates nothing for them.
+  private route = '';
+  private matched = false;
+  private declared = false;
 
   constructor(private readonly config: RouteConfig) {
     this.cache = new TwoGenerationCache(config.cache_size);
-    this.globalTrie = buildRouteTrie(config.routes);
     this.globalPatterns = compilePatterns(config.patterns);
-    // Enough for max_segments segments of max_segment_length characters; anything longer is cut first,
-    // so neither the work nor the cache keys grow with hostile input.
+    this.maxSegments = config.max_segments;
+    this.maxSegmentLength = config.max_segment_length;
+    this.includeListenPath = config.include_listen_path;
+    // Enough for max_segments segments of max_segment_length characters; longer paths are not cached.
     this.maxPathChars = config.max_segments * (config.max_segment_length + 1) + 1;
   }
 
@@ -331,11 +363,16 @@ export class RouteTemplater {
     if (!s) {
       const rules = Object.hasOwn(this.config.apis, apiId) ? this.config.apis[apiId] : undefined;
       s = {
+        id: apiId,
         listenPath: rules?.listen_path ?? '',
-        trie: buildRouteTrie(rules?.routes ?? []),
+        // One trie of the API's routes and the global ones, so router precedence (literal beats
+        // {param}) holds across both; on an exact duplicate the API's route wins (inserted first).
+        trie: buildRouteTrie([...(rules?.routes ?? []), ...this.config.routes]),
         patterns: compilePatterns(rules?.patterns ?? []),
         inUse: new Map(),
         nextSweepAt: 0,
+        lp: '',
+        prefix: '',
       };
       this.apis.set(apiId, s);
     }
@@ -353,67 +390,96 @@ export class RouteTemplater {
   routeOf(r: AnalyticsRecord, now: number): string {
     const api = this.api(r.apiId);
     const lp = r.listenPath !== '' ? r.listenPath : api.listenPath;
+    if (lp !== api.lp) {
+      api.lp = lp;
+      api.prefix = normaliseListenPath(lp);
+    }
     const src = this.sourcePath(r);
-    let e = this.lookup(api, r.apiId, src, lp);
-    if (!e.matched && !r.trackPath && r.originalPath !== '' && r.originalPath !== src) {
-      const orig = this.lookup(api, r.apiId, r.originalPath, lp);
-      if (orig.matched) e = orig;
-    }
-    return e.declared ? e.route : this.admit(api, r.apiId, e.route, now);
-  }
-
-  private lookup(api: ApiState, apiId: string, path: string, lp: string): CacheEntry {
-    const key = `${apiId}\u0000${path}`;
-    const hit = this.cache.get(key);
-    if (hit !== undefined && hit.lp === lp) return hit;
-    const e = this.compute(api, path, lp);
-    this.cache.set(key, e);
-    return e;
-  }
-
-  private compute(api: ApiState, source: string, lp: string): CacheEntry {
-    let p = source === '' ? '/' : source;
-    const q = p.indexOf('?');
-    if (q >= 0) p = p.slice(0, q);
-    if (p.length > this.maxPathChars) p = p.slice(0, this.maxPathChars);
-    if (p.charCodeAt(0) !== 47) p = `/${p}`;
-    let prefix = lp;
-    if (prefix !== '' && prefix.charCodeAt(0) !== 47) prefix = `/${prefix}`;
-    while (prefix.endsWith('/')) prefix = prefix.slice(0, -1);
-    let endpoint = p;
-    let matched = true;
-    if (prefix !== '') {
-      const at = matchListenPath(p, prefix);
-      if (at >= 0) endpoint = p.slice(at);
-      else matched = false;
-    }
-    const { template, declared } = this.templateEndpoint(api, endpoint);
-    let route: string;
-    if (this.config.include_listen_path) route = prefix + template;
-    else route = template === '' ? '/' : template;
-    return { lp, route, matched, declared };
-  }
-
-  private templateEndpoint(api: ApiState, endpoint: string): { template: string; declared: boolean } {
-    const subject = endpoint === '' ? '/' : endpoint;
-    if (api.trie || this.globalTrie) {
-      const segs = segmentsOf(subject);
-      const hit = (api.trie && matchRouteTrie(api.trie, segs)) ?? (this.globalTrie && matchRouteTrie(this.globalTrie, segs));
-      if (hit) return { template: hit, declared: true };
-    }
-    for (const rules of [api.patterns, this.globalPatterns]) {
-      for (const rule of rules) {
-        const m = rule.re.exec(subject);
-        if (m) return { template: expandTemplate(rule.template, m), declared: false };
+    this.resolve(api, src, lp);
+    if (!this.matched && !r.trackPath && r.originalPath !== '' && r.originalPath !== src) {
+      const route = this.route;
+      const declared = this.declared;
+      this.resolve(api, r.originalPath, lp);
+      if (!this.matched) {
+        this.route = route;
+        this.declared = declared;
       }
     }
-    return {
-      template: templatePath(endpoint, this.config.max_segments, this.config.max_segment_length),
-      declared: false,
-    };
+    return this.declared ? this.route : this.admit(api, this.route, now);
   }
 
-  private admit(api: ApiState, apiId: string, route: string, now: number): string {
+  /** Sets route/matched/declared for `path`, from the cache when it can. */
+  private resolve(api: ApiState, path: string, lp: string): void {
+    // Hostile lengths are never cache keys; the work stays bounded because templating stops after
+    // max_segments segments.
+    const key = path.length > this.maxPathChars ? undefined : `${api.id}\u0000${path}`;
+    if (key !== undefined) {
+      const hit = this.cache.get(key);
+      if (hit !== undefined && hit.lp === lp) {
+        this.route = hit.route;
+        this.matched = hit.matched;
+        this.declared = hit.declared;
+        return;
+      }
+    }
+    const substituted = this.compute(api, path);
+    // Paths with ids are (nearly) all distinct: caching them would only churn the cache, and the
+    // character scan is cheap. Id-free paths and user-rule results repeat, so they are kept.
+    if (key !== undefined && !substituted) {
+      this.cache.set(key, { lp, route: this.route, matched: this.matched, declared: this.declared });
+    }
+  }
+
+  /** Computes route/matched/declared; returns whether built-in rules replaced a segment. */
+  private compute(api: ApiState, source: string): boolean {
+    let p = source;
+    const q = p.indexOf('?');
+    if (q >= 0) p = p.slice(0, q);
+    if (p.charCodeAt(0) !== 47) p = `/${p}`;
+    const prefix = api.prefix;
+    let endpoint = p;
+    this.matched = true;
+    if (prefix !== '') {
+      const at = matchListenPath(p, prefix);
+      if (at >= 0) endpoint = at === 0 ? p : p.slice(at);
+      else this.matched = false;
+    }
+    let template = this.userRule(api, endpoint);
+    let substituted = false;
+    if (template === undefined) {
+      template = templatePath(endpoint, this.maxSegments, this.maxSegmentLength);
+      substituted = template !== endpoint;
+    }
+    if (this.includeListenPath) this.route = prefix === '' ? template : prefix + template;
+    else this.route = template === '' ? '/' : template;
+    return substituted;
+  }
+
+  /** The template of the first matching user route or pattern (sets `declared`), or undefined. */
+  private userRule(api: ApiState, endpoint: string): string | undefined {
+    this.declared = false;
+    const subject = endpoint === '' ? '/' : endpoint;
+    if (api.trie) {
+      const hit = matchRouteTrie(api.trie, segmentsOf(subject));
+      if (hit !== undefined) {
+        this.declared = true;
+        return hit;
+      }
+    }
+    for (let i = 0; i < api.patterns.length; i++) {
+      const rule = api.patterns[i] as PatternRule;
+      const m = rule.re.exec(subject);
+      if (m) return expandTemplate(rule.template, m);
+    }
+    for (let i = 0; i < this.globalPatterns.length; i++) {
+      const rule = this.globalPatterns[i] as PatternRule;
+      const m = rule.re.exec(subject);
+      if (m) return expandTemplate(rule.template, m);
+    }
+    return undefined;
+  }
+
+  private admit(api: ApiState, route: string, now: number): string {
     const inUse = api.inUse;
     const seen = inUse.get(route);
     if (seen !== undefined) {
@@ -427,7 +493,7 @@ export class RouteTemplater {
     }
     if (inUse.size >= this.config.max_routes_per_api) {
       this.overflowCount++;
-      this.overflowApi = apiId;
+      this.overflowApi = api.id;
       return this.config.overflow_route;
     }
     inUse.set(route, now);
