@@ -1,0 +1,26 @@
+/**
+ * Unique synthetic analytics records in the gateway's msgpack wire form (Go field names as keys,
+ * `TimeStamp` as `[seconds, nanoseconds]`, missing keys left to their zero values as the Go decoder does),
+ * for volume tests that must tell every record apart: record `i` has path `/orders/<i>`.
+ */
+import { Packr } from 'msgpackr';
+
+const packr = new Packr({ useRecords: false, variableMapSize: true });
+
+/** The msgpack bytes of record `i` (status cycles through 200/201/404/503). */
+export function syntheticRecord(i: number, nowSec = Math.floor(Date.now() / 1000)): Buffer {
+  const status = [200, 201, 404, 503][i % 4] as number;
+  return packr.pack({
+    Method: i % 3 === 0 ? 'POST' : 'GET', Host: 'upstream.internal:8080', Path: `/orders/${i}`, RawPath: `/orders/${i}`,
+    ContentLength: 0, UserAgent: 'load/1.0', ResponseCode: status, APIKey: '', TimeStamp: [nowSec, i % 1_000_000_000],
+    APIVersion: 'v1', APIName: 'Orders API', APIID: 'orders', OrgID: 'org-1', OauthID: '', RequestTime: 10 + (i % 50),
+    RawRequest: '', RawResponse: '', IPAddress: '203.0.113.7', Latency: { Total: 10 + (i % 50), Upstream: 8 + (i % 50), Gateway: 2 },
+    Tags: null, Alias: '', TrackPath: false,
+  });
+}
+
+/** The record index from a log's `url.path` (`/orders/<i>`), or -1. */
+export function syntheticIndex(path: unknown): number {
+  const m = /^\/orders\/(\d+)$/.exec(String(path));
+  return m ? Number(m[1]) : -1;
+}

@@ -1,0 +1,124 @@
+/**
+ * The agent is killed with SIGKILL during an OTLP endpoint outage while its spool holds the backlog it
+ * drained from Redis. After a restart (endpoint back) the spooled log records are delivered, and what was
+ * still in flight is re-delivered from Redis: every record arrives.
+ */
+import { describe, it, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { testRedis, type TestRedis } from './helpers/redis.js';
+import { waitFor } from './helpers/agent.js';
+import { startOtlpSink, type OtlpSink } from './helpers/otlp-sink.js';
+import { syntheticIndex, syntheticRecord } from './helpers/synthetic-records.js';
+
+const RECORDS = 2000;
+const BIN = fileURLToPath(new URL('../bin/tyk-otel-pump.js', import.meta.url));
+
+interface Child {
+  readonly proc: ChildProcess;
+  readonly stderr: string[];
+  readonly exited: Promise<number | null>;
+}
+
+function runAgent(configFile: string): Child {
+  const proc = spawn(process.execPath, [BIN, 'run', '--config', configFile], {
+    env: { ...process.env, TYK_OTEL_PUMP_FROM_SOURCE: '1' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const stderr: string[] = [];
+  proc.stderr?.setEncoding('utf8').on('data', (s: string) => stderr.push(s));
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  return { proc, stderr, exited };
+}
+
+function spooled(dir: string): string[] {
+  return existsSync(dir) ? readdirSync(dir).filter((f) => f !== 'LOCK') : [];
+}
+
+describe('otlp_http spool survives kill -9 during an outage', () => {
+  let sink: OtlpSink;
+  let redis: TestRedis;
+  let dir: string;
+  const children: Child[] = [];
+  before(async () => {
+    sink = await startOtlpSink();
+    redis = await testRedis('otlp-kill');
+    dir = mkdtempSync(join(tmpdir(), 'otlp-kill-'));
+  });
+  after(async () => {
+    for (const c of children) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
+    await sink.close();
+    await redis.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('delivers the spooled (and in-flight) log records after a restart', { timeout: 90_000 }, async (t) => {
+    const key = `${redis.prefix}analytics-tyk-system-analytics`;
+    await redis.push(key, Array.from({ length: RECORDS }, (_, i) => syntheticRecord(i)));
+    let up = false;
+    sink.reply(() => (up ? { status: 200 } : { status: 503 }));
+    const spoolDir = join(dir, 'spool', 'otlp_http');
+    const configFile = join(dir, 'otel-config.yaml');
+    writeFileSync(configFile, `
+receivers:
+  tyk_redis:
+    endpoint: ${redis.url}
+    key_prefix: ${redis.prefix}analytics-
+    uptime_key: ${redis.prefix}uptime
+    delivery: at_least_once
+    chunk_size: 100
+    poll_interval: 50ms
+    at_least_once: { instance_id: kill9-${redis.prefix}, retry_initial_interval: 200ms }
+processors:
+  audit_log: {}
+exporters:
+  otlp_http:
+    endpoint: ${sink.url}
+    sending_queue: { queue_size: 100, num_consumers: 1 }
+    retry_on_failure: { initial_interval: 200ms, max_interval: 1s }
+    spool: { directory: spool, max_megabytes: 16 }
+service:
+  telemetry: { metrics: { address: 127.0.0.1:0 } }
+  pipelines:
+    logs: { receivers: [tyk_redis], processors: [audit_log], exporters: [otlp_http] }
+`);
+    const first = runAgent(configFile);
+    children.push(first);
+    await waitFor('Redis drained into the spool', async () => (await redis.client.llen(key)) === 0 && spooled(spoolDir).length >= 10, 30_000, 100)
+      .catch((err: unknown) => {
+        throw new Error(`${String(err)}\nagent stderr:\n${first.stderr.join('')}`);
+      });
+    assert.ok(sink.requests.length > 0 && sink.logs().length === 0, 'the endpoint was tried and refused everything');
+    const files = spooled(spoolDir);
+    first.proc.kill('SIGKILL');
+    assert.equal(await first.exited, null, 'killed, not exited');
+    assert.ok(files.every((f) => /^\d{12}-\d+\.pb\.gz$/.test(f)), files.join(', '));
+    const spooledItems = files.reduce((a, f) => a + Number(f.split('-')[1]?.split('.')[0]), 0);
+    assert.ok(spooledItems >= RECORDS - 500, `${spooledItems} records spooled before the kill`);
+
+    up = true;
+    const second = runAgent(configFile);
+    children.push(second);
+    await waitFor('every record delivered after the restart', () => new Set(sink.logs().map((l) => syntheticIndex(l.attributes['url.path']))).size >= RECORDS, 45_000, 200)
+      .catch((err: unknown) => {
+        throw new Error(`${String(err)}\nagent stderr:\n${second.stderr.join('')}`);
+      });
+    await waitFor('the spool emptied', () => spooled(spoolDir).length === 0, 10_000);
+    second.proc.kill('SIGTERM');
+    assert.equal(await second.exited, 0, second.stderr.join(''));
+    const counts = new Map<number, number>();
+    for (const l of sink.logs()) {
+      const i = syntheticIndex(l.attributes['url.path']);
+      counts.set(i, (counts.get(i) ?? 0) + 1);
+    }
+    assert.equal(counts.size, RECORDS);
+    const duplicates = [...counts.values()].reduce((a, n) => a + n - 1, 0);
+    t.diagnostic(`kill -9: ${spooledItems} records spooled, ${RECORDS - spooledItems} in flight, ${duplicates} duplicates after restart`);
+    assert.ok(second.stderr.join('').includes('replaying spooled log requests'));
+    assert.equal(existsSync(join(spoolDir, 'LOCK')), false, 'lock released on a clean stop');
+  });
+});
