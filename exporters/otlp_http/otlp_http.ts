@@ -3,6 +3,7 @@
  * retried, optionally spooled) to an OTLP/HTTP endpoint. See README.md for the guarantees.
  */
 import { resolve, join } from 'node:path';
+import type { ObservableGauge, ObservableResult } from '@opentelemetry/api';
 import type { BatchContext, ComponentContext, Exporter } from '../../src/component.js';
 import type { LogsBatch, MetricsBatch } from '../../src/model.js';
 import { StartError } from '../../src/errors.js';
@@ -45,6 +46,7 @@ export class OtlpHttpExporter implements Exporter {
   private stopped: Promise<void> | undefined;
   private metricFailures = 0;
   private finalExportDone = false;
+  private readonly gauges: { gauge: ObservableGauge; cb: (r: ObservableResult) => void }[] = [];
 
   constructor(ctx: ComponentContext, config: OtlpHttpConfig) {
     this.ctx = ctx;
@@ -83,12 +85,26 @@ export class OtlpHttpExporter implements Exporter {
       }
     }
     this.started = true;
+    this.registerGauges();
     this.logs.start();
     this.scheduleExport(this.config.export_interval);
     this.ctx.logger.info(
       { metricsUrl: this.metricsSender.url, logsUrl: this.logsSender.url, encoding: this.config.encoding, compression: this.config.compression, spool: this.spool?.dir ?? null },
       'OTLP/HTTP exporter started',
     );
+  }
+
+  private registerGauges(): void {
+    const spool = this.spool;
+    if (!spool) return;
+    const { meter } = this.ctx.telemetry;
+    const exporter = this.ctx.id;
+    const add = (gauge: ObservableGauge, cb: (r: ObservableResult) => void) => {
+      gauge.addCallback(cb);
+      this.gauges.push({ gauge, cb });
+    };
+    add(meter.createObservableGauge('tyk_otel_pump.exporter.spool_size_bytes', { description: 'Bytes of encoded requests in the exporter spool.', unit: 'By' }), (r) => r.observe(spool.sizeBytes, { exporter }));
+    add(meter.createObservableGauge('tyk_otel_pump.exporter.spool_items', { description: 'Log records in the exporter spool.', unit: '{item}' }), (r) => r.observe(spool.items, { exporter }));
   }
 
   /** Metrics: accepted into the accumulator = delivered (the next export carries them). No deferral. */
@@ -193,6 +209,7 @@ export class OtlpHttpExporter implements Exporter {
       this.metricsSender.close();
       this.logsSender.close();
       await this.spool?.close();
+      for (const { gauge, cb } of this.gauges) gauge.removeCallback(cb);
       this.ctx.logger.info('OTLP/HTTP exporter stopped');
     })();
     return this.stopped;
