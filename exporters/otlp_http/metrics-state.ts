@@ -61,8 +61,8 @@ export interface Collected {
   readonly resourceMetrics: readonly ResourceMetrics[];
   /** Data points per entry of `resourceMetrics`. */
   readonly points: readonly number[];
-  /** Delta mode: what to give back on failure. */
-  readonly snapshot: DeltaSnapshot | undefined;
+  /** Delta mode: per entry of `resourceMetrics`, what to give back if sending it fails. */
+  readonly snapshots: readonly DeltaSnapshot[] | undefined;
 }
 
 const OVERFLOW_KEY = '\u0000overflow';
@@ -225,10 +225,10 @@ export class MetricsAccumulator {
   collect(now = Date.now()): Collected {
     const delta = this.options.temporality === 'delta';
     const temporality = delta ? AggregationTemporality.DELTA : AggregationTemporality.CUMULATIVE;
-    const byResource = new Map<string, { resource: Resource; scopes: Map<string, MetricData[]>; points: number }>();
-    const snapshot: { series: Series; copy: Series }[] = [];
+    const byResource = new Map<string, { resource: Resource; scopes: Map<string, MetricData[]>; points: number; taken: { series: Series; copy: Series }[] }>();
     for (const [skey, stream] of this.streams) {
       const points: DataPoint<unknown>[] = [];
+      const taken: { series: Series; copy: Series }[] = [];
       for (const [key, s] of stream.series) {
         if (now - s.touchedAt > this.options.expirationMs && !(delta && s.dirty)) {
           stream.series.delete(key);
@@ -248,7 +248,7 @@ export class MetricsAccumulator {
           points.push({ attributes: s.attributes, startTime: s.startTime, endTime: s.endTime, value: s.value });
         }
         if (delta) {
-          snapshot.push({ series: s, copy: { ...s, counts: s.counts.slice(), boundaries: s.boundaries } });
+          taken.push({ series: s, copy: { ...s, counts: s.counts.slice(), boundaries: s.boundaries } });
           resetValues(s);
           s.dirty = false;
         }
@@ -260,7 +260,7 @@ export class MetricsAccumulator {
       if (points.length === 0) continue;
       let r = byResource.get(stream.resourceKey);
       if (!r) {
-        r = { resource: stream.resource, scopes: new Map(), points: 0 };
+        r = { resource: stream.resource, scopes: new Map(), points: 0, taken: [] };
         byResource.set(stream.resourceKey, r);
       }
       let list = r.scopes.get(stream.scope);
@@ -269,6 +269,7 @@ export class MetricsAccumulator {
         r.scopes.set(stream.scope, list);
       }
       r.points += points.length;
+      for (const t of taken) r.taken.push(t);
       const base = { descriptor: stream.descriptor, aggregationTemporality: temporality };
       if (stream.type === DataPointType.SUM) list.push({ ...base, dataPointType: DataPointType.SUM, isMonotonic: stream.isMonotonic, dataPoints: points } as MetricData);
       else if (stream.type === DataPointType.HISTOGRAM) list.push({ ...base, dataPointType: DataPointType.HISTOGRAM, dataPoints: points } as MetricData);
@@ -276,13 +277,15 @@ export class MetricsAccumulator {
     }
     const resourceMetrics: ResourceMetrics[] = [];
     const counts: number[] = [];
+    const snapshots: DeltaSnapshot[] = [];
     for (const r of byResource.values()) {
+      snapshots.push({ entries: r.taken });
       const scopeMetrics: ScopeMetrics[] = [];
       for (const [scope, metrics] of r.scopes) scopeMetrics.push({ scope: this.options.resources.scope(scope), metrics });
       resourceMetrics.push({ resource: r.resource, scopeMetrics });
       counts.push(r.points);
     }
-    return { resourceMetrics, points: counts, snapshot: delta ? { entries: snapshot } : undefined };
+    return { resourceMetrics, points: counts, snapshots: delta ? snapshots : undefined };
   }
 
   /** Delta mode: merges what a failed export took back into the state, so the next export carries it. */

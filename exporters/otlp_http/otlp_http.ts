@@ -172,11 +172,12 @@ export class OtlpHttpExporter implements Exporter {
         this.metricLog.log('warn', { url: this.metricsSender.url, reason: o.reason, status: o.status }, 'final metrics export failed at shutdown');
         continue;
       }
-      // Retryable: nothing is lost — cumulative state stays, delta state is merged back below.
+      // Retryable: nothing is lost — cumulative state stays, delta state is merged back.
+      const snapshot = collected.snapshots?.[i];
+      if (snapshot) this.accumulator.restore(snapshot);
       retryIn = Math.max(retryIn ?? 0, o.retryAfterMs ?? this.metricsBackoff.next());
       this.metricLog.log('warn', { url: this.metricsSender.url, reason: o.reason, status: o.status, message: o.message, retryInMs: retryIn }, 'OTLP metrics export failed; retrying with backoff');
     }
-    if (retryIn !== undefined && collected.snapshot) this.accumulator.restore(collected.snapshot);
     if (anyFailure) this.metricFailures++;
     else if (this.metricFailures > 0) {
       this.ctx.logger.info({ url: this.metricsSender.url, failedExports: this.metricFailures }, 'OTLP metrics endpoint recovered');
