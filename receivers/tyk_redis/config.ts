@@ -5,7 +5,7 @@
  * 127.0.0.1:6379 exactly as Tyk Pump would.
  */
 import { z } from 'zod';
-import { duration, parseHostPort, secret } from '../../src/config/schema.js';
+import { duration, formatDuration, parseHostPort, secret } from '../../src/config/schema.js';
 import { DEFAULT_MAX_RECORD_BYTES } from './decode.js';
 
 /** Default number of records claimed per Redis round trip (measured, see BENCHMARKS.md). */
@@ -44,6 +44,11 @@ export function parseEndpoint(text: string): ParsedEndpoint | undefined {
   };
 }
 
+/** `endpoint` with the password of a URL's user info replaced by `<redacted>` (safe to print). */
+export function redactEndpoint(text: string): string {
+  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:).*@/i, '$1<redacted>@');
+}
+
 /** The parts of an `endpoint`. */
 export interface ParsedEndpoint {
   readonly host: string;
@@ -80,7 +85,12 @@ const tlsSchema = z
     insecure_skip_verify: z.boolean({ error: 'must be true or false' }).default(false).describe('Accept any server certificate (testing only).'),
     min_version: z.enum(['1.2', '1.3'], { error: 'must be 1.2 or 1.3' }).default('1.2').describe('Lowest TLS version accepted.'),
   })
-  .refine((t) => (t.cert_file === '') === (t.key_file === ''), { message: 'cert_file and key_file must be set together', path: ['cert_file'] })
+  .superRefine((t, ctx) => {
+    if ((t.cert_file === '') !== (t.key_file === '')) {
+      const [path, input] = t.cert_file === '' ? ['cert_file', t.cert_file] : ['key_file', t.key_file];
+      ctx.addIssue({ code: 'custom', message: `must be set when ${path === 'cert_file' ? 'key_file' : 'cert_file'} is set`, path: [path], input });
+    }
+  })
   .describe('TLS to Redis (and to the Sentinels when sentinel.tls is true).');
 
 /** `sentinel` section. */
@@ -92,7 +102,9 @@ const sentinelSchema = z
     password: secret().default('').describe('Password for the Sentinels (Tyk: sentinel_password).'),
     tls: z.boolean({ error: 'must be true or false' }).default(false).describe('Use the tls section for the Sentinel connections too.'),
   })
-  .refine((s) => s.master_name === '' || s.addrs.length > 0, { message: 'must list at least one Sentinel when master_name is set', path: ['addrs'] })
+  .superRefine((s, ctx) => {
+    if (s.master_name !== '' && s.addrs.length === 0) ctx.addIssue({ code: 'custom', message: 'must list at least one Sentinel when master_name is set', path: ['addrs'], input: s.addrs });
+  })
   .describe('Redis Sentinel: the master is looked up by name.');
 
 /** `cluster` section. */
@@ -108,7 +120,10 @@ export const tykRedisConfigSchema = z
     endpoint: z
       .string({ error: 'must be a redis:// or rediss:// URL or host:port' })
       .default('redis://127.0.0.1:6379/0')
-      .refine((s) => parseEndpoint(s) !== undefined, { message: 'must be a redis://[user:password@]host[:port][/db] or rediss:// URL, or host:port' })
+      .superRefine((s, ctx) => {
+        // The value shown in the problem has any URL password masked.
+        if (parseEndpoint(s) === undefined) ctx.addIssue({ code: 'custom', message: 'must be a redis://[user:password@]host[:port][/db] or rediss:// URL, or host:port', input: redactEndpoint(s) });
+      })
       .describe('Redis to drain: redis://host:port/db, rediss:// for TLS, or host:port. Prefer the password key over a password in the URL.'),
     username: z.string().default('').describe('ACL user name (Redis 6+); overrides one in the endpoint URL.'),
     password: secret().default('').describe('Password (of the ACL user, or requirepass); overrides one in the endpoint URL.'),
@@ -128,7 +143,9 @@ export const tykRedisConfigSchema = z
         initial_interval: duration({ min: 1 }).prefault('100ms').describe('Delay before the first reconnect attempt.'),
         max_interval: duration({ min: 1 }).prefault('10s').describe('Cap of the exponential reconnect backoff.'),
       })
-      .refine((r) => r.initial_interval <= r.max_interval, { message: 'initial_interval must not exceed max_interval', path: ['initial_interval'] })
+      .superRefine((r, ctx) => {
+        if (r.initial_interval > r.max_interval) ctx.addIssue({ code: 'custom', message: `must not exceed max_interval (${formatDuration(r.max_interval)})`, path: ['initial_interval'], input: formatDuration(r.initial_interval) });
+      })
       .prefault({})
       .describe('Reconnect backoff after Redis became unreachable (exponential with jitter).'),
 
@@ -178,8 +195,14 @@ export const tykRedisConfigSchema = z
         retry_initial_interval: duration({ min: 1 }).prefault('1s').describe('First delay before re-delivering a chunk after a retryable failure.'),
         retry_max_interval: duration({ min: 1 }).prefault('30s').describe('Cap of the exponential re-delivery backoff.'),
       })
-      .refine((a) => a.heartbeat_interval < a.heartbeat_timeout, { message: 'heartbeat_interval must be less than heartbeat_timeout', path: ['heartbeat_interval'] })
-      .refine((a) => a.retry_initial_interval <= a.retry_max_interval, { message: 'retry_initial_interval must not exceed retry_max_interval', path: ['retry_initial_interval'] })
+      .superRefine((a, ctx) => {
+        if (a.heartbeat_interval >= a.heartbeat_timeout) {
+          ctx.addIssue({ code: 'custom', message: `must be less than heartbeat_timeout (${formatDuration(a.heartbeat_timeout)})`, path: ['heartbeat_interval'], input: formatDuration(a.heartbeat_interval) });
+        }
+        if (a.retry_initial_interval > a.retry_max_interval) {
+          ctx.addIssue({ code: 'custom', message: `must not exceed retry_max_interval (${formatDuration(a.retry_max_interval)})`, path: ['retry_initial_interval'], input: formatDuration(a.retry_initial_interval) });
+        }
+      })
       .prefault({})
       .describe('Tuning of delivery: at_least_once.'),
     decode: z
@@ -207,13 +230,13 @@ export const tykRedisConfigSchema = z
   })
   .superRefine((c, ctx) => {
     if (c.sentinel.master_name !== '' && c.cluster.addrs.length > 0) {
-      ctx.addIssue({ code: 'custom', message: 'must not be combined with cluster.addrs (choose Sentinel or Cluster)', path: ['sentinel', 'master_name'] });
+      ctx.addIssue({ code: 'custom', message: 'must not be combined with cluster.addrs (choose Sentinel or Cluster)', path: ['sentinel', 'master_name'], input: c.sentinel.master_name });
     }
     if (!c.msgpack && !c.protobuf && !c.uptime) {
-      ctx.addIssue({ code: 'custom', message: 'must enable at least one of msgpack, protobuf, uptime', path: ['msgpack'] });
+      ctx.addIssue({ code: 'custom', message: 'must be true when protobuf and uptime are false (nothing would be drained)', path: ['msgpack'], input: c.msgpack });
     }
     if ((c.msgpack || c.protobuf) && !c.keys.base && (c.keys.sharded === false || (Array.isArray(c.keys.sharded) && c.keys.sharded.length === 0)) && !c.uptime) {
-      ctx.addIssue({ code: 'custom', message: 'must enable base or at least one shard (or uptime)', path: ['keys'] });
+      ctx.addIssue({ code: 'custom', message: 'must enable base or at least one shard when uptime is false (nothing would be drained)', path: ['keys', 'base'], input: c.keys.base });
     }
   })
   .describe('Drains Tyk gateway analytics (and uptime) records from Redis lists.');

@@ -135,10 +135,12 @@ export function uniqueId(r: { timestampMs: number | null; timestampNs: number })
   return ((r.timestampMs ?? 0) % 1000) * 1e6 + r.timestampNs;
 }
 
+let small: Buffer | undefined;
+
 /** The smallest current-gateway msgpack fixture (a cheap template for volume tests). */
 export function smallTemplate(): Buffer {
-  const all = loadFixtures('gateway-msgpack.jsonl').map((f) => f.bytes);
-  return all.reduce((a, b) => (b.length < a.length ? b : a));
+  small ??= loadFixtures('gateway-msgpack.jsonl').map((f) => f.bytes).reduce((a, b) => (b.length < a.length ? b : a));
+  return small;
 }
 
 /** A free TCP port on 127.0.0.1. */

@@ -1,0 +1,582 @@
+/**
+ * The `tyk_redis` receiver against the real Redis on 127.0.0.1:6379 (a private key prefix per test):
+ * config and connection translation, which lists are drained, every fixture record draining to exactly
+ * its expected values, corrupt input (refused, counted, dead-lettered, capped), backpressure, Tyk Pump
+ * draining the same list side by side, and at-least-once delivery (in-flight lists, retries, adoption,
+ * re-delivery after a restart). Multi-process, crash, Redis-restart and connection tests live in
+ * `test/receiver-*.test.ts`.
+ */
+import { afterEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { BatchContext, Consumer } from '../../src/component.js';
+import type { RecordBatch, TykRecord } from '../../src/model.js';
+import { ShuttingDownError, type DecodeError } from '../../src/errors.js';
+import { parseWithProblems } from '../../src/config/load.js';
+import { toTykJson } from '../../src/tyk-json.js';
+import { allFixtures, loadFixtures } from '../../test/helpers/fixtures.js';
+import { testRedis, type TestRedis } from '../../test/helpers/redis.js';
+import { waitFor } from '../../test/helpers/agent.js';
+import { CollectingConsumer, receiverHarness, sample, smallTemplate, uniqueId, uniqueMsgpack, type ReceiverHarness } from '../../test/helpers/tyk-redis.js';
+import { parseEndpoint, redactEndpoint, tykRedisConfigSchema } from './config.js';
+import { backoffDelay, connectionPlan } from './connection.js';
+import { BookkeepingKeys, drainKeys, hashTagOf } from './keys.js';
+import { decodeAnalytics } from './decode.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const parse = (v: Record<string, unknown>) => tykRedisConfigSchema.parse(v);
+
+/** Everything a test opened, closed after it. */
+const open: { redis: TestRedis[]; harness: ReceiverHarness[] } = { redis: [], harness: [] };
+afterEach(async () => {
+  for (const h of open.harness.splice(0)) await h.close();
+  for (const r of open.redis.splice(0)) await r.cleanup();
+});
+
+async function redis(): Promise<TestRedis> {
+  const r = await testRedis('rcv');
+  open.redis.push(r);
+  return r;
+}
+
+function harness(r: TestRedis, config: Record<string, unknown>, next: Consumer<'records'>, opts: { id?: string; instanceId?: string } = {}): ReceiverHarness {
+  const h = receiverHarness({ endpoint: r.url, key_prefix: r.prefix, uptime_key: `${r.prefix}uptime`, poll_interval: '50ms', ...config }, next, opts);
+  open.harness.push(h);
+  return h;
+}
+
+/** The test prefix's name of a fixture's Redis key. */
+function keyOf(r: TestRedis, redisKey: string): string {
+  return redisKey.startsWith('analytics-') ? `${r.prefix}${redisKey.slice('analytics-'.length)}` : `${r.prefix}uptime`;
+}
+
+/** `expected` of a fixture and the decoded record in the same shape (as the decoder's own test compares). */
+function comparable(decoded: TykRecord, expected: Record<string, unknown>): { actual: Record<string, unknown>; wanted: Record<string, unknown> } {
+  const { route_template_hint: _hint, ...wanted } = expected;
+  const actual = toTykJson(decoded);
+  if ('graphql_stats' in wanted) {
+    const want = wanted['graphql_stats'] as Record<string, unknown>;
+    const got = actual['graphql_stats'] as Record<string, unknown>;
+    actual['graphql_stats'] = Object.fromEntries(Object.keys(want).map((k) => [k, got[k]]));
+  }
+  return { actual, wanted };
+}
+
+describe('tyk_redis config', () => {
+  it('defaults drain a gateway on 127.0.0.1:6379 like Tyk Pump (at-most-once, 22 lists + uptime)', () => {
+    const c = parse({});
+    assert.equal(c.endpoint, 'redis://127.0.0.1:6379/0');
+    assert.equal(c.key_prefix, 'analytics-');
+    assert.equal(c.delivery, 'at_most_once');
+    assert.equal(c.poll_interval, 1000);
+    assert.ok(c.chunk_size >= 1000);
+    const keys = drainKeys(c);
+    assert.equal(keys.length, 23);
+    assert.deepEqual(keys.slice(0, 4), [
+      { key: 'analytics-tyk-system-analytics', encoding: 'msgpack' },
+      { key: 'analytics-tyk-system-analytics_protobuf', encoding: 'protobuf' },
+      { key: 'analytics-tyk-system-analytics_0', encoding: 'msgpack' },
+      { key: 'analytics-tyk-system-analytics_0_protobuf', encoding: 'protobuf' },
+    ]);
+    assert.deepEqual(keys[22], { key: 'host-checker:tyk-uptime-analytics', encoding: 'uptime' });
+  });
+
+  it('toggles lists: base, shards (all, none or a list), msgpack, protobuf, uptime', () => {
+    assert.deepEqual(drainKeys(parse({ protobuf: false, uptime: false, keys: { sharded: [3, 1, 3] } })).map((k) => k.key), [
+      'analytics-tyk-system-analytics', 'analytics-tyk-system-analytics_1', 'analytics-tyk-system-analytics_3',
+    ]);
+    assert.deepEqual(drainKeys(parse({ msgpack: false, keys: { base: false, sharded: [9] }, uptime_key: 'u' })), [
+      { key: 'analytics-tyk-system-analytics_9_protobuf', encoding: 'protobuf' },
+      { key: 'u', encoding: 'uptime' },
+    ]);
+    assert.equal(drainKeys(parse({ keys: { sharded: false } })).length, 3);
+  });
+
+  it('reports every problem with its path, in our phrasing, never echoing a password', () => {
+    const problems = (v: unknown) => parseWithProblems(tykRedisConfigSchema, v, ['receivers', 'tyk_redis']).problems;
+    const p1 = problems({ endpoint: 'redis://u:s3cret@host:99999', delivery: 'exactly_once', chunk_size: 0, poll_interval: 5 });
+    assert.deepEqual(p1.map((p) => p.path), [
+      'receivers::tyk_redis::endpoint', 'receivers::tyk_redis::chunk_size', 'receivers::tyk_redis::poll_interval', 'receivers::tyk_redis::delivery',
+    ].sort((a, b) => p1.findIndex((p) => p.path === a) - p1.findIndex((p) => p.path === b)));
+    assert.ok(p1.every((p) => p.message.startsWith('must ')), JSON.stringify(p1));
+    assert.ok(!JSON.stringify(p1).includes('s3cret'));
+    assert.equal(problems({ sentinel: { master_name: 'm' } })[0]?.path, 'receivers::tyk_redis::sentinel::addrs');
+    assert.equal(problems({ sentinel: { master_name: 'm', addrs: ['s:26379'] }, cluster: { addrs: ['c:7000'] } })[0]?.message, 'must not be combined with cluster.addrs (choose Sentinel or Cluster)');
+    assert.equal(problems({ tls: { cert_file: 'c.pem' } })[0]?.path, 'receivers::tyk_redis::tls::key_file');
+    assert.equal(problems({ at_least_once: { heartbeat_interval: '1m' } })[0]?.message, 'must be less than heartbeat_timeout (30s)');
+    assert.equal(problems({ keys: { sharded: [10] } })[0]?.message, 'must be 0-9');
+    assert.equal(problems({ msgpack: false, protobuf: false, uptime: false })[0]?.path, 'receivers::tyk_redis::msgpack');
+    assert.equal(problems({ sentinel: { password: 'x' } }).length, 0);
+  });
+
+  it('parses endpoints: redis://, rediss://, user info, database, IPv6, bare host:port', () => {
+    assert.deepEqual(parseEndpoint('redis://127.0.0.1:6379/0'), { host: '127.0.0.1', port: 6379, tls: false, username: '', password: '', database: 0 });
+    assert.deepEqual(parseEndpoint('rediss://app:p%40ss@redis.example:6380/3'), { host: 'redis.example', port: 6380, tls: true, username: 'app', password: 'p@ss', database: 3 });
+    assert.deepEqual(parseEndpoint('redis://[::1]'), { host: '::1', port: 6379, tls: false, username: '', password: '', database: undefined });
+    assert.deepEqual(parseEndpoint('redis.internal:6379'), { host: 'redis.internal', port: 6379, tls: false, username: '', password: '', database: undefined });
+    for (const bad of ['http://x:1', 'redis://h:1/db', 'redis://', 'justahost', ':6379']) assert.equal(parseEndpoint(bad), undefined, bad);
+    assert.equal(redactEndpoint('redis://app:p@ss@h:1'), 'redis://app:<redacted>@h:1');
+  });
+});
+
+describe('tyk_redis connection options', () => {
+  it('standalone: explicit username/password/database win over the URL; the description has no secret', () => {
+    const plan = connectionPlan(parse({ endpoint: 'redis://urluser:urlpass@10.0.0.5:6390/2', password: 'keypass', database: 5 }), '/');
+    assert.equal(plan.mode, 'standalone');
+    if (plan.mode !== 'standalone') return;
+    assert.equal(plan.options.host, '10.0.0.5');
+    assert.equal(plan.options.port, 6390);
+    assert.equal(plan.options.username, 'urluser');
+    assert.equal(plan.options.password, 'keypass');
+    assert.equal(plan.options.db, 5);
+    assert.equal(plan.options.enableOfflineQueue, false);
+    assert.equal(plan.options.autoResendUnfulfilledCommands, false);
+    assert.equal(plan.options.tls, undefined);
+    assert.equal(plan.describe, 'redis://10.0.0.5:6390/5');
+    assert.ok(!plan.describe.includes('pass'));
+  });
+
+  it('TLS: rediss:// or tls.enabled, PEM files relative to the config dir, server name, skip-verify', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tls-plan-'));
+    try {
+      writeFileSync(join(dir, 'ca.pem'), 'CA');
+      writeFileSync(join(dir, 'c.pem'), 'CERT');
+      writeFileSync(join(dir, 'k.pem'), 'KEY');
+      const plan = connectionPlan(parse({ endpoint: 'rediss://cache.example:6380', tls: { ca_file: 'ca.pem', cert_file: 'c.pem', key_file: 'k.pem', min_version: '1.3' } }), dir);
+      assert.equal(plan.mode, 'standalone');
+      if (plan.mode !== 'standalone') return;
+      const tls = plan.options.tls as Record<string, unknown>;
+      assert.equal(String(tls['ca']), 'CA');
+      assert.equal(String(tls['cert']), 'CERT');
+      assert.equal(String(tls['key']), 'KEY');
+      assert.equal(tls['servername'], 'cache.example');
+      assert.equal(tls['minVersion'], 'TLSv1.3');
+      assert.equal(tls['rejectUnauthorized'], true);
+      assert.ok(plan.describe.startsWith('rediss://'));
+      const insecure = connectionPlan(parse({ endpoint: '10.1.1.1:6379', tls: { enabled: true, insecure_skip_verify: true, server_name: 'redis.internal' } }), dir);
+      const t2 = (insecure.mode === 'standalone' ? insecure.options.tls : undefined) as Record<string, unknown>;
+      assert.equal(t2['rejectUnauthorized'], false);
+      assert.equal(t2['servername'], 'redis.internal');
+      assert.equal(typeof t2['checkServerIdentity'], 'function');
+      assert.throws(() => connectionPlan(parse({ tls: { enabled: true, ca_file: 'missing.pem' } }), dir), /cannot read tls.ca_file .*missing.pem: ENOENT/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('Sentinel: master name, sentinel addresses and credentials, data-node credentials and database', () => {
+    const plan = connectionPlan(parse({
+      sentinel: { master_name: 'mymaster', addrs: ['10.0.0.1:26379', '10.0.0.2:26379'], password: 'spass', username: 'suser' },
+      password: 'dpass', database: 1,
+    }), '/');
+    assert.equal(plan.mode, 'sentinel');
+    const o = plan.options as Record<string, unknown>;
+    assert.equal(o['name'], 'mymaster');
+    assert.deepEqual(o['sentinels'], [{ host: '10.0.0.1', port: 26379 }, { host: '10.0.0.2', port: 26379 }]);
+    assert.equal(o['sentinelPassword'], 'spass');
+    assert.equal(o['sentinelUsername'], 'suser');
+    assert.equal(o['password'], 'dpass');
+    assert.equal(o['db'], 1);
+    assert.ok(!plan.describe.includes('pass'));
+  });
+
+  it('Cluster: seed nodes, credentials and TLS per node, no offline queue', () => {
+    const plan = connectionPlan(parse({ cluster: { addrs: ['10.0.0.1:7000', '10.0.0.2:7001'] }, username: 'u', password: 'p', tls: { enabled: true } }), '/');
+    assert.equal(plan.mode, 'cluster');
+    if (plan.mode !== 'cluster') return;
+    assert.deepEqual(plan.nodes, [{ host: '10.0.0.1', port: 7000 }, { host: '10.0.0.2', port: 7001 }]);
+    assert.equal(plan.options.enableOfflineQueue, false);
+    assert.equal(plan.options.redisOptions?.username, 'u');
+    assert.equal(plan.options.redisOptions?.password, 'p');
+    assert.ok(plan.options.redisOptions?.tls);
+    assert.equal(typeof plan.options.clusterRetryStrategy, 'function');
+  });
+
+  it('reconnects with exponential backoff, capped, with jitter', () => {
+    assert.equal(backoffDelay(1, 100, 10_000, () => 0.5), 100);
+    assert.equal(backoffDelay(4, 100, 10_000, () => 0.5), 800);
+    assert.equal(backoffDelay(30, 100, 10_000, () => 0.5), 10_000);
+    assert.equal(backoffDelay(30, 100, 10_000, () => 1), 11_000);
+  });
+
+  it('in-flight lists carry their source key\'s hash tag (same Redis Cluster slot)', () => {
+    assert.equal(hashTagOf('analytics-tyk-system-analytics_3'), 'analytics-tyk-system-analytics_3');
+    assert.equal(hashTagOf('{tyk}analytics-tyk-system-analytics'), 'tyk');
+    assert.equal(hashTagOf('a{}b{c}'), 'a{}b{c}');
+    const b = new BookkeepingKeys('analytics-');
+    assert.equal(b.inflight('analytics-tyk-system-analytics_3', 'pod-1/tyk_redis', '0'), '{analytics-tyk-system-analytics_3}:tyk-otel-pump-inflight:pod-1/tyk_redis:0');
+    assert.equal(hashTagOf(b.inflight('{tyk}x', 'i', '1')), 'tyk');
+  });
+});
+
+describe('tyk_redis draining', () => {
+  it('every record of every fixture file drains and decodes to exactly its expected values', async () => {
+    const r = await redis();
+    const fixtures = allFixtures();
+    for (const f of fixtures) await r.client.rpush(keyOf(r, f.redisKey), f.bytes);
+    const c = new CollectingConsumer();
+    const h = harness(r, { chunk_size: 100 }, c);
+    await h.receiver.start();
+    await waitFor('all fixtures', () => c.count === fixtures.length);
+    // One list per stream (msgpack, protobuf, uptime), each drained in order.
+    const got = c.batches.flat();
+    const stream = (rec: TykRecord) => (rec.kind === 'uptime' ? 'uptime' : rec.encoding);
+    const want = (f: (typeof fixtures)[number]) => (f.format === 'uptime' ? 'uptime' : f.format === 'protobuf' ? 'protobuf' : 'msgpack');
+    for (const s of ['msgpack', 'protobuf', 'uptime']) {
+      const decoded = got.filter((rec) => stream(rec) === s);
+      const expected = fixtures.filter((f) => want(f) === s);
+      assert.equal(decoded.length, expected.length, s);
+      decoded.forEach((rec, i) => {
+        const { actual, wanted } = comparable(rec, (expected[i] as (typeof fixtures)[number]).expected);
+        assert.deepEqual(actual, wanted, `${s} #${i}`);
+      });
+    }
+    for (const key of new Set(fixtures.map((f) => keyOf(r, f.redisKey)))) assert.equal(await r.client.exists(key), 0, key);
+    assert.equal(sample(await h.scrape(), 'tyk_otel_pump_receiver_accepted_items_total', { receiver: 'tyk_redis' }), fixtures.length);
+  });
+
+  it('drains all 23 lists with the right decoder, and only the enabled ones', async () => {
+    const r = await redis();
+    const msgpack = smallTemplate();
+    const proto = (loadFixtures('gateway-protobuf.jsonl')[0] as { bytes: Buffer }).bytes;
+    const uptime = (loadFixtures('uptime-msgpack.jsonl')[0] as { bytes: Buffer }).bytes;
+    const all = drainKeys(parse({ key_prefix: r.prefix, uptime_key: `${r.prefix}uptime` }));
+    for (const k of all) await r.client.rpush(k.key, k.encoding === 'msgpack' ? msgpack : k.encoding === 'protobuf' ? proto : uptime);
+    const c = new CollectingConsumer();
+    const h = harness(r, { protobuf: false, keys: { sharded: [0, 5] } }, c);
+    await h.receiver.start();
+    await waitFor('4 records', () => c.count === 4);
+    await sleep(200);
+    assert.equal(c.count, 4);
+    assert.deepEqual(c.batches.flat().map((x) => (x.kind === 'uptime' ? 'uptime' : x.encoding)).sort(), ['msgpack', 'msgpack', 'msgpack', 'uptime']);
+    const left = await Promise.all(all.map(async (k) => [k.key.slice(r.prefix.length), await r.client.llen(k.key)] as const));
+    assert.deepEqual(left.filter(([, n]) => n === 0).map(([k]) => k).sort(), ['tyk-system-analytics', 'tyk-system-analytics_0', 'tyk-system-analytics_5', 'uptime']);
+    await h.close();
+    open.harness.pop();
+    const c2 = new CollectingConsumer();
+    const h2 = harness(r, {}, c2);
+    await h2.receiver.start();
+    await waitFor('the other 19', () => c2.count === all.length - 4);
+    assert.equal(c2.batches.flat().filter((x) => x.kind !== 'uptime' && x.encoding === 'protobuf').length, 11);
+  });
+
+  it('lists with little data share one chunk (one batch per poll for a sharded gateway)', async () => {
+    const r = await redis();
+    const t = smallTemplate();
+    for (let s = 0; s < 10; s++) await r.push(`${r.prefix}tyk-system-analytics_${s}`, Array.from({ length: 7 }, (_, i) => uniqueMsgpack(t, s * 100 + i)));
+    const c = new CollectingConsumer();
+    const h = harness(r, { chunk_size: 1000 }, c);
+    await h.receiver.start();
+    await waitFor('70 records', () => c.count === 70);
+    assert.equal(c.batches.length, 1);
+    assert.equal(new Set(c.batches.flat().map((x) => uniqueId(x as { timestampMs: number; timestampNs: number }))).size, 70);
+  });
+
+  it('keeps claiming while a list has data: chunk by chunk, in order, no record lost or repeated', async () => {
+    const r = await redis();
+    const t = smallTemplate();
+    const n = 5000;
+    await r.push(`${r.prefix}tyk-system-analytics`, Array.from({ length: n }, (_, i) => uniqueMsgpack(t, i)));
+    const c = new CollectingConsumer();
+    const h = harness(r, { chunk_size: 300, poll_interval: '1h' }, c);
+    await h.receiver.start();
+    // With a one-hour poll interval, only continuous claiming (not one chunk per tick) drains it all.
+    await waitFor('all records', () => c.count === n);
+    assert.deepEqual(c.batches.flat().map((x) => uniqueId(x as TykRecord & { timestampMs: number })), Array.from({ length: n }, (_, i) => i));
+    assert.ok(c.batches.every((b) => b.length <= 300));
+  });
+
+  it('runs side by side with Tyk Pump draining the same list (MULTI LRANGE/LTRIM EXEC): every record exactly once', async () => {
+    const r = await redis();
+    const key = `${r.prefix}tyk-system-analytics`;
+    const t = smallTemplate();
+    const n = 20_000;
+    await r.push(key, Array.from({ length: n }, (_, i) => uniqueMsgpack(t, i)));
+    const c = new CollectingConsumer();
+    const h = harness(r, { chunk_size: 200 }, c);
+    const pumpGot: number[] = [];
+    const pump = (async () => {
+      // What Tyk Pump does per key with purge_chunk = 100.
+      for (;;) {
+        const res = await r.client.multi().lrangeBuffer(key, 0, 99).ltrim(key, 100, -1).exec();
+        const items = (res?.[0]?.[1] ?? []) as Buffer[];
+        if (items.length === 0 && (await r.client.llen(key)) === 0) return;
+        for (const b of items) pumpGot.push(uniqueId(decodeAnalytics(b, 'msgpack')));
+      }
+    })();
+    await h.receiver.start();
+    await pump;
+    await waitFor('everything drained', async () => (await r.client.llen(key)) === 0 && c.count + pumpGot.length === n);
+    const ours = c.batches.flat().map((x) => uniqueId(x as TykRecord & { timestampMs: number }));
+    assert.ok(ours.length > 0 && pumpGot.length > 0, `both drained (ours ${ours.length}, pump ${pumpGot.length})`);
+    const seen = new Set([...ours, ...pumpGot]);
+    assert.equal(seen.size, n);
+    assert.equal(ours.length + pumpGot.length, n);
+  });
+
+  it('refuses corrupt elements (counted by reason, dead-lettered, capped) and delivers every good one', async () => {
+    const r = await redis();
+    const key = `${r.prefix}tyk-system-analytics`;
+    const t = smallTemplate();
+    const bad = [Buffer.from('not msgpack at all'), t.subarray(0, t.length - 20), Buffer.from([0xa3, 0x61, 0x62, 0x63]), Buffer.alloc(0), Buffer.from([0xc1])];
+    const elements: Buffer[] = [];
+    let good = 0;
+    for (let i = 0; i < 10_000; i++) {
+      elements.push(bad[i % bad.length] as Buffer);
+      if (i % 2 === 0) elements.push(uniqueMsgpack(t, good++));
+    }
+    await r.push(key, elements);
+    const c = new CollectingConsumer();
+    const h = harness(r, { chunk_size: 2000, dead_letter: { max_length: 1000 } }, c);
+    await h.receiver.start();
+    await waitFor('good records', () => c.count === good);
+    const dlq = `${r.prefix}tyk-otel-pump-dead-letter`;
+    await waitFor('dead letters', async () => sample(await h.scrape(), 'tyk_otel_pump_receiver_dead_lettered_items_total') === 10_000);
+    const text = await h.scrape();
+    assert.equal(sample(text, 'tyk_otel_pump_receiver_refused_items_total'), 10_000);
+    const byReason = new Map<string, number>();
+    for (let i = 0; i < 10_000; i++) {
+      try {
+        decodeAnalytics(bad[i % bad.length] as Buffer, 'msgpack');
+        assert.fail('a bad element decoded');
+      } catch (err) {
+        const reason = (err as DecodeError).reason;
+        byReason.set(reason, (byReason.get(reason) ?? 0) + 1);
+      }
+    }
+    assert.ok(byReason.size >= 3);
+    for (const [reason, n] of byReason) {
+      assert.equal(sample(text, 'tyk_otel_pump_receiver_refused_items_total', { reason }), n, reason);
+      assert.equal(sample(text, 'tyk_otel_pump_receiver_dead_lettered_items_total', { reason }), n, reason);
+    }
+    assert.equal(sample(text, 'tyk_otel_pump_receiver_accepted_items_total'), good);
+    assert.equal(await r.client.llen(dlq), 1000);
+    const last = JSON.parse((await r.client.lindex(dlq, -1)) as string) as Record<string, unknown>;
+    assert.equal(last['source_key'], key);
+    assert.equal(typeof last['reason'], 'string');
+    assert.deepEqual(Buffer.from(last['bytes_b64'] as string, 'base64'), bad[9999 % bad.length]);
+    assert.deepEqual(c.batches.flat().map((x) => uniqueId(x as TykRecord & { timestampMs: number })), Array.from({ length: good }, (_, i) => i));
+    // Logged once per burst, not per record.
+    assert.equal(h.logs.filter((l) => l.msg === 'refused undecodable records').length, 1);
+  });
+
+  it('backpressure: a blocked consumer stops the claiming (LLEN stays) until it is released', async () => {
+    const r = await redis();
+    const key = `${r.prefix}tyk-system-analytics`;
+    const t = smallTemplate();
+    await r.push(key, Array.from({ length: 5000 }, (_, i) => uniqueMsgpack(t, i)));
+    const c = new CollectingConsumer();
+    c.block();
+    const h = harness(r, { chunk_size: 500 }, c);
+    await h.receiver.start();
+    await waitFor('first consume', () => c.entered === 1);
+    await sleep(300);
+    const len = await r.client.llen(key);
+    // The chunk being consumed plus at most one claimed ahead.
+    assert.ok(len >= 4000, `claimed too much while blocked: ${5000 - len}`);
+    await sleep(300);
+    assert.equal(await r.client.llen(key), len);
+    assert.equal(c.entered, 1);
+    c.release();
+    await waitFor('all records', () => c.count === 5000);
+    assert.equal(await r.client.llen(key), 0);
+  });
+
+  it('reports backlog (LLEN per list) and drain lag (age of claimed records) gauges', async () => {
+    const r = await redis();
+    const key = `${r.prefix}tyk-system-analytics_4`;
+    const t = smallTemplate();
+    await r.push(key, Array.from({ length: 300 }, (_, i) => uniqueMsgpack(t, i)));
+    const c = new CollectingConsumer();
+    c.block();
+    const h = harness(r, { chunk_size: 100, max_unacked_chunks: 1 }, c);
+    await h.receiver.start();
+    await waitFor('blocked', () => c.entered === 1);
+    const text = await h.scrape();
+    assert.equal(sample(text, 'tyk_otel_pump_receiver_backlog_records', { key }), 300);
+    assert.equal(sample(text, 'tyk_otel_pump_receiver_backlog_records', { key: `${r.prefix}tyk-system-analytics` }), 0);
+    const oldest = sample(text, 'tyk_otel_pump_receiver_drain_lag_seconds', { key, record: 'oldest' });
+    assert.ok(oldest > 0, text);
+    assert.equal(sample(text, 'tyk_otel_pump_receiver_unacked_chunks', { receiver: 'tyk_redis' }), 1);
+    c.release();
+    await waitFor('drained', () => c.count === 300);
+    await waitFor('backlog 0 on the next idle poll', async () => sample(await h.scrape(), 'tyk_otel_pump_receiver_backlog_records', { key }) === 0);
+  });
+
+  it('skips a key that is not a list and drains the others', async () => {
+    const r = await redis();
+    await r.client.set(`${r.prefix}tyk-system-analytics`, 'a string');
+    await r.client.rpush(`${r.prefix}tyk-system-analytics_1`, smallTemplate());
+    const c = new CollectingConsumer();
+    const h = harness(r, {}, c);
+    await h.receiver.start();
+    await waitFor('the good list', () => c.count === 1);
+    await waitFor('a log line', () => h.logs.some((l) => l.msg === 'a drained key is not a list; skipping it'));
+    assert.equal(await r.client.get(`${r.prefix}tyk-system-analytics`), 'a string');
+  });
+
+  it('shutdown: safe without start, idempotent, finishes the consume in progress, bounded when a consumer hangs', async () => {
+    const r = await redis();
+    const idle = harness(r, {}, new CollectingConsumer());
+    await idle.receiver.shutdown();
+    await idle.receiver.shutdown();
+    const key = `${r.prefix}tyk-system-analytics`;
+    await r.push(key, Array.from({ length: 1000 }, (_, i) => uniqueMsgpack(smallTemplate(), i)));
+    const c = new CollectingConsumer();
+    c.block();
+    const h = harness(r, { chunk_size: 100, shutdown_timeout: '300ms' }, c);
+    await h.receiver.start();
+    await waitFor('blocked', () => c.entered === 1);
+    const t0 = Date.now();
+    setTimeout(() => c.release(), 100);
+    await h.receiver.shutdown();
+    // The blocked chunk and the one claimed ahead were delivered; nothing else was claimed.
+    assert.equal(c.count, 200);
+    assert.equal(await r.client.llen(key), 800);
+    assert.ok(Date.now() - t0 < 2000);
+    await h.receiver.shutdown();
+    const hang = new CollectingConsumer();
+    hang.block();
+    const h2 = harness(r, { chunk_size: 100, shutdown_timeout: '300ms' }, hang);
+    await h2.receiver.start();
+    await waitFor('blocked', () => hang.entered === 1);
+    const t1 = Date.now();
+    await h2.receiver.shutdown();
+    assert.ok(Date.now() - t1 < 2000, 'shutdown is bounded');
+    hang.release();
+  });
+});
+
+/** A consumer that fails (or defers) as told, recording what it accepted. */
+class ScriptedConsumer implements Consumer<'records'> {
+  readonly accepted: RecordBatch[] = [];
+  calls = 0;
+  constructor(private readonly behave: (call: number, data: RecordBatch, ctx: BatchContext) => Promise<void> | void) {}
+  async consume(data: RecordBatch, ctx: BatchContext): Promise<void> {
+    const call = ++this.calls;
+    await this.behave(call, data, ctx);
+    this.accepted.push(data);
+  }
+  get ids(): number[] {
+    return this.accepted.flat().map((x) => uniqueId(x as TykRecord & { timestampMs: number }));
+  }
+}
+
+describe('tyk_redis at-least-once', () => {
+  it('keeps a chunk in an in-flight list until its delivery settles, then deletes it', async () => {
+    const r = await redis();
+    const key = `${r.prefix}tyk-system-analytics`;
+    await r.push(key, Array.from({ length: 50 }, (_, i) => uniqueMsgpack(smallTemplate(), i)));
+    const settles: ((e?: Error) => void)[] = [];
+    const c = new ScriptedConsumer((_call, _d, ctx) => void settles.push(ctx.defer()));
+    const h = harness(r, { delivery: 'at_least_once', chunk_size: 50 }, c, { instanceId: 'pod-x' });
+    await h.receiver.start();
+    await waitFor('deferred', () => settles.length === 1);
+    const inflight = `{${key}}:tyk-otel-pump-inflight:pod-x/tyk_redis:0`;
+    assert.equal(await r.client.llen(key), 0);
+    assert.equal(await r.client.llen(inflight), 50);
+    assert.deepEqual(await r.client.hgetall(`${r.prefix}tyk-otel-pump-inflight:pod-x/tyk_redis`), { [inflight]: `msgpack|${key}` });
+    assert.ok(await r.client.pttl(`${r.prefix}tyk-otel-pump-heartbeat:pod-x/tyk_redis`) > 0);
+    assert.deepEqual(await r.client.smembers(`${r.prefix}tyk-otel-pump-instances`), ['pod-x/tyk_redis']);
+    (settles[0] as (e?: Error) => void)();
+    await waitFor('acknowledged', async () => (await r.client.exists(inflight)) === 0);
+    await h.close();
+    open.harness.pop();
+    // A clean shutdown with nothing in flight leaves no bookkeeping behind.
+    assert.deepEqual(await r.client.keys(`*${r.prefix}tyk-otel-pump*`), []);
+  });
+
+  it('re-delivers after a retryable failure (with backoff) and drops on a permanent one', async () => {
+    const r = await redis();
+    const key = `${r.prefix}tyk-system-analytics`;
+    await r.push(key, Array.from({ length: 30 }, (_, i) => uniqueMsgpack(smallTemplate(), i)));
+    const c = new ScriptedConsumer((call) => {
+      if (call <= 2) throw new ShuttingDownError('exporter');
+    });
+    const h = harness(r, { delivery: 'at_least_once', chunk_size: 100, at_least_once: { retry_initial_interval: '20ms', retry_max_interval: '50ms' } }, c);
+    await h.receiver.start();
+    await waitFor('delivered', () => c.accepted.length === 1);
+    assert.deepEqual(c.ids, Array.from({ length: 30 }, (_, i) => i));
+    assert.equal(c.calls, 3);
+    await waitFor('acknowledged', async () => sample(await h.scrape(), 'tyk_otel_pump_receiver_unacked_chunks') === 0);
+    assert.equal(sample(await h.scrape(), 'tyk_otel_pump_receiver_redelivered_items_total'), 60);
+
+    await h.close();
+    open.harness.splice(open.harness.indexOf(h), 1);
+    await r.push(key, Array.from({ length: 10 }, (_, i) => uniqueMsgpack(smallTemplate(), 100 + i)));
+    const permanent = new ScriptedConsumer(() => {
+      throw new Error('bad data');
+    });
+    const h2 = harness(r, { delivery: 'at_least_once', chunk_size: 100 }, permanent, { id: 'tyk_redis/perm' });
+    await h2.receiver.start();
+    await waitFor('dropped', async () => sample(await h2.scrape(), 'tyk_otel_pump_receiver_dropped_items_total', { reason: 'delivery_failed_permanently' }) === 10);
+    assert.equal(permanent.calls, 1);
+    await waitFor('in-flight deleted', async () => (await r.client.keys(`{${key}}*`)).length === 0);
+  });
+
+  it('adopts the in-flight lists of an instance whose heartbeat expired, exactly once', async () => {
+    const r = await redis();
+    const key = `${r.prefix}tyk-system-analytics`;
+    const book = new BookkeepingKeys(r.prefix);
+    const dead = 'dead-pod/tyk_redis';
+    const lists = [book.inflight(key, dead, '0'), book.inflight(`${key}_protobuf`, dead, '1')];
+    await r.client.rpush(lists[0] as string, ...Array.from({ length: 20 }, (_, i) => uniqueMsgpack(smallTemplate(), i)));
+    await r.client.rpush(lists[1] as string, (loadFixtures('gateway-protobuf.jsonl')[0] as { bytes: Buffer }).bytes);
+    await r.client.hset(book.registry(dead), lists[0] as string, `msgpack|${key}`, lists[1] as string, `protobuf|${key}_protobuf`, book.inflight(key, dead, '2'), `msgpack|${key}`);
+    await r.client.sadd(book.instances, dead);
+    const a = new CollectingConsumer();
+    const b = new CollectingConsumer();
+    const cfg = { delivery: 'at_least_once', at_least_once: { heartbeat_interval: '50ms', heartbeat_timeout: '200ms' } };
+    const ha = harness(r, cfg, a, { instanceId: 'a' });
+    const hb = harness(r, cfg, b, { instanceId: 'b' });
+    await Promise.all([ha.receiver.start(), hb.receiver.start()]);
+    await waitFor('adopted', () => a.count + b.count === 21);
+    await sleep(400);
+    assert.equal(a.count + b.count, 21);
+    const ids = [...a.batches, ...b.batches].flat().filter((x) => x.kind !== 'uptime' && x.encoding === 'msgpack').map((x) => uniqueId(x as TykRecord & { timestampMs: number }));
+    assert.deepEqual(ids.sort((x, y) => x - y), Array.from({ length: 20 }, (_, i) => i));
+    for (const k of [...lists, book.registry(dead), book.heartbeat(dead)]) assert.equal(await r.client.exists(k), 0, k);
+    assert.deepEqual((await r.client.smembers(book.instances)).sort(), ['a/tyk_redis', 'b/tyk_redis']);
+    assert.ok([...ha.logs, ...hb.logs].some((l) => l.msg?.startsWith('adopted the in-flight records')));
+  });
+
+  it('a restart with the same instance_id re-delivers what the previous run left in flight', async () => {
+    const r = await redis();
+    const key = `${r.prefix}tyk-system-analytics`;
+    await r.push(key, Array.from({ length: 40 }, (_, i) => uniqueMsgpack(smallTemplate(), i)));
+    const never = new ScriptedConsumer((_c, _d, ctx) => void ctx.defer());
+    const cfg = { delivery: 'at_least_once', chunk_size: 10, max_unacked_chunks: 2, shutdown_timeout: '100ms', at_least_once: { instance_id: 'pod-7' } };
+    const h1 = harness(r, cfg, never);
+    await h1.receiver.start();
+    await waitFor('two chunks in flight', () => never.accepted.length === 2);
+    await h1.close();
+    open.harness.splice(open.harness.indexOf(h1), 1);
+    assert.equal(await r.client.llen(key), 20);
+    assert.ok(h1.logs.some((l) => l.msg?.startsWith('shut down with undelivered chunks')));
+    const c = new CollectingConsumer();
+    const h2 = harness(r, cfg, c);
+    await h2.receiver.start();
+    await waitFor('all 40', () => c.count === 40);
+    assert.deepEqual(c.batches.flat().map((x) => uniqueId(x as TykRecord & { timestampMs: number })).sort((a, b) => a - b), Array.from({ length: 40 }, (_, i) => i));
+    assert.ok(h2.logs.some((l) => l.msg?.startsWith('found in-flight records of a previous run')));
+  });
+
+  it('never appends to an in-flight list that still exists (a lost claim reply): reads it back and delivers it first', async () => {
+    const r = await redis();
+    const key = `${r.prefix}tyk-system-analytics`;
+    const book = new BookkeepingKeys(r.prefix);
+    const me = 'pod-9/tyk_redis';
+    // Slot lists filled by claims whose replies never arrived (not in the registry, so not "recovered").
+    for (let s = 0; s < 2; s++) await r.client.rpush(book.inflight(key, me, String(s)), ...Array.from({ length: 5 }, (_, i) => uniqueMsgpack(smallTemplate(), 1000 + s * 10 + i)));
+    await r.push(key, Array.from({ length: 30 }, (_, i) => uniqueMsgpack(smallTemplate(), i)));
+    const c = new CollectingConsumer();
+    const h = harness(r, { delivery: 'at_least_once', chunk_size: 10, max_unacked_chunks: 2, at_least_once: { instance_id: 'pod-9' } }, c);
+    await h.receiver.start();
+    await waitFor('all 40', () => c.count === 40);
+    const ids = c.batches.flat().map((x) => uniqueId(x as TykRecord & { timestampMs: number })).sort((a, b) => a - b);
+    assert.deepEqual(ids, [...Array.from({ length: 30 }, (_, i) => i), 1000, 1001, 1002, 1003, 1004, 1010, 1011, 1012, 1013, 1014]);
+    await waitFor('nothing in flight', async () => (await r.client.keys(`{${key}}*`)).length === 0);
+  });
+});
