@@ -10,6 +10,7 @@ import { routeProcessorFactory } from '../processors/route/index.js';
 import { auditLogProcessorFactory } from '../processors/audit_log/index.js';
 import { otlpHttpExporterFactory } from '../exporters/otlp_http/index.js';
 import { dogstatsdExporterFactory } from '../exporters/dogstatsd/index.js';
+import { statsdExporterFactory } from '../exporters/statsd/index.js';
 
 /** All factories, receivers first, then processors, then exporters. */
 export const factories: readonly Factory[] = [
@@ -20,4 +21,5 @@ export const factories: readonly Factory[] = [
   auditLogProcessorFactory,
   otlpHttpExporterFactory,
   dogstatsdExporterFactory,
+  statsdExporterFactory,
 ];

@@ -1,0 +1,363 @@
+/**
+ * The `statsd` exporter runtime: Tyk records → plain StatsD lines (Graphite-style names from a template,
+ * or Telegraf tags) → UDP datagrams.
+ *
+ * Per HTTP record: one `|ms` timer per configured latency (sampled per record at `sample_rate`, flagged
+ * `|@rate`). `requests`, `requests.good`, `requests.bad`, network and uptime counters are summed per name
+ * and sent once per `flush_interval`, never sampled. Every value that reaches a name is sanitised (see
+ * `src/statsd-wire.ts`), so no record can break the line protocol.
+ */
+import type { BatchContext, ComponentContext, Exporter } from '../../src/component.js';
+import type { AnalyticsRecord, RecordBatch, UptimeRecord } from '../../src/model.js';
+import { compileErrorDefinition, type ErrorDefinition } from '../../src/error-definition.js';
+import { ShuttingDownError } from '../../src/errors.js';
+import { BurstLogger } from '../../src/logger.js';
+import { formatRfc3339Nano } from '../../src/tyk-json.js';
+import {
+  DatagramSender, LinePacker, isAscii, parseStatsdEndpoint, statsdNameSafe, statsdSegment, telegrafTagValue,
+} from '../../src/statsd-wire.js';
+import type { RecordField, StatsdConfig, TykTag } from './config.js';
+
+/** Distinct names kept per cache before it is emptied (bounds memory under runaway cardinality). */
+export const MAX_NAMES = 20_000;
+
+const SEP = '\u0001';
+
+/**
+ * A cached name: a line is `${pre}${metric}${post}:${value}|${type}` — the template form puts the
+ * record values in `pre` (`tyk.Orders_API.GET.orders_id.`), the Telegraf form puts tags in `post`
+ * (`,api_id=orders,method=GET`). Counters since the last flush ride along.
+ */
+interface Name {
+  readonly pre: string;
+  readonly post: string;
+  /** UTF-8 bytes minus UTF-16 length of `post` (0 when ASCII). */
+  readonly extraBytes: number;
+  dirty: boolean;
+  c0: number;
+  c1: number;
+  c2: number;
+  c3: number;
+}
+
+class NameCache {
+  readonly map = new Map<string, Name>();
+  readonly dirty: Name[] = [];
+
+  get(key: string, build: () => { pre: string; post: string }): Name {
+    let n = this.map.get(key);
+    if (n === undefined) {
+      const { pre, post } = build();
+      n = { pre, post, extraBytes: isAscii(post) ? 0 : Buffer.byteLength(post) - post.length, dirty: false, c0: 0, c1: 0, c2: 0, c3: 0 };
+      this.map.set(key, n);
+    }
+    return n;
+  }
+
+  get full(): boolean {
+    return this.map.size >= MAX_NAMES;
+  }
+
+  touch(n: Name): void {
+    if (!n.dirty) {
+      n.dirty = true;
+      this.dirty.push(n);
+    }
+  }
+}
+
+function statusClass(code: number): string {
+  return code >= 100 && code < 600 ? `${Math.floor(code / 100)}xx` : 'unknown';
+}
+
+function fieldValue(r: AnalyticsRecord, f: RecordField): string {
+  switch (f) {
+    case 'api_id': return r.apiId;
+    case 'api_name': return r.apiName;
+    case 'org_id': return r.orgId;
+    case 'method': return r.method;
+    case 'status_code': return String(r.responseCode);
+    case 'status_class': return statusClass(r.responseCode);
+    case 'route': return r.route;
+    case 'api_version': return r.apiVersion;
+    case 'oauth_id': return r.oauthId;
+    case 'key_alias': return r.alias;
+  }
+}
+
+/** Go's `json.Marshal` of a string (HTML-safe escapes, invalid UTF-16 → U+FFFD escape), as Tyk Pump uses. */
+export function goJsonString(s: string): string {
+  let out = '"';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x22) out += '\\"';
+    else if (c === 0x5c) out += '\\\\';
+    else if (c === 0x0a) out += '\\n';
+    else if (c === 0x0d) out += '\\r';
+    else if (c === 0x09) out += '\\t';
+    else if (c < 0x20 || c === 0x3c || c === 0x3e || c === 0x26 || c === 0x2028 || c === 0x2029) out += `\\u${c.toString(16).padStart(4, '0')}`;
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        out += s[i] + (s[i + 1] as string);
+        i++;
+      } else out += '\\ufffd';
+    } else if (c >= 0xdc00 && c <= 0xdfff) out += '\\ufffd';
+    else out += s[i];
+  }
+  return `${out}"`;
+}
+
+/** Go's `time.Unix(ts, 0).String()` in UTC (`2026-11-26 12:00:00 +0000 UTC`); Go's zero time for null. */
+function goTimeString(ms: number | null): string {
+  const iso = formatRfc3339Nano(ms === null ? null : Math.floor(ms / 1000) * 1000, 0);
+  if (iso === null) return '0001-01-01 00:00:00 +0000 UTC';
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)} +0000 UTC`;
+}
+
+/**
+ * One Tyk Pump statsd tag value (`pumps/statsd.go` `getMappings`): JSON of the mapped value, lower-cased;
+ * the caller removes quotes and spaces from the joined name. `path` is METHOD+path (trailing `/` trimmed),
+ * or the path alone with `separated_method`.
+ */
+function tykTagValue(r: AnalyticsRecord, tag: TykTag | 'method', separated: boolean): string {
+  const path = r.path.replace(/\/+$/, '');
+  switch (tag) {
+    case 'path': return goJsonString(separated ? path : r.method + path).toLowerCase();
+    case 'method': return goJsonString(r.method).toLowerCase();
+    case 'response_code': return String(r.responseCode);
+    case 'api_key': return goJsonString(r.apiKey).toLowerCase();
+    case 'time_stamp': return goJsonString(goTimeString(r.timestampMs).replace(/:/g, '-')).toLowerCase();
+    case 'api_version': return goJsonString(r.apiVersion).toLowerCase();
+    case 'api_name': return goJsonString(r.apiName).toLowerCase();
+    case 'api_id': return goJsonString(r.apiId).toLowerCase();
+    case 'org_id': return goJsonString(r.orgId).toLowerCase();
+    case 'oauth_id': return goJsonString(r.oauthId).toLowerCase();
+    case 'raw_request': return goJsonString(r.rawRequest).toLowerCase();
+    case 'raw_response': return goJsonString(r.rawResponse).toLowerCase();
+    case 'request_time': return String(r.requestTime);
+    case 'latency_total': return String(r.latency.total);
+    case 'latency_upstream': return String(r.latency.upstream);
+    case 'latency_gateway': return String(r.latency.gateway);
+    case 'ip_address': return goJsonString(r.ipAddress).toLowerCase();
+  }
+}
+
+/** The exporter. */
+export class StatsdExporter implements Exporter {
+  private readonly ctx: ComponentContext;
+  private readonly config: StatsdConfig;
+  private readonly errors: ErrorDefinition;
+  private readonly sender: DatagramSender;
+  private readonly packer: LinePacker;
+  private readonly burst: BurstLogger;
+  private readonly prefix: string;
+  /** Template parts: literal segments (strings) and record fields. */
+  private readonly template: readonly ({ literal: string } | { field: RecordField })[];
+  private readonly keyFields: readonly RecordField[];
+  private readonly globalTags: string;
+  private readonly httpNames = new NameCache();
+  private readonly netNames = new NameCache();
+  private readonly uptimeNames = new NameCache();
+  private readonly tykNames = new NameCache();
+  private readonly rateField: string;
+  private readonly latencies: readonly [kind: 'total' | 'upstream' | 'gateway', metric: string][];
+  private timer: NodeJS.Timeout | undefined;
+  private started = false;
+  private stopping = false;
+  private stopped: Promise<void> | undefined;
+
+  constructor(ctx: ComponentContext, config: StatsdConfig) {
+    this.ctx = ctx;
+    this.config = config;
+    const endpoint = parseStatsdEndpoint(config.endpoint, false);
+    if (!endpoint) throw new Error(`invalid endpoint ${config.endpoint}`); // validated by the schema
+    this.errors = config.error_definition ? compileErrorDefinition(config.error_definition) : ctx.shared.errorDefinition;
+    this.sender = new DatagramSender({ endpoint, ctx });
+    this.packer = new LinePacker(config.max_packet_bytes, (payload, lines, bytes) => this.sender.send(payload, lines, bytes));
+    this.burst = new BurstLogger(ctx.logger);
+    this.prefix = config.prefix === '' ? '' : `${config.prefix}.`;
+    this.template = config.name_template === ''
+      ? []
+      : config.name_template.split('.').map((s) => (s.startsWith('{') ? { field: s.slice(1, -1) as RecordField } : { literal: s }));
+    this.keyFields = config.telegraf
+      ? config.tag_set
+      : this.template.flatMap((p) => ('field' in p ? [p.field] : []));
+    this.globalTags = config.tags.map((t) => {
+      const i = t.indexOf(':');
+      return `,${t.slice(0, i)}=${telegrafTagValue(t.slice(i + 1))}`;
+    }).join('');
+    this.rateField = config.sample_rate < 1 ? `|@${config.sample_rate}` : '';
+    this.latencies = config.latencies.map((k) => [k, `request.duration.${k}`] as const);
+  }
+
+  async start(): Promise<void> {
+    if (this.started || this.stopping) return;
+    this.started = true;
+    this.sender.open();
+    this.timer = setInterval(() => this.flush(), this.config.flush_interval);
+    this.timer.unref();
+    this.ctx.logger.info(
+      { endpoint: this.config.endpoint, prefix: this.config.prefix, telegraf: this.config.telegraf, template: this.config.name_template, sampleRate: this.config.sample_rate },
+      'statsd exporter started',
+    );
+  }
+
+  async consumeRecords(batch: RecordBatch, _ctx: BatchContext): Promise<void> {
+    if (this.stopping || !this.started) throw new ShuttingDownError(this.ctx.id);
+    this.ctx.telemetry.accepted(batch.length, 'records');
+    for (let i = 0; i < batch.length; i++) {
+      const r = batch[i] as (typeof batch)[number];
+      if (r.kind === 'uptime') { if (this.config.uptime) this.uptime(r); }
+      else if (r.kind === 'http') this.http(r);
+      else if (this.config.network) this.networkRecord(r);
+      if (this.sender.congested) await this.sender.relieve();
+    }
+  }
+
+  /** Sends the summed counters and the partial datagram now. */
+  flush(): void {
+    this.flushCounters();
+    this.packer.flush();
+  }
+
+  shutdown(): Promise<void> {
+    this.stopped ??= (async () => {
+      this.stopping = true;
+      if (this.timer) clearInterval(this.timer);
+      this.timer = undefined;
+      this.flush();
+      await this.sender.close();
+      if (this.burst.pending > 0) this.ctx.logger.warn({ suppressed: this.burst.pending }, 'statsd: lines dropped (summary at shutdown)');
+    })();
+    return this.stopped;
+  }
+
+  // ----------------------------------------------------------------------------------------------
+
+  private line(n: Name, metric: string, value: string, type: 'ms' | 'c', rate: string): void {
+    const line = `${n.pre}${metric}${n.post}:${value}|${type}${rate}`;
+    const bytes = line.length + n.extraBytes;
+    if (!this.packer.add(line, bytes)) this.tooLong(bytes);
+  }
+
+  private tooLong(bytes: number): void {
+    this.ctx.telemetry.dropped(1, 'line_too_long');
+    this.burst.log('warn', { bytes, maxPacketBytes: this.config.max_packet_bytes }, 'statsd line longer than max_packet_bytes dropped (raise max_packet_bytes or shorten the name)');
+  }
+
+  private buildHttpName(r: AnalyticsRecord): { pre: string; post: string } {
+    if (this.config.telegraf) {
+      let post = '';
+      for (const f of this.config.tag_set) {
+        if (f === 'route' && r.route === '') continue;
+        post += `,${f}=${telegrafTagValue(fieldValue(r, f))}`;
+      }
+      return { pre: this.prefix, post: post + this.globalTags };
+    }
+    let pre = this.prefix;
+    for (const p of this.template) pre += `${'literal' in p ? p.literal : statsdSegment(fieldValue(r, p.field))}.`;
+    return { pre, post: '' };
+  }
+
+  private http(r: AnalyticsRecord): void {
+    const cache = this.httpNames;
+    let key = '';
+    for (const f of this.keyFields) key += (f === 'status_code' || f === 'status_class' ? String(r.responseCode) : fieldValue(r, f)) + SEP;
+    if (cache.full && !cache.map.has(key)) this.resetCache(cache);
+    const n = cache.get(key, () => this.buildHttpName(r));
+    n.c0++;
+    if (this.errors.isBad(r.responseCode)) n.c2++;
+    else n.c1++;
+    cache.touch(n);
+
+    const rate = this.config.sample_rate;
+    if (rate < 1 && Math.random() >= rate) return;
+    const lat = r.latency;
+    for (const [kind, metric] of this.latencies) {
+      this.line(n, metric, String(kind === 'total' ? lat.total : kind === 'upstream' ? lat.upstream : lat.gateway), 'ms', this.rateField);
+    }
+    if (this.config.tyk_compatible) this.tykTimers(r);
+  }
+
+  private tykTimers(r: AnalyticsRecord): void {
+    const cache = this.tykNames;
+    const sep = this.config.separated_method;
+    let joined = '';
+    for (let i = 0; i < this.config.tyk_tags.length; i++) {
+      joined += (i === 0 ? '' : '.') + tykTagValue(r, this.config.tyk_tags[i] as TykTag, sep);
+    }
+    const tagPart = joined.replace(/["\s]/g, '');
+    if (cache.full && !cache.map.has(tagPart)) cache.map.clear();
+    // Tyk Pump writes `request_time.` when tags is empty; we leave the dangling dot out.
+    const n = cache.get(tagPart, () => ({ pre: '', post: tagPart === '' ? '' : `.${statsdNameSafe(tagPart)}` }));
+    for (const f of this.config.tyk_fields) {
+      const v = f === 'request_time' ? r.requestTime : f === 'latency_total' ? r.latency.total : f === 'latency_upstream' ? r.latency.upstream : r.latency.gateway;
+      this.line(n, f, String(v), 'ms', this.rateField);
+    }
+  }
+
+  private apiName(cache: NameCache, key: string, apiId: string, group: string): Name {
+    if (cache.full && !cache.map.has(key)) this.resetCache(cache);
+    return cache.get(key, () => (this.config.telegraf
+      ? { pre: `${this.prefix}${group}.`, post: `,api_id=${telegrafTagValue(apiId)}${this.globalTags}` }
+      : { pre: `${this.prefix}${group}.${statsdSegment(apiId)}.`, post: '' }));
+  }
+
+  private networkRecord(r: AnalyticsRecord): void {
+    const n = this.apiName(this.netNames, r.apiId, r.apiId, 'network');
+    n.c0 += r.network.openConnections;
+    n.c1 += r.network.closedConnections;
+    n.c2 += r.network.bytesIn;
+    n.c3 += r.network.bytesOut;
+    this.netNames.touch(n);
+  }
+
+  private uptime(r: UptimeRecord): void {
+    const down = r.tcpError || r.serverError;
+    const n = this.apiName(this.uptimeNames, r.apiId, r.apiId, 'uptime');
+    if (down) n.c1++;
+    else n.c0++;
+    this.uptimeNames.touch(n);
+    this.line(n, 'check.duration', String(r.requestTime > 0 ? r.requestTime : 0), 'ms', '');
+  }
+
+  private resetCache(cache: NameCache): void {
+    this.flushCounters();
+    cache.map.clear();
+    this.burst.log('warn', { limit: MAX_NAMES }, 'statsd: more distinct names than the cache holds; cache emptied (consider a smaller template or a route processor)');
+  }
+
+  private flushCounters(): void {
+    const http = this.httpNames.dirty;
+    for (let i = 0; i < http.length; i++) {
+      const n = http[i] as Name;
+      this.line(n, 'requests', String(n.c0), 'c', '');
+      if (n.c1 > 0) this.line(n, 'requests.good', String(n.c1), 'c', '');
+      if (n.c2 > 0) this.line(n, 'requests.bad', String(n.c2), 'c', '');
+      n.c0 = n.c1 = n.c2 = 0;
+      n.dirty = false;
+    }
+    http.length = 0;
+    const net = this.netNames.dirty;
+    for (let i = 0; i < net.length; i++) {
+      const n = net[i] as Name;
+      if (n.c0 > 0) this.line(n, 'connections.opened', String(n.c0), 'c', '');
+      if (n.c1 > 0) this.line(n, 'connections.closed', String(n.c1), 'c', '');
+      if (n.c2 > 0) this.line(n, 'bytes_in', String(n.c2), 'c', '');
+      if (n.c3 > 0) this.line(n, 'bytes_out', String(n.c3), 'c', '');
+      n.c0 = n.c1 = n.c2 = n.c3 = 0;
+      n.dirty = false;
+    }
+    net.length = 0;
+    const up = this.uptimeNames.dirty;
+    for (let i = 0; i < up.length; i++) {
+      const n = up[i] as Name;
+      if (n.c0 > 0) this.line(n, 'checks.up', String(n.c0), 'c', '');
+      if (n.c1 > 0) this.line(n, 'checks.down', String(n.c1), 'c', '');
+      n.c0 = n.c1 = 0;
+      n.dirty = false;
+    }
+    up.length = 0;
+  }
+}
