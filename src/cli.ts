@@ -113,7 +113,16 @@ const run: Command = {
 };
 
 /** Subcommands. Commands owned by a component folder are loaded lazily so they cost nothing otherwise. */
-export const commands: Record<string, Command> = { run, validate, graph };
+export const commands: Record<string, Command> = {
+  run,
+  validate,
+  graph,
+  'slo-rules': {
+    summary: 'write Prometheus alert rules (or Datadog SLOs with --format datadog) for the slos section',
+    usage: 'slo-rules [--config FILE] [--out FILE] [--format prometheus|datadog] [--slo NAME]...',
+    run: async (args, io) => (await import('./slo/command.js')).runSloRules(args, io),
+  },
+};
 
 function help(): string {
   const lines = [

@@ -223,10 +223,11 @@ export function loadConfigText(
     sharedValues[key] = parsed.value;
     effective[key] = parsed.value;
   }
-  // Cross-section checks of shared sections that parsed (e.g. SLO thresholds vs the sli processor's buckets).
+  // Cross-section checks (e.g. SLO thresholds vs the sli processor's buckets), also when a section is
+  // partly invalid, so one run reports everything.
   const validComponents = new Map([...components].filter(([, c]) => c.valid));
-  for (const [key, check] of Object.entries(sharedSectionChecks)) {
-    if (sharedValues[key] !== undefined) problems.push(...check({ components: validComponents, sections: sharedValues }));
+  for (const check of Object.values(sharedSectionChecks)) {
+    problems.push(...check({ components: validComponents, sections: sharedValues, raw: rootMap }));
   }
 
   // Service. Pipelines are checked even when another part of `service` is invalid, so one run reports all.

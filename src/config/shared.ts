@@ -22,7 +22,7 @@ export type { CrossCheckInput } from '../slo/definition.js';
 /** A cross-section check: returns problems (path-prefixed like every other problem). */
 export type CrossCheck = (input: CrossCheckInput) => ConfigProblem[];
 
-/** Cross-section checks, keyed by the shared section that declares them; run only when that section parsed. */
+/** Cross-section checks, keyed by the shared section that declares them; run on every load. */
 export const sharedSectionChecks: Readonly<Record<string, CrossCheck>> = {
   slos: crossCheckSlos,
 };

@@ -261,6 +261,8 @@ export interface CrossCheckInput {
   readonly components: ReadonlyMap<string, { readonly kind: string; readonly type: string; readonly config: unknown }>;
   /** Every parsed shared section, by YAML key (undefined where the section itself was invalid). */
   readonly sections: Readonly<Record<string, unknown>>;
+  /** The raw top-level sections (after `${env:…}` expansion), to check the valid parts of an invalid section. */
+  readonly raw: Readonly<Record<string, unknown>>;
 }
 
 /** The parts of an `sli` processor config the SLO engine depends on (read structurally: components never import each other). */
@@ -292,7 +294,8 @@ function formatList(values: readonly number[]): string {
  */
 export function crossCheckSlos(input: CrossCheckInput): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
-  const slos = (input.sections['slos'] ?? []) as readonly SloConfig[];
+  const parsed = input.sections['slos'] as readonly SloConfig[] | undefined;
+  const slos: readonly (SloConfig | undefined)[] = parsed ?? validItems(input.raw['slos']);
   const slis = [...input.components].filter(([, c]) => c.kind === 'processor' && c.type === 'sli');
   const bucketSets =
     slis.length > 0
@@ -300,14 +303,15 @@ export function crossCheckSlos(input: CrossCheckInput): ConfigProblem[] {
       : [{ id: '', buckets: DEFAULT_LATENCY_BUCKETS_SECONDS }];
 
   slos.forEach((slo, i) => {
+    if (slo === undefined) return;
     if (slo.sli.type === 'latency' && slo.sli.threshold_seconds !== undefined) {
       const t = slo.sli.threshold_seconds;
       for (const { id, buckets } of bucketSets) {
         if (!buckets.includes(t)) {
-          const source = id === '' ? 'the default histogram buckets' : `the histogram buckets of processors::${id}`;
+          const source = id === '' ? 'the default histogram buckets (no sli processor is configured)' : `processors::${id}::buckets`;
           problems.push({
             path: `slos[${i}]::sli::threshold_seconds`,
-            message: `must be one of ${source} (${formatList(buckets)}), because latency SLIs count requests per bucket boundary`,
+            message: `must be a histogram bucket boundary of ${source}: one of ${formatList(buckets)}`,
             got: String(t),
           });
         }
@@ -333,7 +337,9 @@ export function crossCheckSlos(input: CrossCheckInput): ConfigProblem[] {
     }
   });
 
-  const names = new Set(slos.map((s) => s.name));
+  // Names as written, so an SLO that is itself invalid is not reported again as unknown here.
+  const rawList: readonly unknown[] = Array.isArray(input.raw['slos']) ? (input.raw['slos'] as unknown[]) : [];
+  const names = new Set(parsed ? parsed.map((s) => s.name) : rawList.map((s) => (s as { name?: unknown } | null)?.name).filter((n): n is string => typeof n === 'string'));
   for (const [id, c] of input.components) {
     if (c.kind !== 'processor' || c.type !== 'slo') continue;
     const listed = (c.config as { slos?: readonly string[] }).slos ?? [];
@@ -348,4 +354,13 @@ export function crossCheckSlos(input: CrossCheckInput): ConfigProblem[] {
     });
   }
   return problems;
+}
+
+/** The items of an invalid `slos` list that are valid on their own (the others are reported already). */
+function validItems(raw: unknown): (SloConfig | undefined)[] {
+  if (!Array.isArray(raw)) return [];
+  return raw.map((item) => {
+    const r = sloSchema.safeParse(item);
+    return r.success ? r.data : undefined;
+  });
 }

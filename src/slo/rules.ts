@@ -52,6 +52,8 @@ export interface RulesOptions {
   readonly metricsErrorDefinition?: ErrorDefinition;
   /** Written into `sloth_slo_info{sloth_version}`. */
   readonly version: string;
+  /** The `prometheus` exporter's `namespace` (prefix `<namespace>_` of every metric name); default none. */
+  readonly namespace?: string;
 }
 
 /** Recording-rule names (Sloth's, plus the two event-rate rules of the event-weighted period ratio). */
@@ -79,25 +81,27 @@ export function defaultAlertName(sloName: string): string {
 }
 
 /** The PromQL of an SLO's bad and total event rates over a window. */
-export function sliQueries(slo: Slo, options: Pick<RulesOptions, 'metricsErrorDefinition'>): { bad: (w: string) => string; total: (w: string) => string } {
+export function sliQueries(slo: Slo, options: Pick<RulesOptions, 'metricsErrorDefinition' | 'namespace'>): { bad: (w: string) => string; total: (w: string) => string } {
   const sel = selectorMatchers(slo);
+  const ns = options.namespace ? `${options.namespace}_` : '';
   if (slo.sli.type === 'latency') {
-    const count = `${PROM_METRICS.durationCount}${braces(sel)}`;
-    const bucket = `${PROM_METRICS.durationBucket}${braces([...sel, `le=${promString(String(slo.sli.thresholdSeconds))}`])}`;
+    const count = `${ns}${PROM_METRICS.durationCount}${braces(sel)}`;
+    const bucket = `${ns}${PROM_METRICS.durationBucket}${braces([...sel, `le=${promString(String(slo.sli.thresholdSeconds))}`])}`;
     return {
       bad: (w) => `(sum(rate(${count}[${w}])) - sum(rate(${bucket}[${w}])))`,
       total: (w) => `sum(rate(${count}[${w}]))`,
     };
   }
-  const total = `${PROM_METRICS.requests}${braces(sel)}`;
+  const requests = `${ns}${PROM_METRICS.requests}`;
+  const total = `${requests}${braces(sel)}`;
   const metricsDef = options.metricsErrorDefinition;
   let badSelector: string;
   if (metricsDef && sameErrorDefinition(slo.sli.errorDefinition, metricsDef)) {
-    badSelector = `${PROM_METRICS.requests}${braces([...sel, `${PROM_LABELS.errorType}!=""`])}`;
+    badSelector = `${requests}${braces([...sel, `${PROM_LABELS.errorType}!=""`])}`;
   } else {
     // A regex that matches nothing when no status counts as bad, so the ratio is a clean 0.
     const regex = statusCodeRegex(slo.sli.errorDefinition) ?? '^$';
-    badSelector = `${PROM_METRICS.requests}${braces([...sel, `${PROM_LABELS.status}=~${promString(regex)}`])}`;
+    badSelector = `${requests}${braces([...sel, `${PROM_LABELS.status}=~${promString(regex)}`])}`;
   }
   return {
     // `or vector(0)`: with no error series at all, the ratio is 0 rather than missing.

@@ -1,0 +1,124 @@
+/**
+ * `tyk-otel-pump slo-rules`: turns the `slos:` section of the config into a Prometheus rule file
+ * (default) or Datadog SLO definitions (`--format datadog`). The whole config is validated first, so the
+ * rules always match what the agent runs: the `sli` processor's error definition decides whether the
+ * rules can use `error_type!=""`, the `prometheus` exporter's `namespace` prefixes the metric names, and
+ * the `dogstatsd` exporter's namespace, tags and units shape the Datadog queries.
+ */
+import { parseArgs } from 'node:util';
+import { rename, writeFile } from 'node:fs/promises';
+import type { Io } from '../cli.js';
+import { loadConfigFile, type ResolvedConfig } from '../config/load.js';
+import { compileErrorDefinition, type ErrorDefinition, type ErrorDefinitionConfig } from '../error-definition.js';
+import { formatProblem } from '../errors.js';
+import { factories } from '../registry.js';
+import { VERSION } from '../version.js';
+import { sameErrorDefinition, type Slo } from './definition.js';
+import { countRules, generateRules, renderRules } from './rules.js';
+import { datadogSlos, defaultDogStatsdView, dogStatsdView } from './datadog.js';
+
+
+function componentsOf(config: ResolvedConfig, kind: string, type: string): [string, unknown][] {
+  return [...config.components.values()].filter((c) => c.kind === kind && c.type === type).map((c) => [c.id, c.config]);
+}
+
+/**
+ * The error definition the metrics' `error_type` was computed with: the `sli` processors' (their override,
+ * else the top-level one). Undefined when several `sli` processors disagree — the rules then use an
+ * explicit status-code regex for every SLO.
+ */
+function metricsErrorDefinition(config: ResolvedConfig): ErrorDefinition | undefined {
+  const defs = componentsOf(config, 'processor', 'sli').map(([, c]) => {
+    const own = (c as { error_definition?: ErrorDefinitionConfig }).error_definition;
+    return own ? compileErrorDefinition(own) : config.shared.errorDefinition;
+  });
+  if (defs.length === 0) return config.shared.errorDefinition;
+  const [first, ...rest] = defs as [ErrorDefinition, ...ErrorDefinition[]];
+  return rest.every((d) => sameErrorDefinition(first, d)) ? first : undefined;
+}
+
+async function output(text: string, out: string | undefined, io: Io): Promise<void> {
+  if (out === undefined || out === '-') {
+    io.out(text);
+    return;
+  }
+  // Write then rename, so a Prometheus watching the file never reads half of it.
+  const tmp = `${out}.tmp-${process.pid}`;
+  await writeFile(tmp, text.endsWith('\n') ? text : `${text}\n`);
+  await rename(tmp, out);
+}
+
+/** Runs `slo-rules`; returns the exit code (0 written, 1 invalid config or an SLO that cannot be expressed, 2 usage). */
+export async function runSloRules(args: string[], io: Io): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      config: { type: 'string', short: 'c', default: './otel-config.yaml' },
+      out: { type: 'string', short: 'o' },
+      format: { type: 'string', default: 'prometheus' },
+      slo: { type: 'string', multiple: true },
+      namespace: { type: 'string' },
+    },
+    strict: true,
+  });
+  const format = values.format;
+  if (format !== 'prometheus' && format !== 'datadog') {
+    io.err(`--format must be prometheus or datadog (got ${JSON.stringify(format)})`);
+    return 2;
+  }
+  const file = values.config;
+  const result = await loadConfigFile(file, factories);
+  for (const w of result.warnings) io.err(`warning: ${formatProblem(file, w)}`);
+  for (const p of result.problems) io.err(formatProblem(file, p));
+  if (!result.config) return 1;
+  const config = result.config;
+
+  let slos: readonly Slo[] = config.shared.slos;
+  if (slos.length === 0) {
+    io.err(`${file}: no SLOs to generate rules for: define them in the top-level slos section`);
+    return 1;
+  }
+  if (values.slo && values.slo.length > 0) {
+    const wanted = values.slo;
+    const unknown = wanted.filter((n) => !slos.some((s) => s.name === n));
+    if (unknown.length > 0) {
+      io.err(`--slo: no SLO named ${unknown.map((n) => JSON.stringify(n)).join(', ')} (known: ${slos.map((s) => s.name).join(', ')})`);
+      return 2;
+    }
+    slos = slos.filter((s) => wanted.includes(s.name));
+  }
+
+  if (format === 'datadog') {
+    const exporters = componentsOf(config, 'exporter', 'dogstatsd');
+    if (exporters.length === 0) io.err('warning: no dogstatsd exporter in the config: using its defaults (namespace tyk, seconds, default tags)');
+    else if (exporters.length > 1) io.err(`warning: several dogstatsd exporters: using ${exporters[0]?.[0] ?? ''}`);
+    const view = exporters.length > 0 ? dogStatsdView(exporters[0]?.[1], config.shared.errorDefinition) : defaultDogStatsdView(config.shared.errorDefinition);
+    const r = datadogSlos(slos, view);
+    for (const w of r.warnings) io.err(`warning: ${w}`);
+    for (const p of r.problems) io.err(`${file}: slos: ${p}`);
+    if (r.problems.length > 0) return 1;
+    await output(`${JSON.stringify(r.slos, null, 2)}\n`, values.out, io);
+    if (values.out !== undefined && values.out !== '-') io.err(`wrote ${r.slos.length} Datadog SLO definition(s) to ${values.out}`);
+    return 0;
+  }
+
+  let namespace = values.namespace;
+  if (namespace === undefined) {
+    const namespaces = [...new Set(componentsOf(config, 'exporter', 'prometheus').map(([, c]) => (c as { namespace?: string }).namespace ?? ''))];
+    if (namespaces.length > 1) {
+      io.err(`${file}: the prometheus exporters use different namespaces (${namespaces.map((n) => JSON.stringify(n)).join(', ')}): choose one with --namespace`);
+      return 1;
+    }
+    namespace = namespaces[0] ?? '';
+  }
+  if (componentsOf(config, 'processor', 'sli').length === 0) {
+    io.err('warning: no sli processor in the config: the rules query the metrics it would produce (tyk_http_requests_total, http_server_request_duration_seconds_*)');
+  }
+  const rules = generateRules(slos, { metricsErrorDefinition: metricsErrorDefinition(config), version: `tyk-otel-pump-${VERSION}`, namespace });
+  await output(renderRules(rules, file), values.out, io);
+  if (values.out !== undefined && values.out !== '-') {
+    const n = countRules(rules);
+    io.err(`wrote ${n.recording} recording and ${n.alerting} alerting rule(s) for ${slos.length} SLO(s) to ${values.out}`);
+  }
+  return 0;
+}
