@@ -230,8 +230,8 @@ export class LogsQueue {
       if (o.kind === 'success') return this.delivered(job, o);
       if (o.reason === 'aborted') return this.leftover(job);
       telemetry.sendFailed(job.req.items, o.reason, 'logs');
-      this.consecutiveFailures++;
       if (o.kind === 'permanent') return this.refused(job, o);
+      this.consecutiveFailures++;
       const delay = o.retryAfterMs ?? backoff.next();
       this.retryLog.log('warn', { url: sender.url, reason: o.reason, status: o.status, message: o.message, retryInMs: delay }, 'OTLP logs export failed; retrying with backoff');
       this.reportHealth();
