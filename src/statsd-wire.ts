@@ -5,9 +5,10 @@
  * Unix datagram socket through `unix-dgram`), counts what it sent and dropped, and applies backpressure.
  *
  * Lines are built by the exporters themselves rather than through hot-shots' per-metric methods: those
- * re-sanitise every tag on every call (≈9 µs per metric here, see BENCHMARKS.md), cannot report which
- * lines a failed datagram carried, and send a line longer than the buffer alone. hot-shots keeps what it
- * is good at: socket creation, DNS, and re-opening a Unix socket when the Agent restarts.
+ * re-sanitise every tag on every call (the exporter is ~4.5× faster per record, `test/bench/dogstatsd.bench.ts`),
+ * cannot report which lines a failed datagram carried, and send a line longer than the buffer alone.
+ * hot-shots keeps what it is good at: socket creation, DNS, and re-opening a Unix socket when the Agent
+ * restarts.
  */
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { isIP } from 'node:net';
