@@ -95,7 +95,7 @@ export const routeConfigSchema = z
       .describe('A route unused this long frees its slot under max_routes_per_api (so a burst of junk paths does not block real routes forever).'),
     max_segments: positiveInt(32).describe('Path segments templated; the rest of a longer path is reported as a final /*.'),
     max_segment_length: positiveInt(64).describe('Characters; a longer segment is reported as {id}.'),
-    cache_size: positiveInt(10_000).describe('Entries of the (api, path) → route cache.'),
+    cache_size: positiveInt(10_000).describe('Entries of the (api, path) → route cache, used for APIs that have user routes or patterns.'),
   })
   .describe('Turns request paths into low-cardinality route templates (http.route).');
 

@@ -6,7 +6,8 @@ import { HealthRegistry } from '../../src/graph.js';
 import { HttpServers } from '../../src/http-server.js';
 import { SelfTelemetry } from '../../src/telemetry.js';
 import { buildSharedConfig, sharedSectionSchemas } from '../../src/config/shared.js';
-import { parseWithProblems } from '../../src/config/load.js';
+import { loadConfigText, parseWithProblems } from '../../src/config/load.js';
+import { factories } from '../../src/registry.js';
 import { captureLogger } from '../../test/helpers/log-capture.js';
 import { httpRecord, networkRecord, uptimeRecord, RecordingConsumer, tracked } from '../../test/helpers/records.js';
 import { allFixtures } from '../../test/helpers/fixtures.js';
@@ -347,7 +348,7 @@ describe('route: adversarial paths', () => {
       routes.add(templater.routeOf(httpRecord({ apiId: i % 2 === 0 ? 'a' : 'b', path, listenPath: '/orders/' }), NOW));
     }
     const ms = performance.now() - t0;
-    t.diagnostic(`100k distinct random paths: ${routes.size} routes, ${Math.round(n / (ms / 1000))} records/s on cache misses (incl. record building)`);
+    t.diagnostic(`100k distinct random paths: ${routes.size} routes, ${Math.round(n / (ms / 1000))} records/s (all paths distinct, incl. building the records)`);
     assert.ok(routes.has('/orders/{id}'));
     assert.ok(routes.has('/orders/v1/items/{id}/history'));
     assert.ok(routes.has('/orders/{uuid}'));
@@ -355,6 +356,10 @@ describe('route: adversarial paths', () => {
     assert.ok(routes.has('{other}'));
     assert.ok(routes.size <= 2 * 100 + 1, `${routes.size} routes`);
     assert.ok(templater.cacheSize <= 2000, `${templater.cacheSize} cache entries`);
+    // With a user pattern in play the cache is used; junk word paths fill it only up to its bound.
+    const ruled = new RouteTemplater(config({ cache_size: 500, patterns: [{ regex: '^/never$', template: '/x' }] }));
+    for (let i = 0; i < 20_000; i++) ruled.routeOf(httpRecord({ apiId: 'a', path: `/orders/${word()}/${word()}`, listenPath: '/orders/' }), NOW);
+    assert.ok(ruled.cacheSize > 0 && ruled.cacheSize <= 500, `${ruled.cacheSize} cache entries`);
   });
 });
 
@@ -381,20 +386,72 @@ describe('route processor', () => {
     await t.close();
   });
 
-  it('hot path: id-free paths are served from the cache, id paths are not cached (they would only churn it)', (t) => {
-    const templater = new RouteTemplater(config());
+  it('hot path: with user rules, id-free paths are cached and id paths are not; without rules nothing is cached', (t) => {
     const records = allFixtures()
       .filter((f) => f.format === 'msgpack')
       .map((f) => decodeAnalytics(f.bytes, 'msgpack'))
       .filter((r) => r.kind === 'http');
-    const idFree = new Set(records.filter((r) => !r.route && templatePath(r.path, 32, 64) === r.path).map((r) => `${r.apiId} ${r.path}`));
-    const rounds = 250;
-    const t0 = performance.now();
-    let sink = 0;
-    for (let k = 0; k < rounds; k++) for (const r of records) sink += templater.routeOf(r, NOW).length;
-    const ms = performance.now() - t0;
-    t.diagnostic(`routeOf on fixture records: ${Math.round((rounds * records.length) / (ms / 1000))} records/s (shared machine: indicative only)`);
-    assert.ok(sink > 0);
-    assert.equal(templater.cacheSize, idFree.size);
+    const idFree = new Set(records.filter((r) => templatePath(r.path, 32, 64) === r.path).map((r) => `${r.apiId} ${r.path}`));
+    assert.ok(idFree.size > 5 && idFree.size < records.length / 2);
+    const plain = new RouteTemplater(config());
+    const ruled = new RouteTemplater(config({ patterns: [{ regex: '^/never-matches$', template: '/x' }] }));
+    for (const templater of [plain, ruled]) {
+      const rounds = 250;
+      const t0 = performance.now();
+      let sink = 0;
+      for (let k = 0; k < rounds; k++) for (const r of records) sink += templater.routeOf(r, NOW).length;
+      const ms = performance.now() - t0;
+      t.diagnostic(`routeOf on fixture records (${templater === plain ? 'built-ins' : 'with a pattern'}): ${Math.round((rounds * records.length) / (ms / 1000))} records/s (shared machine: indicative only)`);
+      assert.ok(sink > 0);
+    }
+    assert.equal(plain.cacheSize, 0);
+    assert.equal(ruled.cacheSize, idFree.size);
+    for (const r of records) assert.equal(ruled.routeOf(r, NOW), plain.routeOf(r, NOW));
+  });
+});
+
+describe('route: YAML config through the real loader', () => {
+  it('filter → redact → route with per-API rules validates; api ids that look like numbers stay strings', () => {
+    const yaml = `
+receivers:
+  tyk_redis: {}
+processors:
+  filter:
+    skip_response_codes: [-1]
+  redact:
+    obfuscate_api_keys: true
+  route:
+    max_routes_per_api: 50
+    route_idle_timeout: 30m
+    apis:
+      legacy--soap:
+        listen_path: /soap/
+        routes:
+          - /Default/items/{item}
+          - '/Default/{x}/notes'
+        patterns: [{ regex: '^/Default/search', template: '/Default/search' }]
+      123456:
+        patterns:
+          - regex: '^/export/(csv|json)/'
+            template: /export/$1/*
+  sli: {}
+exporters:
+  prometheus:
+    endpoint: 127.0.0.1:0
+service:
+  pipelines:
+    metrics:
+      receivers: [tyk_redis]
+      processors: [filter, redact, route, sli]
+      exporters: [prometheus]
+`;
+    const r = loadConfigText(yaml, 'test.yaml', factories, {});
+    assert.deepEqual(r.problems, []);
+    const route = r.config?.components.get('route')?.config as RouteConfig;
+    assert.equal(route.route_idle_timeout, 30 * 60_000);
+    assert.deepEqual(Object.keys(route.apis).sort(), ['123456', 'legacy--soap']);
+    const t = new RouteTemplater(route);
+    assert.equal(t.routeOf(httpRecord({ apiId: '123456', path: '/reports/export/csv/2024', listenPath: '/reports/' }), NOW), '/reports/export/csv/*');
+    assert.equal(t.routeOf(httpRecord({ apiId: 'legacy--soap', path: '/soap/Default/items/7', listenPath: '' }), NOW), '/soap/Default/items/{item}');
   });
 });

@@ -20,8 +20,9 @@
  *      that is reported as `overflow_route` (`{other}`) and counted. Routes unused for `route_idle_timeout`
  *      free their slot. Routes from `routes` lists are finite by construction and never capped.
  *
- * Network (`-1`) and uptime records pass through untouched (route stays ''). Results are cached per
- * (api, path) in a bounded two-generation map, so the common case is one map lookup per record.
+ * Network (`-1`) and uptime records pass through untouched (route stays ''). Built-in templating is one
+ * character scan per path. Where user routes/patterns apply, results for paths without ids are cached
+ * per (api, path) in a bounded two-generation map (paths with ids never repeat, so they are not cached).
  */
 import type { Counter } from '@opentelemetry/api';
 import type { BatchContext, ComponentContext, Consumer, Processor } from '../../src/component.js';
@@ -320,6 +321,8 @@ interface ApiState {
   /** The last listen path seen for this API and its normalised form (`/orders/` → `/orders`). */
   lp: string;
   prefix: string;
+  /** Whether any user route or pattern applies to this API (only then is the cache worth its lookup). */
+  readonly hasRules: boolean;
 }
 
 /** `/orders/` → `/orders`; '' and `/` → ''; a missing leading slash is added. */
@@ -373,6 +376,7 @@ export class RouteTemplater {
         nextSweepAt: 0,
         lp: '',
         prefix: '',
+        hasRules: (rules?.routes.length ?? 0) + (rules?.patterns.length ?? 0) + this.config.routes.length + this.config.patterns.length > 0,
       };
       this.apis.set(apiId, s);
     }
@@ -410,9 +414,10 @@ export class RouteTemplater {
 
   /** Sets route/matched/declared for `path`, from the cache when it can. */
   private resolve(api: ApiState, path: string, lp: string): void {
-    // Hostile lengths are never cache keys; the work stays bounded because templating stops after
-    // max_segments segments.
-    const key = path.length > this.maxPathChars ? undefined : `${api.id}\u0000${path}`;
+    // The cache pays only where user routes/patterns run (a trie walk and regexes per path); the
+    // built-in rules alone are a single character scan, cheaper than hashing a cache key. Hostile
+    // lengths are never cache keys; the work stays bounded because templating stops after max_segments.
+    const key = !api.hasRules || path.length > this.maxPathChars ? undefined : `${api.id}\u0000${path}`;
     if (key !== undefined) {
       const hit = this.cache.get(key);
       if (hit !== undefined && hit.lp === lp) {
