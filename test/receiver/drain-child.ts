@@ -60,7 +60,7 @@ const ctx: ComponentContext = {
   telemetry: { meter: createNoopMeter(), accepted: () => undefined, refused: () => undefined, dropped: () => undefined, sent: () => undefined, sendFailed: () => undefined, queueSize: () => undefined },
   health: { set: () => undefined },
   http: { route: () => undefined, metrics: () => undefined, listen: () => Promise.resolve({ host: '127.0.0.1', port: 0 }), release: () => undefined },
-  shared: { errorDefinition: compileErrorDefinition() },
+  shared: { errorDefinition: compileErrorDefinition(), slos: [] },
   instanceId: process.env['DRAIN_INSTANCE'] ?? `child-${process.pid}`,
   configDir: process.cwd(),
 };
