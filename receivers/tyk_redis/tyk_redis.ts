@@ -310,6 +310,7 @@ export class TykRedisReceiver implements Receiver {
     const wasUp = this.connected;
     this.connected = false;
     if (err !== undefined) this.outageDetail = message(err);
+    else this.outageDetail ??= 'connection closed';
     if (this.outageSince === undefined) {
       this.outageSince = Date.now();
       // Logged once per outage; the endpoint description carries no credentials.
@@ -657,7 +658,13 @@ export class TykRedisReceiver implements Receiver {
   private finishTask(task: InflightTask): void {
     if (task.slot !== undefined) this.releaseSlot(task.source.key, task.slot);
     else if (this.tracker) this.track(this.tracker.ack([{ key: task.inflightKey, adopted: true }]).catch(() => undefined));
+    this.finished();
+  }
+
+  /** One outstanding chunk (or in-flight list) is done: maybe claim more; refresh `/ready` facts when idle. */
+  private finished(): void {
     this.outstanding--;
+    if (this.outstanding === 0) this.reportHealth();
     this.wake.notify();
   }
 
@@ -762,7 +769,7 @@ export class TykRedisReceiver implements Receiver {
         if (this.stopping) {
           // Stays in its in-flight list(s) for the next start or a peer.
           this.unackedLeft++;
-          this.outstanding--;
+          this.finished();
           return;
         }
         chunk.attempts++;
@@ -790,8 +797,7 @@ export class TykRedisReceiver implements Receiver {
     const tracker = this.tracker;
     const lists = chunk.parts.filter((p) => p.inflightKey !== undefined);
     if (!tracker || lists.length === 0) {
-      this.outstanding--;
-      this.wake.notify();
+      this.finished();
       return;
     }
     const ack = async () => {
@@ -802,7 +808,7 @@ export class TykRedisReceiver implements Receiver {
         } catch (err) {
           if (this.stopping) {
             this.unackedLeft++;
-            this.outstanding--;
+            this.finished();
             return;
           }
           this.redisBurst.log('warn', { err: message(err) }, 'could not acknowledge a delivered chunk; retrying (it may be delivered again)');
@@ -810,8 +816,7 @@ export class TykRedisReceiver implements Receiver {
         }
       }
       for (const p of lists) this.releaseSlot(p.source.key, p.slot);
-      this.outstanding--;
-      this.wake.notify();
+      this.finished();
     };
     this.track(ack());
   }
