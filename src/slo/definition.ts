@@ -80,7 +80,7 @@ export const sliSchema = z
   })
   .superRefine((s, ctx) => {
     if (s.type === 'latency' && s.threshold_seconds === undefined) {
-      ctx.addIssue({ code: 'custom', message: 'is required for a latency SLI', path: ['threshold_seconds'], input: undefined });
+      ctx.addIssue({ code: 'custom', message: 'must set threshold_seconds for a latency SLI', input: s });
     }
     if (s.type === 'availability' && s.threshold_seconds !== undefined) {
       ctx.addIssue({ code: 'custom', message: 'only applies to a latency SLI (remove it or set type: latency)', path: ['threshold_seconds'], input: s.threshold_seconds });
@@ -146,18 +146,27 @@ export const sloSchema = z
   })
   .describe('A service level objective.');
 
+/** Names must be unique; checked even when other items are invalid, so one run reports everything. */
+function uniqueNames() {
+  const check = z.superRefine<SloConfig[]>((list, ctx) => {
+    const seen = new Map<string, number>();
+    list.forEach((item, i) => {
+      const name = (item as { name?: unknown } | null)?.name;
+      if (typeof name !== 'string') return;
+      const first = seen.get(name);
+      if (first !== undefined) {
+        ctx.addIssue({ code: 'custom', message: `must be unique (slos[${first}] has the same name)`, path: [i, 'name'], input: name });
+      } else seen.set(name, i);
+    });
+  });
+  check._zod.def.when = (payload) => Array.isArray(payload.value);
+  return check;
+}
+
 /** The `slos` section: a list of SLOs with unique names. */
 export const slosSchema = z
   .array(sloSchema, { error: 'must be a list of SLOs' })
-  .superRefine((list, ctx) => {
-    const seen = new Map<string, number>();
-    list.forEach((slo, i) => {
-      const first = seen.get(slo.name);
-      if (first !== undefined) {
-        ctx.addIssue({ code: 'custom', message: `must be unique (slos[${first}] has the same name)`, path: [i, 'name'], input: slo.name });
-      } else seen.set(slo.name, i);
-    });
-  })
+  .check(uniqueNames())
   .default([])
   .describe('Service level objectives, read by the slo processor and by `tyk-otel-pump slo-rules`.');
 
@@ -331,7 +340,7 @@ export function crossCheckSlos(input: CrossCheckInput): ConfigProblem[] {
       if (view.disabled_metrics?.includes(metric)) {
         problems.push({
           path: `slos[${i}]::sli::type`,
-          message: `a ${slo.sli.type} SLI is computed from ${metric}, but processors::${id}::disabled_metrics disables it`,
+          message: `${slo.sli.type === 'availability' ? 'an' : 'a'} ${slo.sli.type} SLI is computed from ${metric}, but processors::${id}::disabled_metrics disables it`,
         });
       }
     }
