@@ -3,6 +3,9 @@
  * plus one line here.
  */
 import type { Factory } from './component.js';
+import { sliProcessorFactory } from '../processors/sli/index.js';
+import { sloProcessorFactory } from '../processors/slo/index.js';
+import { prometheusExporterFactory } from '../exporters/prometheus/index.js';
 import { tykRedisReceiverFactory } from '../receivers/tyk_redis/index.js';
 import { filterProcessorFactory } from '../processors/filter/index.js';
 import { redactProcessorFactory } from '../processors/redact/index.js';
@@ -19,7 +22,10 @@ export const factories: readonly Factory[] = [
   redactProcessorFactory,
   routeProcessorFactory,
   auditLogProcessorFactory,
+  sliProcessorFactory,
+  sloProcessorFactory,
   otlpHttpExporterFactory,
+  prometheusExporterFactory,
   dogstatsdExporterFactory,
   statsdExporterFactory,
 ];

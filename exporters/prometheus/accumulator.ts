@@ -1,0 +1,313 @@
+/**
+ * Turns incoming `MetricsBatch`es (delta sums and histograms, gauges) into cumulative state per series and
+ * offers it as an OTel SDK `MetricProducer`, so the SDK's `PrometheusExporter` reader and
+ * `PrometheusSerializer` do the exposition. Series idle for `expirationMs` are removed (as the Collector's
+ * `metric_expiration`); a series that comes back restarts from 0 with a new start time.
+ *
+ * Names are translated here (see `naming.ts`), because the JS serializer adds no unit suffixes. Scope and
+ * constant labels are put into each series' attributes here too (the serializer's own scope labels would
+ * split one metric name into several families when two scopes emit it).
+ */
+import type { Attributes, AttributeValue, HrTime } from '@opentelemetry/api';
+import {
+  AggregationTemporality,
+  DataPointType,
+  type CollectionResult,
+  type DataPoint,
+  type Histogram,
+  type MetricData,
+  type MetricDescriptor,
+  type MetricProducer,
+  type ScopeMetrics,
+} from '@opentelemetry/sdk-metrics';
+import { emptyResource } from '@opentelemetry/resources';
+import type { MetricsBatch } from '../../src/model.js';
+import { prometheusName, type NameKind } from './naming.js';
+
+/** Tyk Pump's Prometheus families, exposed verbatim when `verbatimNames` is on (names as in `pumps/prometheus.go`). */
+export const TYK_PUMP_FAMILIES: ReadonlySet<string> = new Set([
+  'tyk_http_status',
+  'tyk_http_status_per_path',
+  'tyk_http_status_per_key',
+  'tyk_http_status_per_oauth_client',
+  'tyk_latency',
+]);
+
+/** Scope name under which verbatim families are collected (the serializer output of that scope is post-processed). */
+export const VERBATIM_SCOPE = 'tyk-pump-compatible';
+/** Scope name of every other family. */
+export const TRANSLATED_SCOPE = 'tyk-otel-pump';
+
+/** Why data was not accumulated. */
+export type RejectReason = 'unsupported_type' | 'name_conflict' | 'bucket_change';
+
+/** Accumulator options. */
+export interface AccumulatorOptions {
+  readonly expirationMs: number;
+  readonly namespace: string;
+  readonly constLabels: Readonly<Record<string, string>>;
+  readonly withoutScopeInfo: boolean;
+  /** Keep Tyk Pump's family names verbatim (see {@link TYK_PUMP_FAMILIES}). */
+  readonly verbatimNames: boolean;
+  /** Agent clock (epoch ms). */
+  readonly now: () => number;
+  /** Told about data that could not be accumulated (count of data points). */
+  readonly onReject?: (reason: RejectReason, points: number, metric: string) => void;
+}
+
+interface HistState {
+  boundaries: number[];
+  counts: number[];
+  sum: number;
+  count: number;
+  min: number;
+  max: number;
+}
+
+interface Series {
+  readonly attributes: Attributes;
+  startTime: HrTime;
+  endTime: HrTime;
+  /** Agent clock (ms) of the last update. */
+  updated: number;
+  value: number;
+  hist: HistState | undefined;
+}
+
+interface Family {
+  readonly promName: string;
+  readonly verbatim: boolean;
+  readonly descriptor: MetricDescriptor;
+  readonly type: DataPointType.SUM | DataPointType.GAUGE | DataPointType.HISTOGRAM;
+  readonly isMonotonic: boolean;
+  readonly series: Map<string, Series>;
+}
+
+const keyCache = new WeakMap<Attributes, string>();
+
+/** A stable key of an attribute set (sorted entries); cached per attributes object. */
+function attributesKey(a: Attributes): string {
+  let k = keyCache.get(a);
+  if (k === undefined) {
+    const keys = Object.keys(a).sort();
+    k = '';
+    for (const key of keys) k += `${key}\u0001${valueKey(a[key])}\u0002`;
+    keyCache.set(a, k);
+  }
+  return k;
+}
+
+function valueKey(v: AttributeValue | undefined): string {
+  return typeof v === 'string' ? `s${v}` : `${typeof v}${JSON.stringify(v)}`;
+}
+
+function sameBoundaries(a: readonly number[], b: readonly number[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function later(a: HrTime, b: HrTime): HrTime {
+  return a[0] > b[0] || (a[0] === b[0] && a[1] >= b[1]) ? a : b;
+}
+
+function kindOf(m: MetricData): NameKind {
+  if (m.dataPointType === DataPointType.HISTOGRAM) return 'histogram';
+  if (m.dataPointType === DataPointType.SUM && m.isMonotonic) return 'counter';
+  return 'gauge';
+}
+
+/** Cumulative state of every series, offered to the SDK as a `MetricProducer`. */
+export class CumulativeAccumulator implements MetricProducer {
+  private readonly families = new Map<string, Family>();
+  /** Descriptor name+unit+kind → translated name. */
+  private readonly names = new Map<string, string>();
+  /** Per scope: extra labels (scope + const labels) merged into each new series. */
+  private readonly extraLabels = new Map<string, Attributes>();
+  private readonly opts: AccumulatorOptions;
+  private lastExpiry = 0;
+
+  constructor(opts: AccumulatorOptions) {
+    this.opts = opts;
+  }
+
+  /** Adds a batch. Returns the number of data points accumulated. */
+  accumulate(batch: MetricsBatch): number {
+    const now = this.opts.now();
+    if (now - this.lastExpiry >= this.opts.expirationMs / 4) this.expire(now);
+    const extra = this.extraFor(batch.scope);
+    let n = 0;
+    for (const m of batch.metrics) {
+      if (m.dataPointType === DataPointType.EXPONENTIAL_HISTOGRAM) {
+        this.opts.onReject?.('unsupported_type', m.dataPoints.length, m.descriptor.name);
+        continue;
+      }
+      const family = this.family(m);
+      if (family === undefined) {
+        this.opts.onReject?.('name_conflict', m.dataPoints.length, m.descriptor.name);
+        continue;
+      }
+      const cumulative = m.aggregationTemporality === AggregationTemporality.CUMULATIVE;
+      for (const dp of m.dataPoints as DataPoint<number | Histogram>[]) {
+        const key = `${batch.scope}\u0003${attributesKey(dp.attributes)}`;
+        let s = family.series.get(key);
+        if (s === undefined) {
+          s = {
+            // Series attributes first (label order), then scope/const labels; a series attribute wins a clash.
+            attributes: Object.freeze({ ...dp.attributes, ...extra, ...dp.attributes }),
+            startTime: dp.startTime,
+            endTime: dp.endTime,
+            updated: now,
+            value: 0,
+            hist: undefined,
+          };
+          family.series.set(key, s);
+        }
+        s.updated = now;
+        s.endTime = later(dp.endTime, s.endTime);
+        if (family.type === DataPointType.HISTOGRAM) {
+          if (!this.mergeHistogram(s, dp.value as Histogram, cumulative)) this.opts.onReject?.('bucket_change', 1, m.descriptor.name);
+        } else if (family.type === DataPointType.GAUGE || cumulative) {
+          s.value = dp.value as number;
+        } else {
+          s.value += dp.value as number;
+        }
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Folds a histogram point into `s`; false when its boundaries changed (the series then restarts from it). */
+  private mergeHistogram(s: Series, h: Histogram, cumulative: boolean): boolean {
+    const cur = s.hist;
+    if (cur === undefined || cumulative || !sameBoundaries(cur.boundaries, h.buckets.boundaries)) {
+      s.hist = {
+        boundaries: h.buckets.boundaries,
+        counts: h.buckets.counts.slice(),
+        sum: h.sum ?? 0,
+        count: h.count,
+        min: h.min ?? Infinity,
+        max: h.max ?? -Infinity,
+      };
+      return cur === undefined || cumulative || false;
+    }
+    const counts = h.buckets.counts;
+    for (let i = 0; i < counts.length; i++) cur.counts[i]! += counts[i] as number;
+    cur.sum += h.sum ?? 0;
+    cur.count += h.count;
+    if (h.min !== undefined && h.min < cur.min) cur.min = h.min;
+    if (h.max !== undefined && h.max > cur.max) cur.max = h.max;
+    return true;
+  }
+
+  private extraFor(scope: string): Attributes {
+    let e = this.extraLabels.get(scope);
+    if (e === undefined) {
+      e = { ...this.opts.constLabels };
+      if (!this.opts.withoutScopeInfo) e['otel.scope.name'] = scope;
+      this.extraLabels.set(scope, e);
+    }
+    return e;
+  }
+
+  /** The family of `m`, created on first sight; undefined when its name is taken by a metric of another type. */
+  private family(m: MetricData): Family | undefined {
+    const kind = kindOf(m);
+    const d = m.descriptor;
+    const nameKey = `${d.name}\u0001${d.unit}\u0001${kind}`;
+    let promName = this.names.get(nameKey);
+    const verbatim = this.opts.verbatimNames && TYK_PUMP_FAMILIES.has(d.name);
+    if (promName === undefined) {
+      promName = verbatim ? d.name : prometheusName(d.name, d.unit, kind, this.opts.namespace);
+      this.names.set(nameKey, promName);
+    }
+    let f = this.families.get(promName);
+    if (f === undefined) {
+      f = {
+        promName,
+        verbatim,
+        descriptor: { name: promName, description: d.description, unit: d.unit, valueType: d.valueType },
+        type: m.dataPointType as Family['type'],
+        isMonotonic: m.dataPointType === DataPointType.SUM && m.isMonotonic,
+        series: new Map(),
+      };
+      this.families.set(promName, f);
+    } else if (f.type !== m.dataPointType || f.isMonotonic !== (m.dataPointType === DataPointType.SUM && m.isMonotonic)) {
+      return undefined;
+    }
+    return f;
+  }
+
+  /** Removes series not updated since `now - expiration`, and families left empty. Returns how many series. */
+  expire(now = this.opts.now()): number {
+    this.lastExpiry = now;
+    const cutoff = now - this.opts.expirationMs;
+    let n = 0;
+    for (const [name, f] of this.families) {
+      for (const [key, s] of f.series) {
+        if (s.updated <= cutoff) {
+          f.series.delete(key);
+          n++;
+        }
+      }
+      if (f.series.size === 0) this.families.delete(name);
+    }
+    return n;
+  }
+
+  /** Number of series held. */
+  get seriesCount(): number {
+    let n = 0;
+    for (const f of this.families.values()) n += f.series.size;
+    return n;
+  }
+
+  /** The cumulative value of a counter or gauge series (tests, benchmarks): sum over series matching `match`. */
+  total(promName: string, match: (a: Attributes) => boolean = () => true): number {
+    const f = this.families.get(promName);
+    if (!f) return 0;
+    let t = 0;
+    for (const s of f.series.values()) if (match(s.attributes)) t += s.hist ? s.hist.count : s.value;
+    return t;
+  }
+
+  /** MetricProducer: the current cumulative state, after expiry. */
+  async collect(): Promise<CollectionResult> {
+    this.expire();
+    const translated: MetricData[] = [];
+    const verbatim: MetricData[] = [];
+    for (const f of this.families.values()) (f.verbatim ? verbatim : translated).push(this.metricData(f));
+    const scopeMetrics: ScopeMetrics[] = [{ scope: { name: TRANSLATED_SCOPE }, metrics: translated }];
+    if (verbatim.length > 0) scopeMetrics.push({ scope: { name: VERBATIM_SCOPE }, metrics: verbatim });
+    return { resourceMetrics: { resource: emptyResource(), scopeMetrics }, errors: [] };
+  }
+
+  private metricData(f: Family): MetricData {
+    const base = { descriptor: f.descriptor, aggregationTemporality: AggregationTemporality.CUMULATIVE };
+    if (f.type === DataPointType.HISTOGRAM) {
+      const dataPoints: DataPoint<Histogram>[] = [];
+      for (const s of f.series.values()) {
+        const h = s.hist;
+        if (!h) continue;
+        dataPoints.push({
+          startTime: s.startTime,
+          endTime: s.endTime,
+          attributes: s.attributes,
+          value: {
+            buckets: { boundaries: h.boundaries, counts: h.counts },
+            sum: h.sum,
+            count: h.count,
+            ...(h.count > 0 && Number.isFinite(h.min) ? { min: h.min, max: h.max } : {}),
+          },
+        });
+      }
+      return { ...base, dataPointType: DataPointType.HISTOGRAM, dataPoints };
+    }
+    const dataPoints: DataPoint<number>[] = [];
+    for (const s of f.series.values()) dataPoints.push({ startTime: s.startTime, endTime: s.endTime, attributes: s.attributes, value: s.value });
+    if (f.type === DataPointType.SUM) return { ...base, dataPointType: DataPointType.SUM, dataPoints, isMonotonic: f.isMonotonic };
+    return { ...base, dataPointType: DataPointType.GAUGE, dataPoints };
+  }
+}

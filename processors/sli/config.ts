@@ -1,0 +1,186 @@
+/**
+ * Config of the `sli` processor (records → metrics). The schema is the documentation: every field has a
+ * `.describe()`; `SliConfig` is derived from it. Other components may read the exported constants (the
+ * SLO engine validates latency thresholds against {@link DEFAULT_DURATION_BUCKETS_SECONDS} or the
+ * configured `buckets`).
+ */
+import { z } from 'zod';
+import { errorDefinitionSchema } from '../../src/error-definition.js';
+import { duration } from '../../src/config/schema.js';
+
+/**
+ * Semantic-conventions bucket boundaries (seconds) of `http.server.request.duration`, also used for
+ * `tyk.upstream.request.duration`, `tyk.gateway.request.duration` and `tyk.uptime.check.duration`.
+ */
+export const DEFAULT_DURATION_BUCKETS_SECONDS: readonly number[] = Object.freeze([
+  0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
+]);
+
+/** Default bucket boundaries (bytes) of `http.server.request.body.size`: powers of 4 from 256 B to 16 MiB, plus 0. */
+export const DEFAULT_BODY_SIZE_BUCKETS_BYTES: readonly number[] = Object.freeze([
+  0, 256, 1024, 4096, 16_384, 65_536, 262_144, 1_048_576, 4_194_304, 16_777_216,
+]);
+
+/** Tyk Pump's default `tyk_latency` buckets (milliseconds), `pumps/prometheus.go`. */
+export const TYK_DEFAULT_LATENCY_BUCKETS_MS: readonly number[] = Object.freeze([
+  1, 2, 5, 7, 10, 15, 20, 25, 30, 40, 50, 60, 70, 80, 90, 100, 200, 300, 400, 500, 1000, 2000, 5000, 10000, 30000, 60000,
+]);
+
+/** Attributes that can be put on the HTTP metrics. */
+export const HTTP_ATTRIBUTES = [
+  'http.request.method',
+  'http.response.status_code',
+  'http.route',
+  'error.type',
+  'tyk.api.id',
+  'tyk.api.name',
+  'tyk.org.id',
+  'tyk.api.version',
+  'tyk.oauth.client_id',
+  'tyk.key.alias',
+] as const;
+
+/** One attribute name of {@link HTTP_ATTRIBUTES}. */
+export type HttpAttribute = (typeof HTTP_ATTRIBUTES)[number];
+
+/** The attributes the HTTP metrics carry by default (the agreed set; the last three of {@link HTTP_ATTRIBUTES} are opt-in). */
+export const DEFAULT_HTTP_ATTRIBUTES: readonly HttpAttribute[] = Object.freeze([
+  'http.request.method',
+  'http.response.status_code',
+  'http.route',
+  'error.type',
+  'tyk.api.id',
+  'tyk.api.name',
+  'tyk.org.id',
+]);
+
+/** OTel metric names the processor can emit (for `disabled_metrics`). */
+export const SLI_METRICS = [
+  'http.server.request.duration',
+  'tyk.upstream.request.duration',
+  'tyk.gateway.request.duration',
+  'tyk.http.requests',
+  'http.server.request.body.size',
+  'tyk.network.connections.opened',
+  'tyk.network.connections.closed',
+  'tyk.network.io',
+  'tyk.uptime.check.duration',
+  'tyk.uptime.checks',
+] as const;
+
+/** One metric name of {@link SLI_METRICS}. */
+export type SliMetric = (typeof SLI_METRICS)[number];
+
+/** Tyk Pump's Prometheus metric families (exact names), emitted when `tyk_compatible.enabled`. */
+export const TYK_PUMP_METRICS = [
+  'tyk_http_status',
+  'tyk_http_status_per_path',
+  'tyk_http_status_per_key',
+  'tyk_http_status_per_oauth_client',
+  'tyk_latency',
+] as const;
+
+/** One metric name of {@link TYK_PUMP_METRICS}. */
+export type TykPumpMetric = (typeof TYK_PUMP_METRICS)[number];
+
+/** A list of bucket boundaries: finite, strictly increasing, positive (or zero too when `allowZero`). */
+function bucketList(what: string, def: readonly number[], opts: { allowZero: boolean }) {
+  return z
+    .array(z.number({ error: 'must be a number' }), { error: `must be a list of ${what}` })
+    .superRefine((list, ctx) => {
+      if (list.length === 0) {
+        ctx.addIssue({ code: 'custom', message: 'must list at least one boundary', input: list });
+        return;
+      }
+      if (list.length > 64) {
+        ctx.addIssue({ code: 'custom', message: `must list at most 64 boundaries (got ${list.length})`, input: list });
+        return;
+      }
+      for (const b of list) {
+        if (!Number.isFinite(b) || b < 0 || (!opts.allowZero && b === 0)) {
+          ctx.addIssue({ code: 'custom', message: `must contain only ${opts.allowZero ? 'zero or positive' : 'positive'} finite numbers`, input: list });
+          return;
+        }
+      }
+      for (let i = 1; i < list.length; i++) {
+        if ((list[i] as number) <= (list[i - 1] as number)) {
+          ctx.addIssue({ code: 'custom', message: 'must be strictly increasing', input: list });
+          return;
+        }
+      }
+    })
+    .default([...def]);
+}
+
+function uniqueList<T extends string>(values: readonly [T, ...T[]], what: string, def: readonly T[], required?: { value: T; why: string }) {
+  return z
+    .array(z.enum(values, { error: `must be one of ${values.join(', ')}` }), { error: `must be a list of ${what}` })
+    .superRefine((list, ctx) => {
+      const seen = new Set<string>();
+      for (const v of list) {
+        if (seen.has(v)) ctx.addIssue({ code: 'custom', message: `must not list "${v}" twice`, input: list });
+        seen.add(v);
+      }
+      if (required && !seen.has(required.value)) {
+        ctx.addIssue({ code: 'custom', message: `must include ${required.value} (${required.why})`, input: list });
+      }
+    })
+    .default([...def]);
+}
+
+const tykCompatibleSchema = z
+  .strictObject({
+    enabled: z.boolean().default(false).describe(
+      "Also emit Tyk Pump's Prometheus metric families (tyk_http_status, tyk_http_status_per_path, tyk_http_status_per_key, tyk_http_status_per_oauth_client, tyk_latency) with Tyk's exact names and labels, so existing Tyk Grafana dashboards keep working.",
+    ),
+    latency_buckets_ms: bucketList('milliseconds', TYK_DEFAULT_LATENCY_BUCKETS_MS, { allowZero: false }).describe(
+      "Bucket boundaries of tyk_latency, in milliseconds (Tyk's unit for this metric). Defaults to Tyk Pump's buckets; unlike Tyk Pump, a custom list is honoured.",
+    ),
+    track_all_paths: z.boolean().default(false).describe(
+      'Use the record path in tyk_http_status_per_path for every record. false (Tyk\'s default): the path is "unknown" unless the gateway\'s track-endpoint plugin matched (TrackPath).',
+    ),
+    disabled_metrics: uniqueList(TYK_PUMP_METRICS, 'Tyk Pump metric names', []).describe(
+      'Tyk Pump metric families not to emit (Tyk\'s disabled_metrics), e.g. [tyk_http_status_per_key].',
+    ),
+  })
+  .describe("Tyk Pump compatible metrics (off by default). Network-stats records (code -1) are never counted, unlike Tyk Pump.");
+
+/** Config schema of the `sli` processor. */
+export const sliConfigSchema = z
+  .strictObject({
+    buckets: bucketList('seconds', DEFAULT_DURATION_BUCKETS_SECONDS, { allowZero: false }).describe(
+      'Bucket boundaries in seconds (strictly increasing, positive) of every duration histogram: http.server.request.duration, tyk.upstream/gateway.request.duration, tyk.uptime.check.duration. Default: the semantic-conventions boundaries.',
+    ),
+    body_size_buckets_bytes: bucketList('bytes', DEFAULT_BODY_SIZE_BUCKETS_BYTES, { allowZero: true }).describe(
+      'Bucket boundaries in bytes (strictly increasing, zero or positive) of http.server.request.body.size.',
+    ),
+    attributes: uniqueList(HTTP_ATTRIBUTES, 'attribute names', DEFAULT_HTTP_ATTRIBUTES, {
+      value: 'error.type',
+      why: 'bad requests are told apart by it',
+    }).describe(
+        'Attributes of the HTTP metrics. Default: http.request.method, http.response.status_code, http.route, error.type, tyk.api.id, tyk.api.name, tyk.org.id; opt-in: tyk.api.version, tyk.oauth.client_id, tyk.key.alias. error.type is required.',
+      ),
+    disabled_metrics: uniqueList(SLI_METRICS, 'metric names', []).describe('Metrics not to emit, e.g. [http.server.request.body.size].'),
+    upstream_include_rejections: z.boolean().default(false).describe(
+      'Observe gateway-side rejections (status >= 400 with upstream latency 0: auth failures, rate limits) in tyk.upstream.request.duration as 0 s, as Tyk Pump does. Default false: a request that never reached the upstream has no upstream duration.',
+    ),
+    cardinality_limit: z
+      .number({ error: 'must be a number' })
+      .int('must be an integer')
+      .min(2, 'must be at least 2')
+      .default(2000)
+      .describe(
+        'Maximum series per metric (as the OTel SDK). Records of new attribute sets beyond limit-1 are folded into a series with otel.metric.overflow=true (and error.type=_OTHER when bad).',
+      ),
+    series_expiration: duration({ min: 1000 })
+      .prefault('5m')
+      .describe('A series not updated for this long stops counting against cardinality_limit (its state is dropped).'),
+    error_definition: errorDefinitionSchema
+      .optional()
+      .describe('Overrides the top-level error_definition for this processor (same keys).'),
+    tyk_compatible: tykCompatibleSchema.prefault({}),
+  })
+  .describe('Aggregates Tyk records into SLI metrics (histograms and counters) per batch and emits them as OTel metric data (delta).');
+
+/** Parsed `sli` processor config. */
+export type SliConfig = z.infer<typeof sliConfigSchema>;

@@ -1,0 +1,16 @@
+/** The `sli` processor: Tyk records → SLI metrics (OTel metric data, delta temporality). */
+import type { Consumer, ProcessorFactory } from '../../src/component.js';
+import { sliConfigSchema, type SliConfig } from './config.js';
+import { SliProcessor } from './sli.js';
+
+/** Factory of the `sli` processor. */
+export const sliProcessorFactory: ProcessorFactory<SliConfig> = {
+  kind: 'processor',
+  type: 'sli',
+  description: 'Aggregates Tyk records into SLI metrics: request duration histograms and request counters (http.server.request.duration, tyk.http.requests, …).',
+  configSchema: sliConfigSchema,
+  signatures: [{ input: 'records', output: 'metrics' }],
+  create(ctx, config, _signature, next) {
+    return new SliProcessor(ctx, config, next as Consumer<'metrics'>);
+  },
+};
