@@ -33,7 +33,7 @@ export interface ReceiverHarness {
 }
 
 /** Creates a `tyk_redis` receiver from a (partial) config with a real context. */
-export function receiverHarness(config: Record<string, unknown>, next: Consumer<'records'>, opts: { id?: string; instanceId?: string } = {}): ReceiverHarness {
+export function receiverHarness(config: Record<string, unknown>, next: Consumer<'records'>, opts: { id?: string; instanceId?: string; configDir?: string } = {}): ReceiverHarness {
   const id = opts.id ?? 'tyk_redis';
   const telemetry = new SelfTelemetry('tyk_otel_pump');
   const health = new HealthRegistry();
@@ -46,7 +46,7 @@ export function receiverHarness(config: Record<string, unknown>, next: Consumer<
     http: new HttpServers(logger).hostFor(id),
     shared: buildSharedConfig({ error_definition: sharedSectionSchemas.error_definition.parse(undefined) }),
     instanceId: opts.instanceId ?? `test-${process.pid}`,
-    configDir: process.cwd(),
+    configDir: opts.configDir ?? process.cwd(),
   };
   const parsed = tykRedisReceiverFactory.configSchema.parse(config);
   const receiver = tykRedisReceiverFactory.create(ctx, parsed, next);
