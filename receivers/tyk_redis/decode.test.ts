@@ -11,7 +11,10 @@ import { toTykJson } from '../../src/tyk-json.js';
 import { DecodeError } from '../../src/errors.js';
 import type { AnalyticsRecord, TykRecord } from '../../src/model.js';
 import { EMPTY_GEO, EMPTY_GRAPHQL, EMPTY_MCP, EMPTY_NETWORK } from '../../src/model.js';
+import protobuf from 'protobufjs';
 import { decodeAnalytics, decodeUptime, type DecodeOptions } from './decode.js';
+import { PROTO_FIELD_NUMBERS } from './protobuf-record.js';
+import { ANALYTICS_PROTO } from './analytics-proto.js';
 
 function decodeFixture(f: Fixture, options?: DecodeOptions): TykRecord {
   if (f.format === 'uptime') return decodeUptime(f.bytes);
@@ -132,6 +135,28 @@ function reasonOf(fn: () => unknown): string {
   }
   return 'ok';
 }
+
+describe('decode: protobuf schema', () => {
+  it('the decoder uses exactly the field numbers of analytics-proto.ts', () => {
+    const root = new protobuf.Root();
+    const common = protobuf.common as unknown as Record<string, { nested: protobuf.INamespace['nested'] }>;
+    root.addJSON(common['google/protobuf/timestamp.proto']!.nested!);
+    protobuf.parse(ANALYTICS_PROTO, root, { keepCase: true });
+    root.resolveAll();
+    for (const [message, fields] of Object.entries(PROTO_FIELD_NUMBERS)) {
+      const type = root.lookupType(message.includes('.') ? message : `normalproto.${message}`);
+      const fromProto = Object.fromEntries(Object.values(type.fields).map((f) => [f.name, f.id]));
+      assert.deepEqual(fromProto, fields, message);
+    }
+  });
+
+  it('a known field with the wrong wire type is skipped like an unknown one (as Go does)', () => {
+    // field 11 (ResponseCode, varint) sent as LEN "x", then field 16 (APIID) = "a"
+    const rec = decodeAnalytics(Buffer.from([0x5a, 0x01, 0x78, 0x82, 0x01, 0x01, 0x61]), 'protobuf');
+    assert.equal(rec.responseCode, 0);
+    assert.equal(rec.apiId, 'a');
+  });
+});
 
 describe('decode: variants the gateway can produce', () => {
   it('accepts any int code for any int field, keys in any order, unknown keys, missing keys', () => {

@@ -25,6 +25,35 @@ const MAX_DATE_MS = 8.64e15;
 
 const fromCharCode = String.fromCharCode;
 
+/** Where {@link goTime} writes its result. */
+export interface TimeOut {
+  timeMs: number | null;
+  timeNs: number;
+}
+
+/**
+ * Converts Unix seconds + nanoseconds (normalised as Go's `time.Unix` does) to lossless epoch ms + ns in
+ * `out`; Go's zero time becomes null. Returns false when the time is beyond what a JS Date can hold.
+ */
+export function goTime(sec: number, nsec: number, out: TimeOut): boolean {
+  if (nsec < 0 || nsec >= 1e9) {
+    const carry = Math.floor(nsec / 1e9);
+    sec += carry;
+    nsec -= carry * 1e9;
+  }
+  if (sec === GO_ZERO_TIME_SECONDS && nsec === 0) {
+    out.timeMs = null;
+    out.timeNs = 0;
+    return true;
+  }
+  const subMs = Math.floor(nsec / 1e6);
+  const ms = sec * 1000 + subMs;
+  if (!(ms >= -MAX_DATE_MS && ms <= MAX_DATE_MS)) return false;
+  out.timeMs = ms;
+  out.timeNs = nsec - subMs * 1e6;
+  return true;
+}
+
 /** Human-readable name of a msgpack type code, for error messages. */
 export function describeCode(c: number): string {
   if (c <= 0x7f || c >= 0xe0) return 'int';
@@ -166,26 +195,47 @@ export class MsgpackReader {
     return n;
   }
 
-  /** Reads a string (nil → ''). */
+  /** Reads a string (nil → ''); bytes that are not UTF-8 become U+FFFD, as in Go's JSON output. */
   str(): string {
+    const n = this.strHeader();
+    if (n <= 0) return '';
+    const start = this.pos;
+    this.pos = start + n;
+    return (this.buf as unknown as FastSlices).utf8Slice(start, start + n);
+  }
+
+  /**
+   * Like {@link str}, for values that repeat across records (ids, names, methods, hosts, tags): short ones
+   * go through a small direct-mapped cache keyed by their bytes, so most reads return an existing string
+   * without allocating, and a batch of records shares one copy of each.
+   */
+  strCached(): string {
     const n = this.strHeader();
     if (n <= 0) return '';
     const b = this.buf;
     const start = this.pos;
     const end = start + n;
     this.pos = end;
-    // Short ASCII strings (methods, ids, names) are cheaper to build by hand than through the native slicer.
-    if (n < 16) {
-      let ascii = true;
-      for (let i = start; i < end; i++) {
-        if ((b[i] as number) >= 0x80) {
-          ascii = false;
+    if (n > CACHE_MAX_LEN) return (b as unknown as FastSlices).utf8Slice(start, end);
+    let h = n;
+    for (let i = start; i < end; i++) h = Math.imul(h ^ (b[i] as number), 0x01000193);
+    const slot = (h ^ (h >>> 15)) & CACHE_MASK;
+    const base = slot * CACHE_MAX_LEN;
+    if (cacheLen[slot] === n) {
+      let same = true;
+      for (let i = 0; i < n; i++) {
+        if (cacheBytes[base + i] !== b[start + i]) {
+          same = false;
           break;
         }
       }
-      if (ascii) return asciiShort(b, start, n);
+      if (same) return cacheStr[slot] as string;
     }
-    return (b as unknown as FastSlices).utf8Slice(start, end);
+    const s = (b as unknown as FastSlices).utf8Slice(start, end);
+    cacheLen[slot] = n;
+    cacheStr[slot] = s;
+    for (let i = 0; i < n; i++) cacheBytes[base + i] = b[start + i] as number;
+    return s;
   }
 
   /** Skips a string without building it (nil allowed). */
@@ -288,29 +338,15 @@ export class MsgpackReader {
 
   /** Sets `timeMs`/`timeNs` from Unix seconds and nanoseconds as Go's `time.Unix` would normalise them. */
   setTime(sec: number, nsec: number): void {
-    if (nsec < 0 || nsec >= 1e9) {
-      const carry = Math.floor(nsec / 1e9);
-      sec += carry;
-      nsec -= carry * 1e9;
-    }
-    if (sec === GO_ZERO_TIME_SECONDS && nsec === 0) {
-      this.timeMs = null;
-      this.timeNs = 0;
-      return;
-    }
-    const subMs = Math.floor(nsec / 1e6);
-    const ms = sec * 1000 + subMs;
-    if (!(ms >= -MAX_DATE_MS && ms <= MAX_DATE_MS)) this.fail('wrong_type', `time ${sec}s is out of range`);
-    this.timeMs = ms;
-    this.timeNs = nsec - subMs * 1e6;
+    if (!goTime(sec, nsec, this)) this.fail('wrong_type', `time ${sec}s is out of range`);
   }
 
-  /** Reads an array of strings; nil → null. */
+  /** Reads an array of (repeating, so cached) strings; nil → null. */
   strArray(): string[] | null {
     const n = this.arrayHeader();
     if (n === -1) return null;
     const out: string[] = [];
-    for (let i = 0; i < n; i++) out.push(this.str());
+    for (let i = 0; i < n; i++) out.push(this.strCached());
     return out;
   }
 
@@ -375,16 +411,34 @@ export class MsgpackReader {
    * key is almost always the one after the previous match and the common case is one byte compare loop.
    */
   key(keys: readonly Uint8Array[], hint: number): number {
-    const n = this.strHeader();
-    if (n === -1) return -1;
-    const start = this.pos;
-    this.pos = start + n;
     const b = this.buf;
+    const p = this.pos;
+    const c = p < this.end ? (b[p] as number) : -1;
+    let start: number;
+    let n: number;
+    if ((c & 0xe0) === 0xa0) {
+      // fixstr: every Go field name is shorter than 32 bytes
+      n = c & 0x1f;
+      start = p + 1;
+      if (start + n > this.end) this.fail('truncated', `key needs ${n} byte(s), ${this.end - start} left`);
+    } else {
+      n = this.strHeader();
+      if (n === -1) return -1;
+      start = this.pos;
+    }
+    this.pos = start + n;
     const k = keys[hint];
-    if (k !== undefined && k.length === n && sameBytes(b, start, k)) return hint;
-    for (let i = 0; i < keys.length; i++) {
-      const ki = keys[i] as Uint8Array;
-      if (ki.length === n && i !== hint && sameBytes(b, start, ki)) return i;
+    if (k !== undefined && k.length === n) {
+      let i = 0;
+      while (i < n && b[start + i] === k[i]) i++;
+      if (i === n) return hint;
+    }
+    for (let j = 0; j < keys.length; j++) {
+      const kj = keys[j] as Uint8Array;
+      if (kj.length !== n || j === hint) continue;
+      let i = 0;
+      while (i < n && b[start + i] === kj[i]) i++;
+      if (i === n) return j;
     }
     return -1;
   }
@@ -392,10 +446,13 @@ export class MsgpackReader {
 
 const EMPTY_BUFFER = Buffer.alloc(0);
 
-function sameBytes(b: Buffer, start: number, k: Uint8Array): boolean {
-  for (let i = 0; i < k.length; i++) if (b[start + i] !== k[i]) return false;
-  return true;
-}
+/** String cache: 4096 slots of up to 64 bytes (256 KiB of key bytes, allocated once). */
+const CACHE_MAX_LEN = 64;
+const CACHE_SLOTS = 4096;
+const CACHE_MASK = CACHE_SLOTS - 1;
+const cacheBytes = new Uint8Array(CACHE_SLOTS * CACHE_MAX_LEN);
+const cacheLen = new Int32Array(CACHE_SLOTS);
+const cacheStr: string[] = new Array<string>(CACHE_SLOTS).fill('');
 
 function asciiShort(b: Buffer, s: number, n: number): string {
   switch (n) {
