@@ -33,10 +33,8 @@ export const TYK_PUMP_FAMILIES: ReadonlySet<string> = new Set([
   'tyk_latency',
 ]);
 
-/** Scope name under which verbatim families are collected (the serializer output of that scope is post-processed). */
-export const VERBATIM_SCOPE = 'tyk-pump-compatible';
-/** Scope name of every other family. */
-export const TRANSLATED_SCOPE = 'tyk-otel-pump';
+/** Scope name of the collected metrics (not shown: scope labels are per series, see `extraFor`). */
+export const COLLECT_SCOPE = 'tyk-otel-pump';
 
 /** Why data was not accumulated. */
 export type RejectReason = 'unsupported_type' | 'name_conflict' | 'bucket_change';
@@ -76,7 +74,6 @@ interface Series {
 
 interface Family {
   readonly promName: string;
-  readonly verbatim: boolean;
   readonly descriptor: MetricDescriptor;
   readonly type: DataPointType.SUM | DataPointType.GAUGE | DataPointType.HISTOGRAM;
   readonly isMonotonic: boolean;
@@ -227,7 +224,6 @@ export class CumulativeAccumulator implements MetricProducer {
     if (f === undefined) {
       f = {
         promName,
-        verbatim,
         descriptor: { name: promName, description: d.description, unit: d.unit, valueType: d.valueType },
         type: m.dataPointType as Family['type'],
         isMonotonic: m.dataPointType === DataPointType.SUM && m.isMonotonic,
@@ -276,11 +272,9 @@ export class CumulativeAccumulator implements MetricProducer {
   /** MetricProducer: the current cumulative state, after expiry. */
   async collect(): Promise<CollectionResult> {
     this.expire();
-    const translated: MetricData[] = [];
-    const verbatim: MetricData[] = [];
-    for (const f of this.families.values()) (f.verbatim ? verbatim : translated).push(this.metricData(f));
-    const scopeMetrics: ScopeMetrics[] = [{ scope: { name: TRANSLATED_SCOPE }, metrics: translated }];
-    if (verbatim.length > 0) scopeMetrics.push({ scope: { name: VERBATIM_SCOPE }, metrics: verbatim });
+    const metrics: MetricData[] = [];
+    for (const f of this.families.values()) metrics.push(this.metricData(f));
+    const scopeMetrics: ScopeMetrics[] = [{ scope: { name: COLLECT_SCOPE }, metrics }];
     return { resourceMetrics: { resource: emptyResource(), scopeMetrics }, errors: [] };
   }
 

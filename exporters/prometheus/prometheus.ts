@@ -1,13 +1,14 @@
 /**
  * The `prometheus` exporter: accumulates the metric batches of its pipelines (see `accumulator.ts`) and
  * serves them on `<endpoint>/metrics` through the shared HTTP server, which answers with
- * `Content-Type: text/plain; version=0.0.4; charset=utf-8`. The exposition is the OTel JS SDK's: the
+ * `Content-Type: text/plain; version=0.0.4; charset=utf-8`. Collection goes through the OTel JS SDK: the
  * accumulator is a `MetricProducer` of a `PrometheusExporter` reader (server never started) on a
- * `MeterProvider`; each scrape runs `reader.collect()` and `PrometheusSerializer.serialize()`.
- * OpenMetrics is not offered: the JS serializer only writes the classic text format.
+ * `MeterProvider`; each scrape runs `reader.collect()` and serializes the result with
+ * `FastPrometheusSerializer`, which writes exactly what the SDK's `PrometheusSerializer` writes, ~20×
+ * faster (see `serialize.ts`). OpenMetrics is not offered: the SDK serializer only has the classic format.
  */
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { BatchContext, ComponentContext, Exporter } from '../../src/component.js';
 import type { Attributes } from '@opentelemetry/api';
@@ -15,7 +16,8 @@ import type { MetricsBatch, ResourceAttributes } from '../../src/model.js';
 import { ShuttingDownError } from '../../src/errors.js';
 import { BurstLogger } from '../../src/logger.js';
 import { VERSION } from '../../src/version.js';
-import { CumulativeAccumulator, VERBATIM_SCOPE, type RejectReason } from './accumulator.js';
+import { CumulativeAccumulator, TYK_PUMP_FAMILIES, type RejectReason } from './accumulator.js';
+import { FastPrometheusSerializer } from './serialize.js';
 import type { PrometheusConfig } from './config.js';
 
 /** Options for tests. */
@@ -23,9 +25,6 @@ export interface PrometheusExporterOptions {
   /** Agent clock in epoch ms (expiry). */
   readonly now?: () => number;
 }
-
-/** Tyk Pump's counters carry no `_total` (client_golang, text format 0.0.4); the JS serializer always adds one. */
-const TYK_TOTAL = /^(# (?:HELP|TYPE) )?(tyk_http_status(?:_per_path|_per_key|_per_oauth_client)?)_total(?=[{ ])/gm;
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -39,8 +38,7 @@ export class PrometheusMetricsExporter implements Exporter {
   private readonly config: PrometheusConfig;
   private readonly provider: MeterProvider;
   private readonly reader: PrometheusExporter;
-  private readonly serializer: PrometheusSerializer;
-  private readonly verbatimSerializer: PrometheusSerializer;
+  private readonly serializer: FastPrometheusSerializer;
   private readonly burst: BurstLogger;
   private resourceAttributes: Attributes;
   private lastResource: ResourceAttributes | undefined;
@@ -71,9 +69,13 @@ export class PrometheusMetricsExporter implements Exporter {
       withResourceConstantLabels: resourceLabels,
     });
     this.provider = new MeterProvider({ resource: resourceFromAttributes(this.resourceAttributes), readers: [this.reader] });
-    // Scope labels are added by the accumulator (per series), so the serializer must not add its own.
-    this.serializer = new PrometheusSerializer('', false, resourceLabels, config.without_target_info, true);
-    this.verbatimSerializer = new PrometheusSerializer('', false, resourceLabels, true, true);
+    // Scope labels are added by the accumulator (per series), so the serializer adds none of its own.
+    // Tyk Pump's counters carry no `_total` (client_golang, text format 0.0.4): keep their names.
+    this.serializer = new FastPrometheusSerializer({
+      resourceLabels,
+      withoutTargetInfo: config.without_target_info,
+      keepNames: config.tyk_compatible_names ? TYK_PUMP_FAMILIES : undefined,
+    });
   }
 
   async start(): Promise<void> {
@@ -99,15 +101,8 @@ export class PrometheusMetricsExporter implements Exporter {
   async scrape(): Promise<string> {
     const { resourceMetrics, errors } = await this.reader.collect();
     if (errors.length > 0) this.burst.log('warn', { err: errors[0] }, 'collecting metrics for a scrape reported errors');
-    const resource = resourceFromAttributes(this.resourceAttributes);
-    const translated = resourceMetrics.scopeMetrics.filter((s) => s.scope.name !== VERBATIM_SCOPE);
-    const verbatim = resourceMetrics.scopeMetrics.filter((s) => s.scope.name === VERBATIM_SCOPE);
-    let text = this.serializer.serialize({ resource, scopeMetrics: translated });
-    if (verbatim.length > 0) {
-      if (!text.endsWith('\n')) text += '\n';
-      text += this.verbatimSerializer.serialize({ resource, scopeMetrics: verbatim }).replace(TYK_TOTAL, '$1$2');
-    }
-    return text;
+    // The reader reports the MeterProvider's resource; batches may have added attributes since.
+    return this.serializer.serialize({ resource: resourceFromAttributes(this.resourceAttributes), scopeMetrics: resourceMetrics.scopeMetrics });
   }
 
   async shutdown(): Promise<void> {
