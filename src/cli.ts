@@ -122,6 +122,11 @@ export const commands: Record<string, Command> = {
     usage: 'slo-rules [--config FILE] [--out FILE] [--format prometheus|datadog] [--slo NAME]...',
     run: async (args, io) => (await import('./slo/command.js')).runSloRules(args, io),
   },
+  demo: {
+    summary: 'push realistic synthetic gateway traffic (exact gateway msgpack) into the Redis of the first tyk_redis receiver',
+    usage: 'demo [--config FILE] [--rate N] [--duration S] [--apis N] [--key-prefix P] [--uptime-key K] [--seed N]',
+    run: async (args, io) => (await import('../receivers/tyk_redis/demo.js')).runDemo(args, io),
+  },
 };
 
 function help(): string {
