@@ -63,6 +63,10 @@ interface HistState {
 }
 
 interface Series {
+  readonly key: string;
+  readonly scope: string;
+  /** False once expired (a stale `byAttributes` entry then falls back to the key lookup). */
+  live: boolean;
   readonly attributes: Attributes;
   startTime: HrTime;
   endTime: HrTime;
@@ -78,6 +82,11 @@ interface Family {
   readonly type: DataPointType.SUM | DataPointType.GAUGE | DataPointType.HISTOGRAM;
   readonly isMonotonic: boolean;
   readonly series: Map<string, Series>;
+  /**
+   * Series by the producer's attributes object: the sli processor reuses one frozen object per series,
+   * so most data points find their series without building and hashing a key string.
+   */
+  readonly byAttributes: WeakMap<Attributes, Series>;
 }
 
 const keyCache = new WeakMap<Attributes, string>();
@@ -122,6 +131,8 @@ export class CumulativeAccumulator implements MetricProducer {
   private readonly names = new Map<string, string>();
   /** Per scope: extra labels (scope + const labels) merged into each new series. */
   private readonly extraLabels = new Map<string, Attributes>();
+  /** Per scope: merged attributes by source attributes object, shared by every family (one label text per series). */
+  private readonly merged = new Map<string, WeakMap<Attributes, Attributes>>();
   private readonly opts: AccumulatorOptions;
   private lastExpiry = 0;
 
@@ -147,19 +158,25 @@ export class CumulativeAccumulator implements MetricProducer {
       }
       const cumulative = m.aggregationTemporality === AggregationTemporality.CUMULATIVE;
       for (const dp of m.dataPoints as DataPoint<number | Histogram>[]) {
-        const key = `${batch.scope}\u0003${attributesKey(dp.attributes)}`;
-        let s = family.series.get(key);
-        if (s === undefined) {
-          s = {
-            // Series attributes first (label order), then scope/const labels; a series attribute wins a clash.
-            attributes: Object.freeze({ ...dp.attributes, ...extra, ...dp.attributes }),
-            startTime: dp.startTime,
-            endTime: dp.endTime,
-            updated: now,
-            value: 0,
-            hist: undefined,
-          };
-          family.series.set(key, s);
+        let s = family.byAttributes.get(dp.attributes);
+        if (s === undefined || !s.live || s.scope !== batch.scope) {
+          const key = `${batch.scope}\u0003${attributesKey(dp.attributes)}`;
+          s = family.series.get(key);
+          if (s === undefined) {
+            s = {
+              key,
+              scope: batch.scope,
+              live: true,
+              attributes: this.mergedAttributes(batch.scope, dp.attributes, extra),
+              startTime: dp.startTime,
+              endTime: dp.endTime,
+              updated: now,
+              value: 0,
+              hist: undefined,
+            };
+            family.series.set(key, s);
+          }
+          family.byAttributes.set(dp.attributes, s);
         }
         s.updated = now;
         s.endTime = later(dp.endTime, s.endTime);
@@ -199,6 +216,21 @@ export class CumulativeAccumulator implements MetricProducer {
     return true;
   }
 
+  /** Series attributes first (label order), then scope/const labels; a series attribute wins a clash. */
+  private mergedAttributes(scope: string, attributes: Attributes, extra: Attributes): Attributes {
+    let byObject = this.merged.get(scope);
+    if (byObject === undefined) {
+      byObject = new WeakMap();
+      this.merged.set(scope, byObject);
+    }
+    let m = byObject.get(attributes);
+    if (m === undefined) {
+      m = Object.freeze({ ...attributes, ...extra, ...attributes });
+      byObject.set(attributes, m);
+    }
+    return m;
+  }
+
   private extraFor(scope: string): Attributes {
     let e = this.extraLabels.get(scope);
     if (e === undefined) {
@@ -228,6 +260,7 @@ export class CumulativeAccumulator implements MetricProducer {
         type: m.dataPointType as Family['type'],
         isMonotonic: m.dataPointType === DataPointType.SUM && m.isMonotonic,
         series: new Map(),
+        byAttributes: new WeakMap(),
       };
       this.families.set(promName, f);
     } else if (f.type !== m.dataPointType || f.isMonotonic !== (m.dataPointType === DataPointType.SUM && m.isMonotonic)) {
@@ -244,6 +277,7 @@ export class CumulativeAccumulator implements MetricProducer {
     for (const [name, f] of this.families) {
       for (const [key, s] of f.series) {
         if (s.updated <= cutoff) {
+          s.live = false;
           f.series.delete(key);
           n++;
         }

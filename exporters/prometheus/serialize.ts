@@ -72,16 +72,12 @@ export class FastPrometheusSerializer {
       for (const [k, v] of Object.entries(rm.resource.attributes)) if (k.match(this.opts.resourceLabels)) picked[k] = v as AttributeValue;
       extra = labelText(picked);
     }
-    const parts: string[] = [];
-    for (const sm of rm.scopeMetrics) {
-      for (const m of sm.metrics) {
-        const text = this.metric(m, extra);
-        if (text !== '') parts.push(text, '\n');
-      }
-    }
-    let body = parts.join('');
-    if (body === '') body = '# no registered metrics';
-    return this.resource(rm) + body;
+    // One flat list of lines for the whole scrape, joined once. (The library builds each family as a
+    // string, trims it and appends '\n': the same bytes, as every family ends with a line break.)
+    const out: string[] = [this.resource(rm)];
+    for (const sm of rm.scopeMetrics) for (const m of sm.metrics) this.metric(out, m, extra);
+    if (out.length === 1) out.push('# no registered metrics');
+    return out.join('');
   }
 
   private resource(rm: ResourceMetrics): string {
@@ -109,13 +105,13 @@ export class FastPrometheusSerializer {
     return s;
   }
 
-  private metric(m: MetricData, extra: string): string {
+  private metric(out: string[], m: MetricData, extra: string): void {
     let name = sanitizeName(escapeString(m.descriptor.name));
-    if (name === '' || name === '_') return '';
+    if (name === '' || name === '_') return;
     if (name[0]! >= '0' && name[0]! <= '9') name = `_${name}`;
     if (m.dataPointType === DataPointType.SUM && m.isMonotonic && !name.endsWith('_total') && !this.opts.keepNames?.has(name)) name += '_total';
     const unit = m.descriptor.unit ? `\n# UNIT ${name} ${escapeString(m.descriptor.unit)}` : '';
-    const out: string[] = [`# HELP ${name} ${escapeString(m.descriptor.description || 'description missing')}${unit}\n# TYPE ${name} ${promType(m)}\n`];
+    out.push(`# HELP ${name} ${escapeString(m.descriptor.description || 'description missing')}${unit}\n# TYPE ${name} ${promType(m)}\n`);
     if (m.dataPointType === DataPointType.SUM || m.dataPointType === DataPointType.GAUGE) {
       for (const dp of m.dataPoints) {
         const l = this.series(dp.attributes, extra);
@@ -124,7 +120,6 @@ export class FastPrometheusSerializer {
     } else if (m.dataPointType === DataPointType.HISTOGRAM) {
       for (const dp of m.dataPoints) this.histogram(out, name, dp, extra);
     }
-    return out.join('').trim();
   }
 
   private histogram(out: string[], name: string, dp: DataPoint<Histogram>, extra: string): void {

@@ -1,0 +1,116 @@
+/**
+ * Cardinality under hostile paths: 100 000 records with 100 000 distinct raw paths go through the real
+ * `route` → `sli` → `prometheus` components. The number of series stays bounded and a scrape stays fast.
+ *
+ * The bound, per metric: min(sli `cardinality_limit` (2000, overflow series included),
+ * APIs × (route `max_routes_per_api` + 1 for `{other}`) × methods × status codes).
+ * With the route defaults each unique path gets its own route until an API has 100, then `{other}`:
+ * here at most 5 × (100 + 2 × 3) = 530 series. With the route cap lifted, the sli limit (2000) holds.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import type { ComponentContext, Consumer, Exporter, ExporterFactory, Processor, ProcessorFactory } from '../src/component.js';
+import type { AnalyticsRecord, MetricsBatch, RecordBatch } from '../src/model.js';
+import { factories } from '../src/registry.js';
+import { HealthRegistry } from '../src/graph.js';
+import { HttpServers } from '../src/http-server.js';
+import { SelfTelemetry } from '../src/telemetry.js';
+import { buildSharedConfig, sharedSectionSchemas } from '../src/config/shared.js';
+import { silentLogger } from '../src/logger.js';
+import { UNTRACKED } from '../src/delivery.js';
+import { httpRecord } from './helpers/records.js';
+
+const RECORDS = 100_000;
+const APIS = 5;
+const METHODS = ['GET', 'POST'];
+const CODES = [200, 404, 503];
+
+/** A word-like, never-repeating path segment (not an id the route templater would collapse). */
+function word(i: number): string {
+  let s = '';
+  let n = i;
+  do {
+    s += String.fromCharCode(97 + (n % 26));
+    n = Math.floor(n / 26);
+  } while (n > 0);
+  return `item-${s}`;
+}
+
+function factory<F>(kind: string, type: string): F {
+  const f = factories.find((x) => x.kind === kind && x.type === type);
+  assert.ok(f, `${kind} ${type} is registered`);
+  return f as F;
+}
+
+describe('cardinality: 100k distinct raw paths through route → sli → prometheus', { timeout: 60_000 }, () => {
+  const cases = [
+    { name: 'route defaults: the route cap bounds the series', route: {}, maxSeries: APIS * (100 + METHODS.length * CODES.length), overflow: false },
+    { name: 'route cap lifted: the sli cardinality limit bounds the series', route: { max_routes_per_api: 1_000_000 }, maxSeries: 2000, overflow: true },
+  ];
+  for (const c of cases) it(`${c.name}, and a scrape takes under a second`, async (t) => {
+    const telemetry = new SelfTelemetry('tyk_otel_pump');
+    const http = new HttpServers(silentLogger());
+    const ctx = (id: string, kind: 'processor' | 'exporter'): ComponentContext => ({
+      id, logger: silentLogger(), telemetry: telemetry.forComponent(kind, id), health: new HealthRegistry().reporter(id), http: http.hostFor(id),
+      shared: buildSharedConfig({ error_definition: sharedSectionSchemas.error_definition.parse(undefined) }), instanceId: 'card', configDir: process.cwd(),
+    });
+    const prometheusF = factory<ExporterFactory>('exporter', 'prometheus');
+    const sliF = factory<ProcessorFactory>('processor', 'sli');
+    const routeF = factory<ProcessorFactory>('processor', 'route');
+    const exporter: Exporter = prometheusF.create(ctx('prometheus', 'exporter'), prometheusF.configSchema.parse({ endpoint: '127.0.0.1:0' }));
+    const toExporter: Consumer<'metrics'> = { consume: (b: MetricsBatch, c) => (exporter.consumeMetrics as NonNullable<Exporter['consumeMetrics']>).call(exporter, b, c) };
+    const sli: Processor = sliF.create(ctx('sli@metrics', 'processor'), sliF.configSchema.parse({}), { input: 'records', output: 'metrics' }, toExporter as Consumer<never>);
+    const route: Processor = routeF.create(ctx('route@metrics', 'processor'), routeF.configSchema.parse(c.route), { input: 'records', output: 'records' }, sli as Consumer<never>);
+    try {
+      await exporter.start();
+      await sli.start();
+      await route.start();
+      const paths = new Set<string>();
+      for (let start = 0; start < RECORDS; start += 1000) {
+        const batch: AnalyticsRecord[] = [];
+        for (let i = start; i < start + 1000; i++) {
+          const path = `/catalog/${word(i)}/details`;
+          paths.add(path);
+          batch.push(httpRecord({
+            apiId: `api-${i % APIS}`, apiName: `API ${i % APIS}`, listenPath: '/catalog/', path, rawPath: path,
+            method: METHODS[i % METHODS.length], responseCode: CODES[Math.floor(i / 2) % CODES.length], timestampMs: Date.now(),
+          }));
+        }
+        await route.consume(batch as RecordBatch, UNTRACKED);
+      }
+      assert.equal(paths.size, RECORDS, '100k distinct raw paths');
+
+      const bound = await http.bound('127.0.0.1:0');
+      const t0 = performance.now();
+      const res = await fetch(`http://127.0.0.1:${bound?.port}/metrics`);
+      const text = await res.text();
+      const scrapeMs = performance.now() - t0;
+      assert.ok(scrapeMs < 1000, `scrape took ${scrapeMs.toFixed(0)} ms`);
+
+      const requests = text.split('\n').filter((l) => l.startsWith('tyk_http_requests_total{'));
+      t.diagnostic(`${requests.length} series per metric, scrape ${(text.length / 1e6).toFixed(1)} MB in ${scrapeMs.toFixed(0)} ms`);
+      const total = requests.reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+      assert.equal(total, RECORDS, 'every request counted, overflow included');
+      assert.ok(requests.length <= c.maxSeries, `${requests.length} series of tyk_http_requests_total (bound ${c.maxSeries})`);
+      assert.ok(requests.length >= c.maxSeries * 0.9, `${requests.length} series: the bound is what limits them`);
+      assert.equal(requests.some((l) => l.includes('otel_metric_overflow="true"')), c.overflow, 'the sli limit was reached');
+      const durationSeries = text.split('\n').filter((l) => l.startsWith('http_server_request_duration_seconds_count{'));
+      assert.equal(durationSeries.length, requests.length);
+      if (!c.overflow) {
+        for (let a = 0; a < APIS; a++) {
+          const routes = new Set(requests.filter((l) => l.includes(`tyk_api_id="api-${a}"`)).map((l) => /http_route="([^"]*)"/.exec(l)?.[1]));
+          assert.equal(routes.size, 101, `api-${a}: max_routes_per_api 100 + {other}`);
+        }
+      }
+      const lint = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+      assert.equal(`${lint.stdout}${lint.stderr}`.trim(), '');
+    } finally {
+      await route.shutdown();
+      await sli.shutdown();
+      await exporter.shutdown();
+      await http.close();
+      await telemetry.shutdown();
+    }
+  });
+});
