@@ -320,7 +320,7 @@ export class DatagramSender {
       includeDataDogTags: false,
       includeDatadogTelemetry: false,
       telegraf: false,
-      closingFlushInterval: 20,
+      closingFlushInterval: 50,
       errorHandler: (err: Error) => this.onTransportError(err),
     };
     const opts =
@@ -396,6 +396,10 @@ export class DatagramSender {
     const client = this.client;
     this.client = undefined;
     if (!client) return;
+    // Let sends in flight finish (a congested Unix socket retries for up to ~0.7 s) before hot-shots
+    // closes the socket under them.
+    const deadline = Date.now() + 2000;
+    while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     await new Promise<void>((resolve) => {
       try {
         client.close(() => resolve());

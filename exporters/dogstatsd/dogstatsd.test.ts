@@ -40,6 +40,9 @@ function fixtureRecords(): TykRecord[] {
   return out;
 }
 
+/** Closed after the suite, even when a test fails (a Unix socket would keep the process alive). */
+const cleanups: (() => Promise<void>)[] = [];
+
 interface Harness {
   readonly server: DatagramServer;
   readonly t: TestExporterContext;
@@ -53,6 +56,7 @@ async function harness(over: Record<string, unknown>, server?: DatagramServer): 
   const t = exporterContext('dogstatsd');
   const config: DogStatsdConfig = dogstatsdConfigSchema.parse({ endpoint: srv.endpoint, ...over });
   const exporter = new DogStatsdExporter(t.ctx, config);
+  cleanups.push(() => srv.close(), () => t.close(), () => exporter.shutdown());
   await exporter.start();
   return {
     server: srv,
@@ -92,15 +96,14 @@ function sumCounts(lines: readonly ParsedLine[], name: string): Map<string, numb
 }
 
 describe('dogstatsd exporter', () => {
-  const cleanups: (() => Promise<void>)[] = [];
   after(async () => {
-    for (const c of cleanups) await c();
+    // Last registered first: exporters shut down before the servers they send to close.
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
   });
 
   it('sends every fixture record: counts per tag set, distribution values in seconds, datagrams within max_packet_bytes', async () => {
     const records = fixtureRecords();
     const h = await harness({ tags: ['env:test'] });
-    cleanups.push(() => h.server.close(), () => h.t.close());
     // Two pipelines' worth of batches, to prove counters aggregate across consume() calls.
     await h.exporter.consumeRecords(records.slice(0, 300), UNTRACKED);
     await h.exporter.consumeRecords(records.slice(300), UNTRACKED);
@@ -166,7 +169,6 @@ describe('dogstatsd exporter', () => {
     const server = await udsServer();
     const records = fixtureRecords().filter((r) => r.kind === 'http').slice(0, 200);
     const h = await harness({}, server);
-    cleanups.push(() => h.server.close(), () => h.t.close());
     await h.exporter.consumeRecords(records, UNTRACKED);
     const lines = await h.finish();
     assert.equal(lines.filter((l) => l.name === 'tyk.request.duration.total').length, 200);
@@ -182,6 +184,7 @@ describe('dogstatsd exporter', () => {
     const t = exporterContext('dogstatsd');
     cleanups.push(() => t.close());
     const exporter = new DogStatsdExporter(t.ctx, dogstatsdConfigSchema.parse({ endpoint: `unix://${path}`, flush_interval: '20ms' }));
+    cleanups.push(() => exporter.shutdown());
     await exporter.start();
     const batch = Array.from({ length: 500 }, (_, i) => httpRecord({ apiId: `api-${i % 5}` }));
     const started = Date.now();
@@ -204,6 +207,32 @@ describe('dogstatsd exporter', () => {
     }, 5000, 200);
     await exporter.shutdown();
     assert.ok(t.logs.some((l) => l.msg === 'statsd sends recovered'));
+  });
+
+  it('re-opens the Unix socket when the Agent restarts; datagrams lost meanwhile are counted', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dsd-restart-'));
+    const path = join(dir, 'dsd.socket');
+    const first = await udsServer(path);
+    const t = exporterContext('dogstatsd');
+    const exporter = new DogStatsdExporter(t.ctx, dogstatsdConfigSchema.parse({ endpoint: first.endpoint, flush_interval: '20ms' }));
+    // A Unix socket keeps the process alive: close it even when an assertion fails.
+    cleanups.push(() => exporter.shutdown(), () => t.close(), () => first.close(), async () => rmSync(dir, { recursive: true, force: true }));
+    await exporter.start();
+    await exporter.consumeRecords([httpRecord()], UNTRACKED);
+    await first.waitFor('first lines', (l) => l.some((x) => x.startsWith('tyk.request.duration.total:')));
+    await first.close(); // the Agent stops: its socket file is gone
+    for (let i = 0; i < 5; i++) {
+      await exporter.consumeRecords(Array.from({ length: 100 }, () => httpRecord()), UNTRACKED);
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    assert.ok((await t.counter('test_exporter_dropped_items_total', { exporter: 'dogstatsd' })) >= 100 * 3, 'lost lines are counted');
+    const second = await udsServer(path); // the Agent is back on the same path
+    cleanups.push(() => second.close());
+    await waitFor('lines after the Agent restarted', async () => {
+      await exporter.consumeRecords([httpRecord()], UNTRACKED);
+      return second.lines().some((l) => l.startsWith('tyk.request.duration.total:'));
+    }, 6000, 200);
+    await exporter.shutdown();
   });
 
   it('keeps running when the Agent host does not resolve (drops counted as dns) or nothing listens on UDP', async () => {
@@ -230,7 +259,6 @@ describe('dogstatsd exporter', () => {
       httpRecord({ apiName: '🚀'.repeat(150) }),
     ];
     const h = await harness({ tyk_compatible: true, tag_set: ['api_id', 'api_name', 'org_id', 'method', 'route', 'oauth_id', 'key_alias'] });
-    cleanups.push(() => h.server.close(), () => h.t.close());
     await h.exporter.consumeRecords(records, UNTRACKED);
     const lines = await h.finish(); // parseDogStatsdLine throws on any malformed line
     assert.equal(lines.filter((l) => l.name === 'tyk.request.duration.total').length, 3);
@@ -251,7 +279,6 @@ describe('dogstatsd exporter', () => {
   it('sample_rate 0.1 flags |@0.1 on distributions, keeps counters exact, and is unbiased', async () => {
     const n = 20_000;
     const h = await harness({ sample_rate: 0.1, latencies: ['total'], tag_set: ['api_id'] });
-    cleanups.push(() => h.server.close(), () => h.t.close());
     const batch = Array.from({ length: 1000 }, (_, i) => httpRecord({ apiId: `api-${i % 2}`, responseCode: i % 10 === 0 ? 500 : 200 }));
     for (let i = 0; i < n / batch.length; i++) await h.exporter.consumeRecords(batch, UNTRACKED);
     const lines = await h.finish();
@@ -270,7 +297,6 @@ describe('dogstatsd exporter', () => {
   it('tyk_compatible adds Tyk Pump’s request_time histogram with its default tags, or the listed ones', async () => {
     const r = httpRecord({ path: '/orders/123/', responseCode: 201, requestTime: 42, oauthId: '', trackPath: true });
     const h = await harness({ tyk_compatible: true, namespace: 'pump' });
-    cleanups.push(() => h.server.close(), () => h.t.close());
     await h.exporter.consumeRecords([r, httpRecord({ oauthId: 'client-7', requestTime: 7 })], UNTRACKED);
     const lines = await h.finish();
     const hist = lines.filter((l) => l.name === 'pump.request_time');
@@ -280,7 +306,6 @@ describe('dogstatsd exporter', () => {
     assert.ok(lines.some((l) => l.name === 'pump.request.duration.total'), 'the native metrics are still sent');
 
     const h2 = await harness({ tyk_compatible: true, tyk_tags: ['path', 'response_code'], tags: ['env:prod'] });
-    cleanups.push(() => h2.server.close(), () => h2.t.close());
     await h2.exporter.consumeRecords([r], UNTRACKED);
     const lines2 = await h2.finish();
     assert.equal(lines2.find((l) => l.name === 'tyk.request_time')?.raw, 'tyk.request_time:42|h|#path:/orders/123,response_code:201,tyk-pump,env:prod');
@@ -288,7 +313,6 @@ describe('dogstatsd exporter', () => {
 
   it('uses the error definition of the exporter when given, else the shared one', async () => {
     const h = await harness({ error_definition: { status_classes: ['5xx'], status_codes: [429], exclude_status_codes: [503] }, tag_set: [] });
-    cleanups.push(() => h.server.close(), () => h.t.close());
     await h.exporter.consumeRecords([200, 429, 500, 503, 404].map((c) => httpRecord({ responseCode: c })), UNTRACKED);
     const lines = await h.finish();
     assert.equal(lines.find((l) => l.name === 'tyk.requests.bad')?.value, 2);
@@ -298,7 +322,6 @@ describe('dogstatsd exporter', () => {
 
   it('milliseconds unit, chosen latencies and tag set', async () => {
     const h = await harness({ duration_unit: 'milliseconds', latencies: ['upstream'], tag_set: ['api_version', 'status_class'] });
-    cleanups.push(() => h.server.close(), () => h.t.close());
     await h.exporter.consumeRecords([httpRecord({ latency: { total: 30, upstream: 21, gateway: 9 } })], UNTRACKED);
     const lines = await h.finish();
     assert.deepEqual(lines.filter((l) => l.type === 'd').map((l) => l.raw), ['tyk.request.duration.upstream:21|d|#api_version:v1,status_class:2xx']);
@@ -306,7 +329,6 @@ describe('dogstatsd exporter', () => {
 
   it('drops (and counts) a line longer than max_packet_bytes instead of sending an oversized datagram', async () => {
     const h = await harness({ max_packet_bytes: 512, tag_set: ['api_id', 'api_name', 'route'] });
-    cleanups.push(() => h.server.close(), () => h.t.close());
     await h.exporter.consumeRecords([httpRecord({ apiName: 'n'.repeat(190), route: `/${'r'.repeat(190)}`, apiId: 'i'.repeat(190) }), httpRecord()], UNTRACKED);
     const lines = await h.finish();
     assert.ok(h.server.datagrams.every((d) => d.length <= 512));
@@ -317,7 +339,6 @@ describe('dogstatsd exporter', () => {
 
   it('exports gauges, delta sums and histograms of a metrics pipeline (e.g. the SLO processor)', async () => {
     const h = await harness({ tags: ['env:test'] });
-    cleanups.push(() => h.server.close(), () => h.t.close());
     const desc = (name: string) => ({ name, description: '', unit: '', valueType: ValueType.DOUBLE, advice: {} });
     const time: [number, number] = [1, 0];
     const metrics: MetricData[] = [

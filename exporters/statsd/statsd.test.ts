@@ -33,6 +33,9 @@ function fixtureRecords(): TykRecord[] {
 /** The segment rule, written independently of the implementation. */
 const seg = (v: string) => v.replace(/[^A-Za-z0-9_-]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 100) || 'unknown';
 
+/** Closed after the suite, even when a test fails (a Unix socket would keep the process alive). */
+const cleanups: (() => Promise<void>)[] = [];
+
 interface Harness {
   readonly server: DatagramServer;
   readonly t: TestExporterContext;
@@ -45,6 +48,7 @@ async function harness(over: Record<string, unknown>): Promise<Harness> {
   const t = exporterContext('statsd');
   const config: StatsdConfig = statsdConfigSchema.parse({ endpoint: server.endpoint, ...over });
   const exporter = new StatsdExporter(t.ctx, config);
+  cleanups.push(() => server.close(), () => t.close(), () => exporter.shutdown());
   await exporter.start();
   return {
     server,
@@ -65,15 +69,14 @@ function sums(lines: readonly ParsedLine[], pred: (l: ParsedLine) => boolean, ke
 }
 
 describe('statsd exporter', () => {
-  const cleanups: (() => Promise<void>)[] = [];
   after(async () => {
-    for (const c of cleanups) await c();
+    // Last registered first: exporters shut down before the servers they send to close.
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
   });
 
   it('names from the template: timers (ms) and counts per name equal the fixtures; datagrams within max_packet_bytes', async () => {
     const records = fixtureRecords();
     const h = await harness({});
-    cleanups.push(() => h.server.close(), () => h.t.close());
     await h.exporter.consumeRecords(records.slice(0, 333), UNTRACKED);
     await h.exporter.consumeRecords(records.slice(333), UNTRACKED);
     const lines = await h.finish();
@@ -112,7 +115,6 @@ describe('statsd exporter', () => {
 
   it('telegraf: true puts the fields into tags', async () => {
     const h = await harness({ telegraf: true, tags: ['env:prod'], prefix: 'api' });
-    cleanups.push(() => h.server.close(), () => h.t.close());
     await h.exporter.consumeRecords([httpRecord({ route: '/orders/{id}' }), httpRecord({ responseCode: 502 }), httpRecord()], UNTRACKED);
     const lines = await h.finish((l) => parseStatsdLine(l, { telegraf: true }));
     const raw = lines.map((l) => l.raw);
@@ -131,7 +133,6 @@ describe('statsd exporter', () => {
     ];
     const h1 = await harness({ name_template: '{api_id}.{api_name}.{method}.{route}.{oauth_id}', tyk_compatible: true, tyk_tags: ['path', 'api_name', 'api_key', 'response_code'], tyk_fields: ['request_time', 'latency_gateway'] });
     const h2 = await harness({ telegraf: true, tag_set: ['api_id', 'api_name', 'method', 'route', 'oauth_id'] });
-    cleanups.push(() => h1.server.close(), () => h1.t.close(), () => h2.server.close(), () => h2.t.close());
     await h1.exporter.consumeRecords(records, UNTRACKED);
     await h2.exporter.consumeRecords(records, UNTRACKED);
     const tykName = /^[^:|@,\s]+$/;
@@ -149,7 +150,6 @@ describe('statsd exporter', () => {
   it('sample_rate 0.1 flags |@0.1 on timers, keeps counters exact, and is unbiased', async () => {
     const n = 20_000;
     const h = await harness({ sample_rate: 0.1, latencies: ['total'], name_template: '{api_id}' });
-    cleanups.push(() => h.server.close(), () => h.t.close());
     const batch = Array.from({ length: 1000 }, (_, i) => httpRecord({ apiId: `api-${i % 2}` }));
     for (let i = 0; i < n / batch.length; i++) await h.exporter.consumeRecords(batch, UNTRACKED);
     const lines = await h.finish();
@@ -165,7 +165,6 @@ describe('statsd exporter', () => {
     const h = await harness({ tyk_compatible: true, tyk_tags: ['path', 'response_code', 'api_name', 'time_stamp'], tyk_fields: ['request_time', 'latency_upstream'] });
     const h2 = await harness({ tyk_compatible: true, tyk_tags: ['method', 'path'], separated_method: true });
     const h3 = await harness({ tyk_compatible: true });
-    cleanups.push(() => h.server.close(), () => h.t.close(), () => h2.server.close(), () => h2.t.close(), () => h3.server.close(), () => h3.t.close());
     await h.exporter.consumeRecords([r, networkRecord()], UNTRACKED);
     await h2.exporter.consumeRecords([r, httpRecord({ path: '/a b"c<d>' })], UNTRACKED);
     await h3.exporter.consumeRecords([r], UNTRACKED);

@@ -223,8 +223,16 @@ export async function udsServer(path?: string): Promise<DatagramServer & { reado
     datagrams.push(Buffer.from(m));
     last = Date.now();
   });
-  socket.on('error', () => undefined);
+  let bindError: Error | undefined;
+  socket.on('error', (err) => {
+    bindError ??= err;
+  });
   socket.bind(socketPath);
+  if (bindError) {
+    socket.close();
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    throw new Error(`cannot bind a Unix datagram socket at ${socketPath}: ${bindError.message}`);
+  }
   let closed = false;
   const api = serverApi(`unix://${socketPath}`, datagrams, () => last, async () => {
     if (closed) return;
