@@ -149,6 +149,11 @@ export interface ExporterFactory<C = unknown> extends FactoryBase<C> {
   readonly kind: 'exporter';
   /** Signals the exporter consumes; it must implement the matching `consume*` methods. */
   readonly inputs: readonly Signal[];
+  /**
+   * Optional: refuses a signal this particular config cannot consume (e.g. CSV output for logs). Returns
+   * the problem message (`must …`), or undefined when fine. Called by pipeline validation.
+   */
+  checkInput?(config: C, signal: Signal): string | undefined;
   create(ctx: ComponentContext, config: C): Exporter;
 }
 

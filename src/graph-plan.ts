@@ -134,6 +134,12 @@ export function planPipelines(
           message: `exporter "${entry.id}" cannot consume ${signal} (it consumes ${entry.factory.inputs.join(', ')})`,
         });
         typeOk = false;
+      } else if (entry.valid && entry.factory.checkInput) {
+        const refused = entry.factory.checkInput(entry.config, signal);
+        if (refused !== undefined) {
+          problems.push({ path: `${base}::exporters[${i}]`, message: `exporter "${entry.id}" ${refused}` });
+          typeOk = false;
+        }
       }
     }
     if (ok && typeOk) {

@@ -14,6 +14,7 @@ import { auditLogProcessorFactory } from '../processors/audit_log/index.js';
 import { otlpHttpExporterFactory } from '../exporters/otlp_http/index.js';
 import { dogstatsdExporterFactory } from '../exporters/dogstatsd/index.js';
 import { statsdExporterFactory } from '../exporters/statsd/index.js';
+import { fileExporterFactory } from '../exporters/file/index.js';
 
 /** All factories, receivers first, then processors, then exporters. */
 export const factories: readonly Factory[] = [
@@ -28,4 +29,5 @@ export const factories: readonly Factory[] = [
   prometheusExporterFactory,
   dogstatsdExporterFactory,
   statsdExporterFactory,
+  fileExporterFactory,
 ];
