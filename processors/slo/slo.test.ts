@@ -2,7 +2,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import type { ComponentContext } from '../../src/component.js';
+import type { ComponentContext, Consumer } from '../../src/component.js';
 import type { AnalyticsRecord, MetricsBatch, TykRecord } from '../../src/model.js';
 import { HealthRegistry } from '../../src/graph.js';
 import { HttpServers } from '../../src/http-server.js';
@@ -37,7 +37,10 @@ interface Harness {
   close(): Promise<void>;
 }
 
-function harness(redis: { url: string; prefix: string }, opts: { slos?: unknown[]; config?: Record<string, unknown>; now?: () => number; id?: string } = {}): Harness {
+function harness(
+  redis: { url: string; prefix: string },
+  opts: { slos?: unknown[]; config?: Record<string, unknown>; now?: () => number; id?: string; next?: Consumer<'metrics'> } = {},
+): Harness {
   const self = new SelfTelemetry('tyk_otel_pump');
   const { logger } = captureLogger('debug');
   const health = new HealthRegistry();
@@ -54,7 +57,7 @@ function harness(redis: { url: string; prefix: string }, opts: { slos?: unknown[
   };
   const next = new RecordingConsumer<'metrics'>();
   const config = sloConfigSchema.parse({ endpoint: redis.url, key_prefix: redis.prefix, ...opts.config });
-  const proc = new SloProcessor(ctx, config, next, { now: opts.now ?? (() => NOW) });
+  const proc = new SloProcessor(ctx, config, opts.next ?? next, { now: opts.now ?? (() => NOW) });
   return {
     proc,
     next,
@@ -274,6 +277,29 @@ describe('slo processor: shared state in Redis', () => {
       await h.proc.shutdown();
       assert.equal(h.next.batches.length, before + 1, 'one last emission on shutdown');
       assert.equal(isRetryable(await h.push([httpRecord()])), true, 'consume after shutdown is refused, retryably');
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('a downstream that never finishes delivering holds up neither evaluations nor shutdown; one that refuses is logged, not thrown', async () => {
+    let deferred = 0;
+    let refuse = false;
+    const next: Consumer<'metrics'> = {
+      consume: async (_b, c) => {
+        if (refuse) throw new Error('exporter queue closed');
+        c.defer(); // never settled
+        deferred++;
+      },
+    };
+    const h = harness(sub(redis, 'slow-'), { config: { evaluation_interval: '1s' }, now: Date.now, next });
+    try {
+      await h.proc.start();
+      await waitFor('two emissions despite unsettled deliveries', () => deferred >= 2, 5000);
+      refuse = true;
+      assert.equal(await h.push([at(0)]), undefined, 'a refused emission does not fail the batch');
+      const stopped = await Promise.race([h.proc.shutdown().then(() => 'stopped'), new Promise((r) => setTimeout(() => r('stuck'), 3000))]);
+      assert.equal(stopped, 'stopped');
     } finally {
       await h.close();
     }

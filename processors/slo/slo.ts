@@ -319,7 +319,12 @@ export class SloProcessor implements Processor<'records'> {
     };
   }
 
-  /** Evaluates now and pushes the gauges downstream. Rejects when Redis or the next consumer failed. */
+  /**
+   * Evaluates now and pushes the gauges downstream. Rejects when Redis failed or the next consumer refused
+   * the batch. Delivery that finishes later (a queued exporter) is not awaited: the gauges are snapshots
+   * and the next evaluation sends them again, so a slow or retrying exporter never holds up evaluations
+   * or shutdown; a failed delivery is logged once per burst.
+   */
   async evaluateAndEmit(): Promise<SloState[]> {
     let states: SloState[];
     try {
@@ -333,14 +338,16 @@ export class SloProcessor implements Processor<'records'> {
     this.ctx.health.set({ ready: true });
     if (states.length === 0) return states;
     const delivery = new Delivery();
+    void delivery.done.then((failed) => {
+      if (failed) this.burst.log('warn', { err: failed.message }, 'delivering the SLO gauges failed; they are sent again at the next evaluation');
+    });
     try {
       await this.next.consume(this.toMetrics(states), delivery.ctx);
       delivery.seal();
     } catch (err) {
       delivery.seal(err as Error);
+      throw err;
     }
-    const failed = await delivery.done;
-    if (failed) throw failed;
     return states;
   }
 
