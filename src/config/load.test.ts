@@ -60,7 +60,7 @@ describe('config semantics', () => {
     const { result } = outputOf('valid.yaml');
     assert.ok(result.config);
     const second = result.config.components.get('fake_receiver/second');
-    assert.deepEqual(second?.config, { endpoint: 'redis://127.0.0.1:6379/0', password: '', poll_interval: 250 });
+    assert.deepEqual(second?.config, { endpoint: 'redis://127.0.0.1:6379/0', password: '', poll_interval: 250, not_ready: false });
     assert.equal(result.config.service.shutdown_timeout, 30_000);
     assert.equal(result.config.service.telemetry.metrics.address, '0.0.0.0:9464');
 
