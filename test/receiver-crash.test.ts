@@ -13,7 +13,7 @@ import { waitFor } from './helpers/agent.js';
 import { smallTemplate, uniqueMsgpack } from './helpers/tyk-redis.js';
 import { startDrainChild, type DrainChild } from './receiver/children.js';
 
-const N = 20_000;
+const N = 10_000;
 const CHUNK = 500;
 
 describe('tyk_redis at-least-once: kill -9 mid-chunk', () => {

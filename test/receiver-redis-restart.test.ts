@@ -12,7 +12,7 @@ import { factories } from '../src/registry.js';
 import { startAgent, waitFor, type RunningAgent } from './helpers/agent.js';
 import { pushUnique, smallTemplate, startPrivateRedis, uniqueId, type PrivateRedis } from './helpers/tyk-redis.js';
 
-const N = 30_000;
+const N = 15_000;
 const CHUNK = 500;
 
 /** A records exporter that keeps what it gets, slowly enough that a drain takes a while. */

@@ -9,7 +9,7 @@ import { duration, formatDuration, parseHostPort, secret } from '../../src/confi
 import { DEFAULT_MAX_RECORD_BYTES } from './decode.js';
 
 /** Default number of records claimed per Redis round trip (measured, see BENCHMARKS.md). */
-export const DEFAULT_CHUNK_SIZE = 2000;
+export const DEFAULT_CHUNK_SIZE = 1000;
 
 /** Parses `endpoint`: a `redis://` / `rediss://` URL or a bare `host:port`. Undefined when malformed. */
 export function parseEndpoint(text: string): ParsedEndpoint | undefined {

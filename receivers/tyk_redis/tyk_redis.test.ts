@@ -488,6 +488,22 @@ describe('tyk_redis at-least-once', () => {
     assert.deepEqual(await r.client.keys(`*${r.prefix}tyk-otel-pump*`), []);
   });
 
+  it('four receivers on one list: every record exactly once, nothing left in flight', async () => {
+    const r = await redis();
+    const key = `${r.prefix}tyk-system-analytics`;
+    const n = 20_000;
+    const consumers = [0, 1, 2, 3].map(() => new CollectingConsumer());
+    const hs = consumers.map((c, i) => harness(r, { delivery: 'at_least_once', chunk_size: 500 }, c, { instanceId: `agent-${i}` }));
+    await Promise.all(hs.map((h) => h.receiver.start()));
+    await r.push(key, Array.from({ length: n }, (_, i) => uniqueMsgpack(smallTemplate(), i)));
+    await waitFor('all drained', () => consumers.reduce((a, c) => a + c.count, 0) >= n, 30_000);
+    const ids = consumers.flatMap((c) => c.batches.flat().map((x) => uniqueId(x as TykRecord & { timestampMs: number })));
+    assert.equal(ids.length, n);
+    assert.equal(new Set(ids).size, n);
+    assert.ok(consumers.filter((c) => c.count > 0).length >= 2, `shares ${consumers.map((c) => c.count).join('/')}`);
+    await waitFor('nothing in flight', async () => (await r.client.keys(`{${key}}*`)).length === 0);
+  });
+
   it('re-delivers after a retryable failure (with backoff) and drops on a permanent one', async () => {
     const r = await redis();
     const key = `${r.prefix}tyk-system-analytics`;

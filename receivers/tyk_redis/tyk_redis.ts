@@ -292,15 +292,21 @@ export class TykRedisReceiver implements Receiver {
       }
       this.outageSince = undefined;
       this.outageDetail = undefined;
+      this.lastError = undefined;
       this.redisBurst.reset();
       this.reportHealth();
       this.wake.notify();
     });
-    const down = (err?: unknown) => this.connectionLost(err);
-    client.on('error', down);
-    client.on('close', () => down());
-    client.on('end', () => down());
+    client.on('error', (err: unknown) => {
+      // ioredis also reports errors on a connection that stays up (e.g. a failed slots refresh in
+      // Cluster mode): only a connection that is not ready counts as an outage.
+      this.lastError = message(err);
+      if (client.status !== 'ready') this.connectionLost(err);
+    });
+    client.on('close', () => this.connectionLost());
+    client.on('end', () => this.connectionLost());
   }
+  private lastError: string | undefined;
 
   private connectionLost(err?: unknown): void {
     if (this.stopping && err === undefined) {
@@ -310,7 +316,7 @@ export class TykRedisReceiver implements Receiver {
     const wasUp = this.connected;
     this.connected = false;
     if (err !== undefined) this.outageDetail = message(err);
-    else this.outageDetail ??= 'connection closed';
+    else this.outageDetail ??= this.lastError ?? 'connection closed';
     if (this.outageSince === undefined) {
       this.outageSince = Date.now();
       // Logged once per outage; the endpoint description carries no credentials.
@@ -625,6 +631,7 @@ export class TykRedisReceiver implements Receiver {
     if (broken === undefined) this.succeeded();
     if (parts.length === 0) return undefined;
     this.outstanding++;
+    this.reportHealth();
     return { parts, records: undefined, attempts: 0, accepted: false, redelivery: false };
   }
 
@@ -661,10 +668,10 @@ export class TykRedisReceiver implements Receiver {
     this.finished();
   }
 
-  /** One outstanding chunk (or in-flight list) is done: maybe claim more; refresh `/ready` facts when idle. */
+  /** One outstanding chunk (or in-flight list) is done: maybe claim more; keep the `/ready` facts current. */
   private finished(): void {
     this.outstanding--;
-    if (this.outstanding === 0) this.reportHealth();
+    this.reportHealth();
     this.wake.notify();
   }
 

@@ -1,0 +1,252 @@
+/**
+ * Receiver throughput: drain + decode of a big backlog, the `tyk_redis` receiver against the naive path
+ * (`MULTI LRANGE/LTRIM EXEC` of one chunk, `msgpackr` unpack of each whole element, mapping to the typed
+ * record, hand the batch over, then the next chunk — chunked the same way). Also: Redis alone (claims
+ * without decoding: the ceiling), a chunk-size sweep (to choose the default), and two backlog sizes (peak
+ * RSS must not grow with the backlog).
+ *
+ * Input: the msgpack fixture records of every gateway generation (msgpack, legacy v4, pump 1.8 — real
+ * gateway bytes, ~20 % with detailed recording) cycled, each made unique by its `TimeStamp` nanoseconds,
+ * generated inside a private redis-server (no network transfer to fill it; flushed after). Each variant
+ * runs in its own child process (so its peak RSS is its own), draining until it has every record.
+ *
+ * `npm run bench -- receiver` (`BENCH_N=1000000`, `BENCH_SMALL_N=250000`, `BENCH_SWEEP_N=200000`,
+ * `BENCH_REPEATS=2`).
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Unpackr } from 'msgpackr';
+import { Redis } from 'ioredis';
+import { createNoopMeter } from '@opentelemetry/api';
+import type { ComponentContext, Consumer } from '../../src/component.js';
+import type { AnalyticsRecord, RecordBatch } from '../../src/model.js';
+import { EMPTY_GEO, EMPTY_GRAPHQL, EMPTY_MCP, EMPTY_NETWORK } from '../../src/model.js';
+import { silentLogger } from '../../src/logger.js';
+import { compileErrorDefinition } from '../../src/error-definition.js';
+import { tykRedisReceiverFactory } from '../../receivers/tyk_redis/index.js';
+import { DEFAULT_CHUNK_SIZE } from '../../receivers/tyk_redis/config.js';
+import { CLAIM_LUA } from '../../receivers/tyk_redis/scripts.js';
+import { loadFixtures } from '../helpers/fixtures.js';
+import { splitAtNanos, startPrivateRedis } from '../helpers/tyk-redis.js';
+
+type Variant = 'ours' | 'naive' | 'redis-only';
+const KEY = 'bench-rcv-tyk-system-analytics';
+
+// --- the naive baseline (the same mapping as test/bench/decode.bench.ts) ----------------------------------
+
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
+type Obj = Record<string, unknown>;
+const ZERO_SEC = -62135596800;
+function time(v: unknown): [number | null, number] {
+  if (!Array.isArray(v)) return [null, 0];
+  const sec = Number(v[0]);
+  const nsec = Number(v[1]);
+  if (sec === ZERO_SEC && nsec === 0) return [null, 0];
+  const sub = Math.floor(nsec / 1e6);
+  return [sec * 1000 + sub, nsec - sub * 1e6];
+}
+function naive(bytes: Buffer): AnalyticsRecord {
+  const o = unpackr.unpack(bytes) as Obj;
+  const lat = (o['Latency'] ?? {}) as Obj;
+  const net = (o['Network'] ?? {}) as Obj;
+  const geo = (o['Geo'] ?? {}) as Obj;
+  const country = (geo['Country'] ?? {}) as Obj;
+  const city = (geo['City'] ?? {}) as Obj;
+  const loc = (geo['Location'] ?? {}) as Obj;
+  const gq = o['GraphQLStats'] as Obj | undefined;
+  const mcp = o['MCPStats'] as Obj | undefined;
+  const [timestampMs, timestampNs] = time(o['TimeStamp']);
+  const [expireAtMs, expireAtNs] = time(o['ExpireAt']);
+  const total = Number(lat['Total'] ?? 0);
+  const upstream = Number(lat['Upstream'] ?? 0);
+  const responseCode = Number(o['ResponseCode'] ?? 0);
+  const s = (k: string) => String(o[k] ?? '');
+  const n = (k: string) => Number(o[k] ?? 0);
+  return {
+    kind: responseCode === -1 ? 'network' : 'http', encoding: 'msgpack',
+    method: s('Method'), host: s('Host'), path: s('Path'), rawPath: s('RawPath'), contentLength: n('ContentLength'),
+    userAgent: s('UserAgent'), day: n('Day'), month: n('Month'), year: n('Year'), hour: n('Hour'), responseCode,
+    apiKey: s('APIKey'), timestampMs, timestampNs, apiVersion: s('APIVersion'), apiName: s('APIName'), apiId: s('APIID'),
+    orgId: s('OrgID'), oauthId: s('OauthID'), requestTime: n('RequestTime'), rawRequest: s('RawRequest'),
+    rawResponse: s('RawResponse'), ipAddress: s('IPAddress'),
+    geo: country['ISOCode'] ? {
+      country: { isoCode: String(country['ISOCode'] ?? '') },
+      city: { geoNameId: Number(city['GeoNameID'] ?? 0), names: (city['Names'] ?? null) as Record<string, string> | null },
+      location: { latitude: Number(loc['Latitude'] ?? 0), longitude: Number(loc['Longitude'] ?? 0), timeZone: String(loc['TimeZone'] ?? '') },
+    } : EMPTY_GEO,
+    network: net['BytesIn'] || net['BytesOut'] || net['OpenConnections'] || net['ClosedConnection'] ? {
+      openConnections: Number(net['OpenConnections'] ?? 0), closedConnections: Number(net['ClosedConnection'] ?? 0),
+      bytesIn: Number(net['BytesIn'] ?? 0), bytesOut: Number(net['BytesOut'] ?? 0),
+    } : EMPTY_NETWORK,
+    latency: { total, upstream, gateway: lat['Gateway'] === undefined ? total - upstream : Number(lat['Gateway']) },
+    tags: (o['Tags'] as string[] | null) ?? [], alias: s('Alias'), trackPath: o['TrackPath'] === true, expireAtMs, expireAtNs,
+    apiSchema: String(o['ApiSchema'] ?? o['APISchema'] ?? ''), originalPath: s('OriginalPath'), listenPath: s('ListenPath'),
+    graphqlStats: gq && gq['IsGraphQL'] ? {
+      isGraphQL: true, hasErrors: gq['HasErrors'] === true, operationType: Number(gq['OperationType'] ?? 0),
+      variables: String(gq['Variables'] ?? ''), rootFields: (gq['RootFields'] ?? null) as string[] | null,
+      types: (gq['Types'] ?? null) as Record<string, string[]> | null,
+      errors: ((gq['Errors'] ?? null) as Obj[] | null)?.map((e) => ({ message: String(e['Message'] ?? ''), path: (e['Path'] ?? null) as string[] | null })) ?? null,
+    } : EMPTY_GRAPHQL,
+    mcpStats: mcp && mcp['IsMCP'] ? {
+      isMCP: true, jsonRpcMethod: String(mcp['JSONRPCMethod'] ?? ''), primitiveType: String(mcp['PrimitiveType'] ?? ''),
+      primitiveName: String(mcp['PrimitiveName'] ?? ''),
+    } : EMPTY_MCP,
+    timeZone: '', route: '',
+  };
+}
+
+// --- one variant (child process) -------------------------------------------------------------------------
+
+interface Result {
+  variant: Variant;
+  chunk: number;
+  n: number;
+  records: number;
+  seconds: number;
+  perSecond: number;
+  cpuUsPerRecord: number;
+  peakRssMiB: number;
+}
+
+/** A consumer that touches every record (so nothing is optimised away) and counts. */
+class Counting implements Consumer<'records'> {
+  count = 0;
+  sum = 0;
+  done: () => void = () => undefined;
+  constructor(private readonly n: number) {}
+  consume(batch: RecordBatch): Promise<void> {
+    for (const r of batch) this.sum += r.requestTime;
+    this.count += batch.length;
+    if (this.count >= this.n) this.done();
+    return Promise.resolve();
+  }
+}
+
+async function runVariant(variant: Variant, port: number, n: number, chunk: number): Promise<Result> {
+  let peak = process.memoryUsage.rss();
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 20);
+  const consumer = new Counting(n);
+  const finished = new Promise<void>((r) => (consumer.done = r));
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  if (variant === 'ours') {
+    const ctx: ComponentContext = {
+      id: 'tyk_redis',
+      logger: silentLogger(),
+      telemetry: { meter: createNoopMeter(), accepted: () => undefined, refused: () => undefined, dropped: () => undefined, sent: () => undefined, sendFailed: () => undefined, queueSize: () => undefined },
+      health: { set: () => undefined },
+      http: { route: () => undefined, metrics: () => undefined, listen: () => Promise.resolve({ host: '127.0.0.1', port: 0 }), release: () => undefined },
+      shared: { errorDefinition: compileErrorDefinition(), slos: [] },
+      instanceId: 'bench',
+      configDir: process.cwd(),
+    };
+    const config = tykRedisReceiverFactory.configSchema.parse({ endpoint: `redis://127.0.0.1:${port}/0`, key_prefix: 'bench-rcv-', uptime: false, chunk_size: chunk, poll_interval: '10ms' });
+    const receiver = tykRedisReceiverFactory.create(ctx, config, consumer);
+    await receiver.start();
+    await finished;
+    await receiver.shutdown();
+  } else {
+    const client = new Redis({ port, lazyConnect: true });
+    await client.connect();
+    if (variant === 'naive') {
+      for (;;) {
+        const res = await client.multi().lrangeBuffer(KEY, 0, chunk - 1).ltrim(KEY, chunk, -1).exec();
+        const items = (res?.[0]?.[1] ?? []) as Buffer[];
+        if (items.length === 0) break;
+        await consumer.consume(items.map(naive));
+      }
+    } else {
+      // Redis alone: the same atomic claim script, one chunk ahead, no decoding.
+      client.defineCommand('claim', { numberOfKeys: 1, lua: CLAIM_LUA });
+      const claim = () => (client as unknown as { claimBuffer(k: string, n: number): Promise<Buffer[]> }).claimBuffer(KEY, chunk);
+      let next = claim();
+      for (;;) {
+        const items = await next;
+        if (items.length === 0) break;
+        next = claim();
+        consumer.count += items.length;
+      }
+    }
+    client.disconnect();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(c0);
+  clearInterval(sampler);
+  peak = Math.max(peak, process.resourceUsage().maxRSS * 1024);
+  return {
+    variant, chunk, n, records: consumer.count, seconds, perSecond: consumer.count / seconds,
+    cpuUsPerRecord: (cpu.user + cpu.system) / consumer.count, peakRssMiB: peak / 1048576,
+  };
+}
+
+// --- parent -------------------------------------------------------------------------------------------------
+
+const GENERATE_LUA = `
+local t = (#ARGV - 2) / 2
+local first, n = tonumber(ARGV[1]), tonumber(ARGV[2])
+local batch = {}
+for i = first, first + n - 1 do
+  local j = (i % t) * 2 + 3
+  batch[#batch + 1] = ARGV[j] .. '\\206' .. struct.pack('>I', i) .. ARGV[j + 1]
+  if #batch == 1000 then redis.call('RPUSH', KEYS[1], unpack(batch)); batch = {} end
+end
+if #batch > 0 then redis.call('RPUSH', KEYS[1], unpack(batch)) end
+return n`;
+
+async function fill(client: Redis, n: number, templates: Buffer[]): Promise<void> {
+  await client.del(KEY);
+  const parts = templates.flatMap((t) => splitAtNanos(t));
+  for (let done = 0; done < n; done += 50_000) await client.eval(GENERATE_LUA, 1, KEY, done, Math.min(50_000, n - done), ...parts);
+}
+
+const args = process.argv.slice(2);
+if (args[0] === '--child') {
+  const [, variant, port, n, chunk] = args;
+  const r = await runVariant(variant as Variant, Number(port), Number(n), Number(chunk));
+  process.stdout.write(JSON.stringify(r));
+  process.exit(0);
+} else {
+  const N = Number(process.env['BENCH_N'] ?? 1_000_000);
+  const SMALL = Number(process.env['BENCH_SMALL_N'] ?? 250_000);
+  const SWEEP_N = Number(process.env['BENCH_SWEEP_N'] ?? 200_000);
+  const REPEATS = Number(process.env['BENCH_REPEATS'] ?? 2);
+  const templates = (['gateway-msgpack.jsonl', 'gateway-legacy-v4.jsonl', 'gateway-pump18.jsonl'] as const).flatMap((f) => loadFixtures(f).map((x) => x.bytes));
+  const avgBytes = Math.round(templates.reduce((a, b) => a + b.length, 0) / templates.length);
+  const redis = await startPrivateRedis(['--maxmemory', '0']);
+  const client = await redis.client();
+  const self = fileURLToPath(import.meta.url);
+  const run = async (variant: Variant, n: number, chunk: number): Promise<Result> => {
+    await fill(client, n, templates);
+    const r = spawnSync(process.execPath, ['--import', 'tsx', self, '--child', variant, String(redis.port), String(n), String(chunk)], { encoding: 'utf8', maxBuffer: 1 << 20 });
+    if (r.status !== 0) throw new Error(`${variant} failed:\n${r.stderr}`);
+    const got = JSON.parse(r.stdout) as Result;
+    const left = await client.llen(KEY);
+    if (got.records !== n || left !== 0) throw new Error(`${variant}: drained ${got.records} of ${n}, ${left} left`);
+    return got;
+  };
+  const best = (rs: Result[]) => rs.reduce((a, b) => (b.perSecond > a.perSecond ? b : a));
+  const fmt = (r: Result) => `${r.variant.padEnd(10)} chunk ${String(r.chunk).padStart(5)}  backlog ${String(r.n).padStart(8)}  ${Math.round(r.perSecond).toString().padStart(7)} rec/s  ${r.cpuUsPerRecord.toFixed(2).padStart(6)} µs CPU/rec  peak RSS ${r.peakRssMiB.toFixed(0).padStart(4)} MiB`;
+  try {
+    console.log(`receiver bench: msgpack fixtures of every gateway generation (${templates.length} templates, avg ${avgBytes} B), private redis-server; best of ${REPEATS} interleaved runs`);
+    // 1. Chunk-size sweep for the default.
+    console.log(`\nchunk-size sweep (ours, backlog ${SWEEP_N}):`);
+    for (const chunk of [250, 500, 1000, 2000, 5000, 10000]) {
+      const rs: Result[] = [];
+      for (let i = 0; i < REPEATS; i++) rs.push(await run('ours', SWEEP_N, chunk));
+      console.log(fmt(best(rs)));
+    }
+    // 2. Ours vs naive vs Redis alone, two backlog sizes.
+    for (const n of [SMALL, N]) {
+      console.log(`\nbacklog ${n}, chunk ${DEFAULT_CHUNK_SIZE}:`);
+      const rs: Record<Variant, Result[]> = { ours: [], naive: [], 'redis-only': [] };
+      for (let i = 0; i < REPEATS; i++) for (const v of ['ours', 'naive', 'redis-only'] as const) rs[v].push(await run(v, n, DEFAULT_CHUNK_SIZE));
+      const ours = best(rs.ours);
+      const base = best(rs.naive);
+      for (const v of ['ours', 'naive', 'redis-only'] as const) console.log(fmt(best(rs[v])));
+      console.log(`ratio ours/naive: ${(ours.perSecond / base.perSecond).toFixed(2)}× records/s, ${(base.cpuUsPerRecord / ours.cpuUsPerRecord).toFixed(2)}× less CPU per record`);
+    }
+  } finally {
+    client.disconnect();
+    await redis.destroy();
+  }
+}
