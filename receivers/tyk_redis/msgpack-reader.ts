@@ -212,30 +212,9 @@ export class MsgpackReader {
   strCached(): string {
     const n = this.strHeader();
     if (n <= 0) return '';
-    const b = this.buf;
     const start = this.pos;
-    const end = start + n;
-    this.pos = end;
-    if (n > CACHE_MAX_LEN) return (b as unknown as FastSlices).utf8Slice(start, end);
-    let h = n;
-    for (let i = start; i < end; i++) h = Math.imul(h ^ (b[i] as number), 0x01000193);
-    const slot = (h ^ (h >>> 15)) & CACHE_MASK;
-    const base = slot * CACHE_MAX_LEN;
-    if (cacheLen[slot] === n) {
-      let same = true;
-      for (let i = 0; i < n; i++) {
-        if (cacheBytes[base + i] !== b[start + i]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) return cacheStr[slot] as string;
-    }
-    const s = (b as unknown as FastSlices).utf8Slice(start, end);
-    cacheLen[slot] = n;
-    cacheStr[slot] = s;
-    for (let i = 0; i < n; i++) cacheBytes[base + i] = b[start + i] as number;
-    return s;
+    this.pos = start + n;
+    return cachedString(this.buf, start, n);
   }
 
   /** Skips a string without building it (nil allowed). */
@@ -445,6 +424,35 @@ export class MsgpackReader {
 }
 
 const EMPTY_BUFFER = Buffer.alloc(0);
+
+/**
+ * The string of the UTF-8 bytes `b[start, start+n)`, from a small direct-mapped cache keyed by the bytes
+ * when short (ids, names, methods, hosts, tags repeat on almost every record): most calls allocate
+ * nothing, and a batch of records shares one copy of each value. Longer strings are built directly.
+ */
+export function cachedString(b: Buffer, start: number, n: number): string {
+  const end = start + n;
+  if (n > CACHE_MAX_LEN) return (b as unknown as FastSlices).utf8Slice(start, end);
+  let h = n;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ (b[i] as number), 0x01000193);
+  const slot = (h ^ (h >>> 15)) & CACHE_MASK;
+  const base = slot * CACHE_MAX_LEN;
+  if (cacheLen[slot] === n) {
+    let same = true;
+    for (let i = 0; i < n; i++) {
+      if (cacheBytes[base + i] !== b[start + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return cacheStr[slot] as string;
+  }
+  const s = (b as unknown as FastSlices).utf8Slice(start, end);
+  cacheLen[slot] = n;
+  cacheStr[slot] = s;
+  for (let i = 0; i < n; i++) cacheBytes[base + i] = b[start + i] as number;
+  return s;
+}
 
 /** String cache: 4096 slots of up to 64 bytes (256 KiB of key bytes, allocated once). */
 const CACHE_MAX_LEN = 64;

@@ -14,7 +14,7 @@ import protobuf from 'protobufjs';
 import type { AnalyticsRecord, GeoData, GraphError, GraphQLStats, MCPStats, NetworkStats } from '../../src/model.js';
 import { EMPTY_GEO, EMPTY_GRAPHQL, EMPTY_MCP, EMPTY_NETWORK } from '../../src/model.js';
 import { DecodeError } from '../../src/errors.js';
-import { goTime, type TimeOut } from './msgpack-reader.js';
+import { cachedString, goTime, type TimeOut } from './msgpack-reader.js';
 
 /** The field numbers this decoder uses, per message (checked against `analytics-proto.ts` in the tests). */
 export const PROTO_FIELD_NUMBERS = {
@@ -79,6 +79,14 @@ class Wire {
     const start = this.r.pos;
     this.r.pos = stop;
     return stop === start ? '' : (this.b as unknown as FastSlices).utf8Slice(start, stop);
+  }
+
+  /** A string that repeats across records (ids, names, tags): through the shared string cache. */
+  strCached(end: number, what: string): string {
+    const stop = this.sub(end, what);
+    const start = this.r.pos;
+    this.r.pos = stop;
+    return cachedString(this.b, start, stop - start);
   }
 
   skipLen(end: number, what: string): void {
@@ -149,17 +157,17 @@ function decode(w: Wire, raw: boolean): AnalyticsRecord {
     if (wire === LEN) {
       known++;
       switch (f) {
-        case 1: host = w.str(end, 'Host'); break;
-        case 2: method = w.str(end, 'Method'); break;
+        case 1: host = w.strCached(end, 'Host'); break;
+        case 2: method = w.strCached(end, 'Method'); break;
         case 3: path = w.str(end, 'Path'); break;
         case 4: rawPath = w.str(end, 'RawPath'); break;
-        case 6: userAgent = w.str(end, 'UserAgent'); break;
-        case 12: apiKey = w.str(end, 'APIKey'); break;
+        case 6: userAgent = w.strCached(end, 'UserAgent'); break;
+        case 12: apiKey = w.strCached(end, 'APIKey'); break;
         case 13: w.timestamp(end, 'TimeStamp'); timestampMs = time.timeMs; timestampNs = time.timeNs; break;
-        case 14: apiVersion = w.str(end, 'APIVersion'); break;
-        case 15: apiName = w.str(end, 'APIName'); break;
-        case 16: apiId = w.str(end, 'APIID'); break;
-        case 17: orgId = w.str(end, 'OrgID'); break;
+        case 14: apiVersion = w.strCached(end, 'APIVersion'); break;
+        case 15: apiName = w.strCached(end, 'APIName'); break;
+        case 16: apiId = w.strCached(end, 'APIID'); break;
+        case 17: orgId = w.strCached(end, 'OrgID'); break;
         case 19: {
           const stop = w.sub(end, 'Latency');
           while (r.pos < stop) {
@@ -173,19 +181,19 @@ function decode(w: Wire, raw: boolean): AnalyticsRecord {
         }
         case 20: if (raw) rawRequest = w.str(end, 'RawRequest'); else w.skipLen(end, 'RawRequest'); break;
         case 21: if (raw) rawResponse = w.str(end, 'RawResponse'); else w.skipLen(end, 'RawResponse'); break;
-        case 22: ipAddress = w.str(end, 'IPAddress'); break;
+        case 22: ipAddress = w.strCached(end, 'IPAddress'); break;
         case 23: geo = readGeo(w, end); break;
         case 24: network = readNetwork(w, end); break;
-        case 25: (tags ??= []).push(w.str(end, 'Tags')); break;
-        case 26: alias = w.str(end, 'Alias'); break;
+        case 25: (tags ??= []).push(w.strCached(end, 'Tags')); break;
+        case 26: alias = w.strCached(end, 'Alias'); break;
         case 28: w.timestamp(end, 'ExpireAt'); expireAtMs = time.timeMs; expireAtNs = time.timeNs; break;
-        case 29: oauthId = w.str(end, 'OauthID'); break;
-        case 30: timeZone = w.str(end, 'TimeZone'); break;
+        case 29: oauthId = w.strCached(end, 'OauthID'); break;
+        case 30: timeZone = w.strCached(end, 'TimeZone'); break;
         case 31: if (raw) apiSchema = w.str(end, 'ApiSchema'); else w.skipLen(end, 'ApiSchema'); break;
         case 32: graphqlStats = readGraphQL(w, end); break;
         case 33: mcpStats = readMcp(w, end); break;
         case 34: originalPath = w.str(end, 'OriginalPath'); break;
-        case 35: listenPath = w.str(end, 'ListenPath'); break;
+        case 35: listenPath = w.strCached(end, 'ListenPath'); break;
         default: known--; w.skipLen(end, `field ${f}`);
       }
     } else if (wire === VARINT) {
@@ -240,7 +248,7 @@ function readGeo(w: Wire, end: number): GeoData {
       const s = w.sub(stop, 'Geo.Country');
       while (r.pos < s) {
         const u = r.uint32();
-        if (u === ((1 << 3) | LEN)) isoCode = w.str(s, 'Geo.Country.ISOCode');
+        if (u === ((1 << 3) | LEN)) isoCode = w.strCached(s, 'Geo.Country.ISOCode');
         else w.skip(u & 7);
       }
       w.check(s, 'Geo.Country');
@@ -254,8 +262,8 @@ function readGeo(w: Wire, end: number): GeoData {
           let k = '', v = '';
           while (r.pos < e) {
             const x = r.uint32();
-            if (x === ((1 << 3) | LEN)) k = w.str(e, 'Geo.City.Names key');
-            else if (x === ((2 << 3) | LEN)) v = w.str(e, 'Geo.City.Names value');
+            if (x === ((1 << 3) | LEN)) k = w.strCached(e, 'Geo.City.Names key');
+            else if (x === ((2 << 3) | LEN)) v = w.strCached(e, 'Geo.City.Names value');
             else w.skip(x & 7);
           }
           w.check(e, 'Geo.City.Names');
@@ -270,7 +278,7 @@ function readGeo(w: Wire, end: number): GeoData {
         const u = r.uint32();
         if (u === ((1 << 3) | I64)) latitude = r.double();
         else if (u === ((2 << 3) | I64)) longitude = r.double();
-        else if (u === ((3 << 3) | LEN)) timeZone = w.str(s, 'Geo.Location.TimeZone');
+        else if (u === ((3 << 3) | LEN)) timeZone = w.strCached(s, 'Geo.Location.TimeZone');
         else w.skip(u & 7);
       }
       w.check(s, 'Geo.Location');
@@ -316,12 +324,12 @@ function readGraphQL(w: Wire, end: number): GraphQLStats {
         const fields: string[] = [];
         while (r.pos < e) {
           const x = r.uint32();
-          if (x === ((1 << 3) | LEN)) k = w.str(e, 'GraphQLStats.Types key');
+          if (x === ((1 << 3) | LEN)) k = w.strCached(e, 'GraphQLStats.Types key');
           else if (x === ((2 << 3) | LEN)) {
             const s = w.sub(e, 'GraphQLStats.Types value');
             while (r.pos < s) {
               const y = r.uint32();
-              if (y === ((1 << 3) | LEN)) fields.push(w.str(s, 'GraphQLStats.Types fields'));
+              if (y === ((1 << 3) | LEN)) fields.push(w.strCached(s, 'GraphQLStats.Types fields'));
               else w.skip(y & 7);
             }
             w.check(s, 'GraphQLStats.Types value');
@@ -333,10 +341,10 @@ function readGraphQL(w: Wire, end: number): GraphQLStats {
       }
       case (3 << 3) | VARINT: operationType = r.int32(); break;
       case (4 << 3) | LEN: variables = w.str(stop, 'GraphQLStats.Variables'); break;
-      case (5 << 3) | LEN: (rootFields ??= []).push(w.str(stop, 'GraphQLStats.RootFields')); break;
+      case (5 << 3) | LEN: (rootFields ??= []).push(w.strCached(stop, 'GraphQLStats.RootFields')); break;
       case (6 << 3) | VARINT: hasErrors = r.bool(); break;
       // Tyk's protobuf form keeps only the error messages; the paths are lost.
-      case (7 << 3) | LEN: (errors ??= []).push({ message: w.str(stop, 'GraphQLStats.GraphErrors'), path: null }); break;
+      case (7 << 3) | LEN: (errors ??= []).push({ message: w.strCached(stop, 'GraphQLStats.GraphErrors'), path: null }); break;
       default: w.skip(t & 7);
     }
   }
@@ -355,9 +363,9 @@ function readMcp(w: Wire, end: number): MCPStats {
     const t = r.uint32();
     switch (t) {
       case (1 << 3) | VARINT: isMCP = r.bool(); break;
-      case (2 << 3) | LEN: jsonRpcMethod = w.str(stop, 'MCPStats.JSONRPCMethod'); break;
-      case (3 << 3) | LEN: primitiveType = w.str(stop, 'MCPStats.PrimitiveType'); break;
-      case (4 << 3) | LEN: primitiveName = w.str(stop, 'MCPStats.PrimitiveName'); break;
+      case (2 << 3) | LEN: jsonRpcMethod = w.strCached(stop, 'MCPStats.JSONRPCMethod'); break;
+      case (3 << 3) | LEN: primitiveType = w.strCached(stop, 'MCPStats.PrimitiveType'); break;
+      case (4 << 3) | LEN: primitiveName = w.strCached(stop, 'MCPStats.PrimitiveName'); break;
       default: w.skip(t & 7);
     }
   }

@@ -185,11 +185,23 @@ function runVariant(variant: Variant): void {
     records += 50 * inputs.length;
   }
   rounds.sort((a, b) => a - b);
+  // Memory a decoded batch keeps alive: decode 20 000 records into an array and compare heaps.
+  const gc = (globalThis as { gc?: () => void }).gc;
+  let retainedBytes = NaN;
+  if (gc) {
+    gc();
+    const h0 = process.memoryUsage().heapUsed;
+    const keep: AnalyticsRecord[] = [];
+    for (let i = 0; i < 20_000; i++) keep.push(decode(inputs[i % inputs.length] as Buffer));
+    gc();
+    retainedBytes = (process.memoryUsage().heapUsed - h0) / keep.length;
+    sink += keep.length;
+  }
   const usPerRecord = rounds[Math.floor(rounds.length / 2)] as number;
   const bytes = inputs.reduce((a, b) => a + b.length, 0) / inputs.length;
   process.stdout.write(JSON.stringify({
     variant, records, perSecond: 1e6 / usPerRecord, usPerRecord, bestUs: rounds[0],
-    avgBytes: Math.round(bytes), peakRssMiB: process.resourceUsage().maxRSS / 1024, sink: sink > 0,
+    avgBytes: Math.round(bytes), retainedBytes, peakRssMiB: process.resourceUsage().maxRSS / 1024, sink: sink > 0,
   }));
 }
 
@@ -200,10 +212,10 @@ if (only !== undefined) {
   runVariant(only as Variant);
 } else {
   const self = fileURLToPath(import.meta.url);
-  const results: Record<string, { perSecond: number; usPerRecord: number; peakRssMiB: number; avgBytes: number }> = {};
+  const results: Record<string, { perSecond: number; usPerRecord: number; peakRssMiB: number; avgBytes: number; retainedBytes: number }> = {};
   for (let rep = 0; rep < REPEATS; rep++) {
     for (const v of VARIANTS) {
-      const r = spawnSync(process.execPath, ['--import', 'tsx', self, v], { encoding: 'utf8' });
+      const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', self, v], { encoding: 'utf8' });
       if (r.status !== 0) {
         console.error(`${v} failed:\n${r.stderr}`);
         process.exit(1);
@@ -214,12 +226,12 @@ if (only !== undefined) {
     }
   }
   console.log(`decode, best of ${REPEATS} interleaved runs of ${RUN_MS} ms per variant; input: the fixture records cycled (msgpack avg ${results['ours raw=true']!.avgBytes} B, protobuf avg ${results['ours protobuf raw=true']!.avgBytes} B)`);
-  console.log('variant                          records/s   µs/record (CPU, median round)   peak RSS   vs baseline');
+  console.log('variant                          records/s   µs/record (CPU, median round)   heap kept/record   peak RSS   vs baseline');
   for (const v of VARIANTS) {
     const r = results[v]!;
     const base = results[v.includes('protobuf') ? 'protobufjs Type.decode+map' : 'msgpackr+map']!.perSecond;
     console.log(
-      `${v.padEnd(32)} ${Math.round(r.perSecond).toString().padStart(9)}   ${r.usPerRecord.toFixed(2).padStart(9)}                       ${r.peakRssMiB.toFixed(0).padStart(5)} MiB   ${(r.perSecond / base).toFixed(2)}×`,
+      `${v.padEnd(32)} ${Math.round(r.perSecond).toString().padStart(9)}   ${r.usPerRecord.toFixed(2).padStart(9)}                       ${Math.round(r.retainedBytes).toString().padStart(9)} B   ${r.peakRssMiB.toFixed(0).padStart(5)} MiB   ${(r.perSecond / base).toFixed(2)}×`,
     );
   }
 }
