@@ -14,7 +14,9 @@ export function formatRfc3339Nano(ms: number | null, ns: number): string | null 
   if (ms === null) return null;
   const wholeSec = Math.floor(ms / 1000);
   const d = new Date(wholeSec * 1000);
-  const base = d.toISOString().slice(0, 19);
+  // Drop ".sssZ"; works for extended years too (`+010000-01-01T00:00:00.000Z`), which a fixed slice would cut.
+  const iso = d.toISOString();
+  const base = iso.slice(0, iso.length - 5);
   const nanos = (ms - wholeSec * 1000) * 1_000_000 + ns;
   if (nanos === 0) return `${base}Z`;
   const frac = String(nanos).padStart(9, '0').replace(/0+$/, '');

@@ -194,6 +194,9 @@ describe('decode: variants the gateway can produce', () => {
     const rec2 = decodeAnalytics(pack(goRecord({ TimeStamp: [10, 1_234_567] })), 'msgpack');
     assert.equal(rec2.timestampMs, 10_001);
     assert.equal(rec2.timestampNs, 234_567);
+    // Beyond year 9999 (a bogus but decodable time) the Tyk JSON view keeps the extended-year form intact.
+    const far = decodeAnalytics(pack(goRecord({ TimeStamp: [253402300800n, 5] })), 'msgpack');
+    assert.equal(toTykJson(far)['timestamp'], '+010000-01-01T00:00:00.000000005Z');
   });
 
   it('keeps a __proto__ key in Geo names as plain data', () => {
