@@ -2,6 +2,8 @@
  * The path most users take first, end to end with real parts: the gateway fixtures' wire bytes in Redis →
  * `tyk_redis` → `route` → `sli` → `prometheus` exporter → a real Prometheus server scraping the agent.
  * Every expected number is computed here from the fixtures' `expected` JSON, never from our code.
+ * A second pipeline from the same receiver feeds an `sli/tyk` processor with only the Tyk Pump families
+ * to a second exporter on its own port (the way to add them without touching the default scrape).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { loadFixtures, type Fixture } from './helpers/fixtures.js';
 import { testRedis, type TestRedis } from './helpers/redis.js';
 import { startAgent, waitFor, type RunningAgent } from './helpers/agent.js';
+import { freePort } from './helpers/tyk-redis.js';
 import { startPrometheus, type PromSample, type PrometheusServer } from './helpers/prometheus.js';
 
 /** The agreed semantic-conventions buckets, written out independently of the processor's constant. */
@@ -48,6 +51,7 @@ describe('Redis → tyk_redis → route → sli → prometheus → Prometheus', 
   let agent: RunningAgent;
   let prom: PrometheusServer;
   let target: string;
+  let tykTarget: string;
 
   before(async () => {
     redis = await testRedis('prom-e2e');
@@ -55,6 +59,7 @@ describe('Redis → tyk_redis → route → sli → prometheus → Prometheus', 
     for (const f of ANALYTICS) byKey.set(f.redisKey, [...(byKey.get(f.redisKey) ?? []), f.bytes]);
     for (const [key, values] of byKey) await redis.push(`${redis.prefix}${key}`, values);
     await redis.push(`${redis.prefix}uptime`, UPTIME.map((f) => f.bytes));
+    tykTarget = `127.0.0.1:${await freePort()}`;
     agent = await startAgent(`
 receivers:
   tyk_redis:
@@ -65,21 +70,33 @@ receivers:
 processors:
   route: {}
   sli: {}
+  sli/tyk:
+    disabled_metrics: [http.server.request.duration, tyk.upstream.request.duration, tyk.gateway.request.duration, tyk.http.requests, http.server.request.body.size, tyk.network.connections.opened, tyk.network.connections.closed, tyk.network.io, tyk.uptime.check.duration, tyk.uptime.checks]
+    tyk_compatible:
+      enabled: true
+      latency_buckets_ms: [10, 100, 1000]
 exporters:
   prometheus:
     endpoint: 127.0.0.1:0
+  prometheus/tyk:
+    endpoint: ${tykTarget}
+    without_target_info: true
 service:
   pipelines:
     metrics:
       receivers: [tyk_redis]
       processors: [route, sli]
       exporters: [prometheus]
+    metrics/tyk:
+      receivers: [tyk_redis]
+      processors: [sli/tyk]
+      exporters: [prometheus/tyk]
   telemetry:
     metrics:
       address: 127.0.0.1:0
 `);
     target = agent.telemetryUrl.replace('http://', '');
-    prom = await startPrometheus({ targets: [target], scrapeInterval: '1s' });
+    prom = await startPrometheus({ targets: [target, tykTarget], scrapeInterval: '1s' });
   });
 
   after(async () => {
@@ -138,6 +155,24 @@ service:
     const down = UPTIME.filter((f) => f.expected['tcp_error'] === true || f.expected['server_error'] === true).length;
     assert.equal(checks.get('down') ?? 0, down);
     assert.equal(checks.get('up') ?? 0, UPTIME.length - down);
+  });
+
+  it('serves Tyk Pump\'s families under Tyk\'s names for existing dashboards (network records excluded)', async () => {
+    await waitFor('Prometheus to have scraped the Tyk families', async () => {
+      const r = await prom.query('sum(tyk_http_status)');
+      return r[0]?.value === HTTP.length;
+    }, 25_000, 250);
+    assert.deepEqual(byLabel(await prom.query('sum by (api) (tyk_http_status)'), 'api'), countBy(HTTP, (f) => str(f, 'api_id')));
+    assert.deepEqual(byLabel(await prom.query('sum by (code) (tyk_http_status)'), 'code'), countBy(HTTP, (f) => String(num(f, 'response_code'))));
+    const paths = await prom.query('sum by (path) (tyk_http_status_per_path)');
+    const tracked = HTTP.filter((f) => f.expected['track_path'] === true);
+    assert.equal(byLabel(paths, 'path').get('unknown'), HTTP.length - tracked.length, 'untracked paths are "unknown"');
+    const latency = byLabel(await prom.query('sum by (le) (tyk_latency_bucket{type="total"})'), 'le');
+    const times = HTTP.map((f) => num(f, 'request_time'));
+    assert.deepEqual(latency, new Map([['10', times.filter((t) => t <= 10).length], ['100', times.filter((t) => t <= 100).length], ['1000', times.filter((t) => t <= 1000).length], ['+Inf', times.length]]));
+    assert.equal((await prom.query('count(tyk_http_requests_total{otel_scope_name="tyk-otel-pump/sli/tyk"})')).length, 0, 'only Tyk families from sli/tyk');
+    const lint = promtoolCheckMetrics(await (await fetch(`http://${tykTarget}/metrics`)).text());
+    assert.deepEqual(lint.output.split('\n').sort(), ['tyk_http_status', 'tyk_http_status_per_key', 'tyk_http_status_per_oauth_client', 'tyk_http_status_per_path'].map((n) => `${n} counter metrics should have "_total" suffix`));
   });
 
   it('serves a scrape promtool finds nothing wrong with, with the text 0.0.4 Content-Type', async () => {

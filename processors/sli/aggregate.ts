@@ -97,6 +97,8 @@ export interface SeriesBase {
   readonly key: string;
   /** Frozen attributes, shared by every data point of the series. */
   readonly attributes: Attributes;
+  /** False once expired (lookup caches holding it must drop it). */
+  live: boolean;
   /** Agent clock (ms) of the last batch that touched the series, for expiry. */
   lastSeen: number;
   /** End (record time, ms) of the last emitted delta, so the next delta starts there; -1 before the first. */
@@ -110,7 +112,7 @@ export interface SeriesBase {
 
 /** Initial values of the bookkeeping fields of a new series. */
 export function seriesBase(key: string, attributes: Attributes): SeriesBase {
-  return { key, attributes: Object.freeze(attributes), lastSeen: 0, lastEnd: -1, dirty: false, minTs: Infinity, maxTs: -Infinity };
+  return { key, attributes: Object.freeze(attributes), live: true, lastSeen: 0, lastEnd: -1, dirty: false, minTs: Infinity, maxTs: -Infinity };
 }
 
 /** Converts epoch milliseconds to an OTel HrTime. */
@@ -195,6 +197,7 @@ export class SeriesTable<S extends SeriesBase> {
     let n = 0;
     for (const [key, s] of this.map) {
       if (s.lastSeen < cutoff && !s.dirty) {
+        s.live = false;
         this.map.delete(key);
         n++;
       }
@@ -202,6 +205,7 @@ export class SeriesTable<S extends SeriesBase> {
     for (let i = 0; i < this.overflowSeries.length; i++) {
       const o = this.overflowSeries[i];
       if (o && o.lastSeen < cutoff && !o.dirty) {
+        o.live = false;
         this.overflowSeries[i] = undefined;
         n++;
       }

@@ -326,15 +326,22 @@ describe('sli processor: cardinality', () => {
 
   it('expires idle series so new attribute sets get room again', async () => {
     let now = T0;
-    const h = harness({ cardinality_limit: 3, series_expiration: '1m' }, { now: () => now });
+    // Limit 4: two regular series plus the two overflow series (good, bad).
+    const h = harness({ cardinality_limit: 4, series_expiration: '1m' }, { now: () => now });
     await h.proc.start();
     await h.push([httpRecord({ apiId: 'a' })]);
     now += 45_000;
-    await h.push([httpRecord({ apiId: 'b' }), httpRecord({ apiId: 'c' })]);
-    assert.equal(h.proc.seriesCount()['http'], 2, 'a and b; c went to overflow');
+    const full = await h.push([httpRecord({ apiId: 'b' }), httpRecord({ apiId: 'c' })]);
+    assert.equal(h.proc.seriesCount()['http'], 3, 'a, b and the overflow series');
+    assert.equal(find<number>(full, 'tyk.http.requests', { 'otel.metric.overflow': true })?.value, 1, 'c went to overflow');
     now += 30_000;
     const b = await h.push([httpRecord({ apiId: 'd' })]);
     assert.equal(find<number>(b, 'tyk.http.requests', { 'tyk.api.id': 'd' })?.value, 1, 'a expired, d got its place');
+    now += 45_000;
+    const back = await h.push([httpRecord({ apiId: 'd' }), httpRecord({ apiId: 'a' }), httpRecord({ apiId: 'a' })]);
+    assert.equal(find<number>(back, 'tyk.http.requests', { 'tyk.api.id': 'a' })?.value, 2, 'a is back as a new series (b expired)');
+    assert.equal(find<number>(back, 'tyk.http.requests', { 'tyk.api.id': 'd' })?.value, 1);
+    assert.equal(h.proc.seriesCount()['http'], 2);
     await h.close();
   });
 });

@@ -31,23 +31,38 @@ import type { SliConfig, SliMetric, TykPumpMetric } from './config.js';
 /** Separator of attribute values inside a series key (cannot occur in HTTP methods, ids or numbers). */
 const SEP = '\u0001';
 
-/** Known HTTP methods (semantic conventions 1.45, case-sensitive); anything else becomes `_OTHER`. */
-function normaliseMethod(m: string): string {
+/** `http.request.method` values by {@link methodIndex}: index 0 is `_OTHER`. */
+const METHODS = ['_OTHER', 'GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS', 'CONNECT', 'TRACE', 'QUERY'] as const;
+
+/** Index in {@link METHODS} of a method: the known ones (semantic conventions 1.45, case-sensitive), else 0 (`_OTHER`). */
+function methodIndex(m: string): number {
   switch (m) {
-    case 'GET':
-    case 'POST':
-    case 'PUT':
-    case 'DELETE':
-    case 'PATCH':
-    case 'HEAD':
-    case 'OPTIONS':
-    case 'CONNECT':
-    case 'TRACE':
-    case 'QUERY':
-      return m;
-    default:
-      return '_OTHER';
+    case 'GET': return 1;
+    case 'POST': return 2;
+    case 'PUT': return 3;
+    case 'DELETE': return 4;
+    case 'PATCH': return 5;
+    case 'HEAD': return 6;
+    case 'OPTIONS': return 7;
+    case 'CONNECT': return 8;
+    case 'TRACE': return 9;
+    case 'QUERY': return 10;
+    default: return 0;
   }
+}
+
+/**
+ * Lookup cache of HTTP series for the default attribute set: API id → (name, org) → route → status and
+ * method as one small integer. The decoder hands out the same string object for a repeated id or name and
+ * the route processor has hashed each route string already, so every level is a Map hit on a cached hash:
+ * no per-record key string to build and hash. Misses (and overflow) take the string-key path.
+ */
+interface ApiNode {
+  readonly name: string;
+  readonly org: string;
+  readonly routes: Map<string, Map<number, HttpSeries>>;
+  /** Another node with the same API id but a different name or org. */
+  next: ApiNode | undefined;
 }
 
 interface HttpSeries extends SeriesBase {
@@ -194,6 +209,9 @@ export class SliProcessor implements Processor<'records'> {
   private readonly tykClient: SeriesTable<CountSeries>;
   private readonly tykLatency: SeriesTable<HistSeries>;
   private readonly tables: readonly SeriesTable<SeriesBase>[];
+  private readonly httpIndex = new Map<string, ApiNode>();
+  /** Whether the HTTP attribute set is the default one the lookup cache covers (no version/client/alias). */
+  private readonly fastHttp: boolean;
 
   constructor(ctx: ComponentContext, config: SliConfig, next: Consumer<'metrics'>, options: SliOptions = {}) {
     this.ctx = ctx;
@@ -223,6 +241,7 @@ export class SliProcessor implements Processor<'records'> {
     this.aVersion = attrs.has('tyk.api.version');
     this.aClient = attrs.has('tyk.oauth.client_id');
     this.aAlias = attrs.has('tyk.key.alias');
+    this.fastHttp = !this.aVersion && !this.aClient && !this.aAlias;
 
     const off = new Set<string>(config.disabled_metrics);
     const on = {} as Record<SliMetric, boolean>;
@@ -308,8 +327,35 @@ export class SliProcessor implements Processor<'records'> {
   private observeHttp(r: AnalyticsRecord, ts: number, now: number): void {
     const code = r.responseCode;
     const bad = this.errors.isBad(code);
-    const method = this.aMethod ? normaliseMethod(r.method) : '';
-    // The key holds exactly the values of the configured attributes, so distinct keys never share an attribute set.
+    const mi = this.aMethod ? methodIndex(r.method) : 0;
+    // Status and method as one integer (the status only where it is an attribute, or carried by error.type).
+    const small = (this.aStatus || bad ? code + 1 : 0) * 16 + mi;
+    let s: HttpSeries | undefined;
+    if (this.fastHttp) {
+      const name = this.aApiName ? r.apiName : '';
+      const org = this.aOrg ? r.orgId : '';
+      let node = this.httpIndex.get(this.aApiId ? r.apiId : '');
+      while (node !== undefined && (node.name !== name || node.org !== org)) node = node.next;
+      s = node?.routes.get(this.aRoute ? r.route : '')?.get(small);
+      if (s !== undefined && !s.live) s = undefined;
+    }
+    s ??= this.httpSeries(r, code, bad, mi, small);
+    this.http.touch(s, ts, now);
+    s.requests++;
+    const total = r.requestTime > 0 ? r.requestTime : 0;
+    s.duration.add(this.durationIdx.indexOf(total), total);
+    const lat = r.latency;
+    const up = lat.upstream > 0 ? lat.upstream : 0;
+    if (up > 0 || code < 400 || this.upstreamRejections) s.upstream.add(this.durationIdx.indexOf(up), up);
+    const gw = lat.gateway > 0 ? lat.gateway : 0;
+    s.gateway.add(this.durationIdx.indexOf(gw), gw);
+    const len = r.contentLength;
+    if (len >= 0) s.body.add(this.bodyIdx.indexOf(len), len);
+  }
+
+  /** The series of an HTTP record by its string key (holding exactly the configured attributes' values). */
+  private httpSeries(r: AnalyticsRecord, code: number, bad: boolean, mi: number, small: number): HttpSeries {
+    const method = METHODS[mi] as string;
     let key = this.aStatus ? `${code}` : bad ? `${code}` : '';
     if (this.aMethod) key += SEP + method;
     if (this.aRoute) key += SEP + r.route;
@@ -321,18 +367,48 @@ export class SliProcessor implements Processor<'records'> {
     if (this.aAlias) key += SEP + r.alias;
     const table = this.http;
     let s = table.map.get(key);
-    if (s === undefined) s = table.add(key, () => this.httpAttributes(r, method, code), bad);
-    table.touch(s, ts, now);
-    s.requests++;
-    const total = r.requestTime > 0 ? r.requestTime : 0;
-    s.duration.add(this.durationIdx.indexOf(total), total);
-    const lat = r.latency;
-    const up = lat.upstream > 0 ? lat.upstream : 0;
-    if (up > 0 || code < 400 || this.upstreamRejections) s.upstream.add(this.durationIdx.indexOf(up), up);
-    const gw = lat.gateway > 0 ? lat.gateway : 0;
-    s.gateway.add(this.durationIdx.indexOf(gw), gw);
-    const len = r.contentLength;
-    if (len >= 0) s.body.add(this.bodyIdx.indexOf(len), len);
+    if (s === undefined) {
+      s = table.add(key, () => this.httpAttributes(r, method, code), bad);
+      if (table.map.get(key) !== s) return s; // an overflow series: never cached per attribute set
+    }
+    if (this.fastHttp) this.cacheHttp(r, small, s);
+    return s;
+  }
+
+  private cacheHttp(r: AnalyticsRecord, small: number, s: HttpSeries): void {
+    const id = this.aApiId ? r.apiId : '';
+    const name = this.aApiName ? r.apiName : '';
+    const org = this.aOrg ? r.orgId : '';
+    const head = this.httpIndex.get(id);
+    let node = head;
+    while (node !== undefined && (node.name !== name || node.org !== org)) node = node.next;
+    if (node === undefined) {
+      node = { name, org, routes: new Map(), next: head };
+      this.httpIndex.set(id, node);
+    }
+    const route = this.aRoute ? r.route : '';
+    let byKey = node.routes.get(route);
+    if (byKey === undefined) {
+      byKey = new Map();
+      node.routes.set(route, byKey);
+    }
+    byKey.set(small, s);
+  }
+
+  /** Drops expired series from the lookup cache. */
+  private pruneHttpIndex(): void {
+    for (const [id, head] of this.httpIndex) {
+      let kept: ApiNode | undefined;
+      for (let node: ApiNode | undefined = head; node !== undefined; node = node.next) {
+        for (const [route, byKey] of node.routes) {
+          for (const [k, s] of byKey) if (!s.live) byKey.delete(k);
+          if (byKey.size === 0) node.routes.delete(route);
+        }
+        if (node.routes.size > 0) kept = { ...node, next: kept };
+      }
+      if (kept === undefined) this.httpIndex.delete(id);
+      else this.httpIndex.set(id, kept);
+    }
   }
 
   private httpAttributes(r: AnalyticsRecord, method: string, code: number): Attributes {
@@ -550,7 +626,10 @@ export class SliProcessor implements Processor<'records'> {
     this.lastSweep = now;
     let dropped = 0;
     for (const t of this.tables) dropped += t.expire(now - ttl);
-    if (dropped > 0) this.ctx.logger.debug({ dropped }, 'expired idle series');
+    if (dropped > 0) {
+      this.pruneHttpIndex();
+      this.ctx.logger.debug({ dropped }, 'expired idle series');
+    }
   }
 
   private reportOverflow(now: number): void {

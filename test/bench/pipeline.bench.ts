@@ -1,0 +1,241 @@
+/**
+ * `npm run bench -- pipeline`: the whole first-use path on a big backlog — records in Redis → `tyk_redis`
+ * → `route` → `sli` → `prometheus` exporter, in a real in-process `Agent` built from YAML — timed until
+ * the exporter's accumulated `tyk_http_requests_total` reflects every HTTP record; against the naive
+ * path: the same chunked Redis claims, `msgpackr.unpack` of each whole record, and direct OTel SDK calls
+ * per record (`http.server.request.duration`, upstream and gateway histograms with the semconv buckets,
+ * the request counter; 5 attributes + `error.type`) on a MeterProvider with a Prometheus reader
+ * attached (without a reader the SDK records nothing).
+ *
+ * Input: the msgpack fixtures of every gateway generation (real gateway bytes, network-stats records
+ * included), cycled, each made unique by its `TimeStamp` nanoseconds, generated inside a private
+ * redis-server. Every variant runs in its own child process (peak RSS per variant), in interleaved rounds;
+ * the best round of each is reported. Each child checks its own totals against the expected counts.
+ *
+ * Variants are entries of {@link VARIANTS}: add one by writing a `run(port, expected)` for it.
+ * `BENCH_N` (default 1 000 000), `BENCH_REPEATS` (default 2).
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Unpackr } from 'msgpackr';
+import { Redis } from 'ioredis';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import type { Attributes } from '@opentelemetry/api';
+import type { ComponentContext, Factory } from '../../src/component.js';
+import { loadConfigText } from '../../src/config/load.js';
+import { Agent } from '../../src/agent.js';
+import { factories } from '../../src/registry.js';
+import { silentLogger } from '../../src/logger.js';
+import { compileErrorDefinition } from '../../src/error-definition.js';
+import { PrometheusMetricsExporter } from '../../exporters/prometheus/prometheus.js';
+import { loadFixtures } from '../helpers/fixtures.js';
+import { splitAtNanos, startPrivateRedis } from '../helpers/tyk-redis.js';
+
+const PREFIX = 'bench-pipe-';
+const KEY = `${PREFIX}tyk-system-analytics`;
+const CHUNK = 2000;
+const SEMCONV_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
+
+/** What a child reports. */
+interface Result {
+  variant: string;
+  /** HTTP records the variant counted (must equal the expected count). */
+  requests: number;
+  seconds: number;
+  perSecond: number;
+  cpuUsPerRecord: number;
+  peakRssMiB: number;
+  /** RSS once the child has loaded its modules, before the run (tsx alone accounts for ~40 MiB of it). */
+  startRssMiB: number;
+}
+
+/** Everything a variant gets: the Redis port, the backlog size, and how many HTTP records it holds. */
+interface Job {
+  readonly port: number;
+  readonly n: number;
+  readonly httpRecords: number;
+}
+
+// --- variants (each runs in its own child process) ---------------------------------------------------------
+
+/** Ours: a real agent from YAML; done when the prometheus exporter's accumulated request total is complete. */
+async function ours(job: Job): Promise<number> {
+  let exporter: PrometheusMetricsExporter | undefined;
+  const capturing: Factory[] = factories.map((f) =>
+    f.kind === 'exporter' && f.type === 'prometheus'
+      ? { ...f, create: (ctx: ComponentContext, config: unknown) => (exporter = f.create(ctx, config) as PrometheusMetricsExporter) }
+      : f,
+  );
+  const yaml = `
+receivers:
+  tyk_redis:
+    endpoint: redis://127.0.0.1:${job.port}/0
+    key_prefix: ${PREFIX}
+    uptime: false
+    poll_interval: 10ms
+processors:
+  route: {}
+  sli: {}
+exporters:
+  prometheus:
+    endpoint: 127.0.0.1:0
+service:
+  pipelines:
+    metrics:
+      receivers: [tyk_redis]
+      processors: [route, sli]
+      exporters: [prometheus]
+  telemetry:
+    metrics:
+      address: 127.0.0.1:0
+`;
+  const loaded = loadConfigText(yaml, 'bench.yaml', capturing);
+  if (!loaded.config) throw new Error(loaded.problems.map((p) => `${p.path}: ${p.message}`).join('\n'));
+  const agent = new Agent(loaded.config, { logger: silentLogger() });
+  await agent.start();
+  const acc = (exporter as PrometheusMetricsExporter).accumulator;
+  let total = 0;
+  while ((total = acc.total('tyk_http_requests_total')) < job.httpRecords) await new Promise((r) => setTimeout(r, 5));
+  // The same number through a real scrape, as Prometheus would read it.
+  const bound = await agent.bound('127.0.0.1:0');
+  const text = await (await fetch(`http://127.0.0.1:${bound?.port}/metrics`)).text();
+  const scraped = text.split('\n').filter((l) => l.startsWith('tyk_http_requests_total{')).reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  if (scraped !== total) throw new Error(`scrape says ${scraped}, accumulator ${total}`);
+  await agent.shutdown();
+  return total;
+}
+
+/** Naive: chunked LRANGE/LTRIM, `msgpackr.unpack` per record, SDK instrument calls per record. */
+async function naive(job: Job): Promise<number> {
+  const reader = new PrometheusExporter({ preventServerStart: true });
+  const provider = new MeterProvider({ readers: [reader] });
+  const meter = provider.getMeter('naive');
+  const advice = { explicitBucketBoundaries: SEMCONV_BUCKETS };
+  const duration = meter.createHistogram('http.server.request.duration', { unit: 's', advice });
+  const upstream = meter.createHistogram('tyk.upstream.request.duration', { unit: 's', advice });
+  const gateway = meter.createHistogram('tyk.gateway.request.duration', { unit: 's', advice });
+  const requests = meter.createCounter('tyk.http.requests', { unit: '{request}' });
+  const errors = compileErrorDefinition();
+  const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
+  const client = new Redis({ port: job.port, lazyConnect: true });
+  await client.connect();
+  for (;;) {
+    const res = await client.multi().lrangeBuffer(KEY, 0, CHUNK - 1).ltrim(KEY, CHUNK, -1).exec();
+    const items = (res?.[0]?.[1] ?? []) as Buffer[];
+    if (items.length === 0) break;
+    for (const bytes of items) {
+      const o = unpackr.unpack(bytes) as Record<string, unknown>;
+      const code = Number(o['ResponseCode']);
+      if (code === -1) continue;
+      const lat = o['Latency'] as Record<string, number>;
+      const attrs: Attributes = {
+        'http.request.method': String(o['Method']), 'http.response.status_code': code,
+        'tyk.api.id': String(o['APIID']), 'tyk.api.name': String(o['APIName']), 'tyk.org.id': String(o['OrgID']),
+      };
+      const errorType = errors.errorType(code);
+      if (errorType !== undefined) attrs['error.type'] = errorType;
+      const total = Number(o['RequestTime']);
+      const up = Number(lat['Upstream'] ?? 0);
+      duration.record(total / 1000, attrs);
+      upstream.record(up / 1000, attrs);
+      gateway.record((lat['Gateway'] ?? total - up) / 1000, attrs);
+      requests.add(1, attrs);
+    }
+  }
+  client.disconnect();
+  const { resourceMetrics } = await reader.collect();
+  let total = 0;
+  for (const sm of resourceMetrics.scopeMetrics) {
+    for (const m of sm.metrics) if (m.descriptor.name === 'tyk.http.requests') for (const dp of m.dataPoints) total += dp.value as number;
+  }
+  await provider.shutdown();
+  return total;
+}
+
+/** The variants, in the order they run in each round. The first is "ours", the last the baseline. */
+const VARIANTS: Readonly<Record<string, (job: Job) => Promise<number>>> = {
+  'agent: tyk_redis → route → sli → prometheus': ours,
+  'naive: msgpackr.unpack + SDK record()': naive,
+};
+const OURS = Object.keys(VARIANTS)[0] as string;
+const BASELINE = Object.keys(VARIANTS)[Object.keys(VARIANTS).length - 1] as string;
+
+async function child(variant: string, job: Job): Promise<Result> {
+  const run = VARIANTS[variant];
+  if (!run) throw new Error(`unknown variant ${variant}`);
+  let peak = process.memoryUsage.rss();
+  const startRssMiB = peak / 1048576;
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 20);
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  const requests = await run(job);
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(c0);
+  clearInterval(sampler);
+  peak = Math.max(peak, process.resourceUsage().maxRSS * 1024);
+  return { variant, requests, seconds, perSecond: job.n / seconds, cpuUsPerRecord: (cpu.user + cpu.system) / job.n, peakRssMiB: peak / 1048576, startRssMiB };
+}
+
+// --- parent ------------------------------------------------------------------------------------------------
+
+/** RPUSHes `n` records cycling through the templates, each with a unique TimeStamp nanoseconds value. */
+const GENERATE_LUA = `
+local t = (#ARGV - 2) / 2
+local first, n = tonumber(ARGV[1]), tonumber(ARGV[2])
+local batch = {}
+for i = first, first + n - 1 do
+  local j = (i % t) * 2 + 3
+  batch[#batch + 1] = ARGV[j] .. '\\206' .. struct.pack('>I', i) .. ARGV[j + 1]
+  if #batch == 1000 then redis.call('RPUSH', KEYS[1], unpack(batch)); batch = {} end
+end
+if #batch > 0 then redis.call('RPUSH', KEYS[1], unpack(batch)) end
+return n`;
+
+const args = process.argv.slice(2);
+if (args[0] === '--child') {
+  const [, variant, job] = args;
+  const r = await child(variant as string, JSON.parse(job as string) as Job);
+  process.stdout.write(JSON.stringify(r));
+  process.exit(0);
+} else {
+  const N = Number(process.env['BENCH_N'] ?? 1_000_000);
+  const REPEATS = Number(process.env['BENCH_REPEATS'] ?? 2);
+  const fixtures = (['gateway-msgpack.jsonl', 'gateway-legacy-v4.jsonl', 'gateway-pump18.jsonl'] as const).flatMap((f) => loadFixtures(f));
+  const isHttp = fixtures.map((f) => f.expected['response_code'] !== -1);
+  let httpRecords = 0;
+  for (let i = 0; i < N; i++) if (isHttp[i % fixtures.length]) httpRecords++;
+  const parts = fixtures.flatMap((f) => splitAtNanos(f.bytes));
+  const redis = await startPrivateRedis(['--maxmemory', '0']);
+  const client = await redis.client();
+  const self = fileURLToPath(import.meta.url);
+  const run = async (variant: string): Promise<Result> => {
+    await client.del(KEY);
+    for (let done = 0; done < N; done += 50_000) await client.eval(GENERATE_LUA, 1, KEY, done, Math.min(50_000, N - done), ...parts);
+    const job: Job = { port: redis.port, n: N, httpRecords };
+    const r = spawnSync(process.execPath, ['--import', 'tsx', self, '--child', variant, JSON.stringify(job)], { encoding: 'utf8', maxBuffer: 1 << 20 });
+    if (r.status !== 0) throw new Error(`${variant} failed:\n${r.stderr}`);
+    const got = JSON.parse(r.stdout) as Result;
+    const left = await client.llen(KEY);
+    if (got.requests !== httpRecords || left !== 0) throw new Error(`${variant}: counted ${got.requests} of ${httpRecords} requests, ${left} records left`);
+    return got;
+  };
+  const fmt = (r: Result) =>
+    `${r.variant.padEnd(46)} ${Math.round(r.perSecond).toString().padStart(8)} rec/s  ${r.seconds.toFixed(2).padStart(6)} s  ${r.cpuUsPerRecord.toFixed(2).padStart(6)} µs CPU/rec  peak RSS ${r.peakRssMiB.toFixed(0).padStart(4)} MiB (${r.startRssMiB.toFixed(0)} at start)`;
+  try {
+    const avg = Math.round(fixtures.reduce((a, f) => a + f.bytes.length, 0) / fixtures.length);
+    console.log(`pipeline bench: ${N} records (${httpRecords} HTTP) from ${fixtures.length} msgpack fixtures (avg ${avg} B) in a private redis-server; best of ${REPEATS} interleaved rounds`);
+    const results: Record<string, Result[]> = {};
+    for (let i = 0; i < REPEATS; i++) {
+      for (const v of Object.keys(VARIANTS)) (results[v] ??= []).push(await run(v));
+    }
+    const best = (rs: Result[]) => rs.reduce((a, b) => (b.perSecond > a.perSecond ? b : a));
+    for (const v of Object.keys(VARIANTS)) console.log(fmt(best(results[v] as Result[])));
+    const o = best(results[OURS] as Result[]);
+    const b = best(results[BASELINE] as Result[]);
+    console.log(`ratio ours/naive: ${(o.perSecond / b.perSecond).toFixed(2)}× records/s, ${(b.cpuUsPerRecord / o.cpuUsPerRecord).toFixed(2)}× less CPU per record, peak RSS ${o.peakRssMiB.toFixed(0)} vs ${b.peakRssMiB.toFixed(0)} MiB`);
+  } finally {
+    client.disconnect();
+    await redis.destroy();
+  }
+}
