@@ -9,6 +9,10 @@
  * detailed recording (base64 raw request/response), GeoIP on part of the traffic, one network-stats
  * record (`ResponseCode -1`) per second per TCP API as the gateway's proxy muxer emits them, and host
  * checker uptime records to the uptime list.
+ *
+ * Options: `--rate` requests/s (default 100), `--duration` seconds (0 = until Ctrl-C, the default),
+ * `--apis` (default 6), `--key-prefix`/`--uptime-key` to override the config's lists, `--seed` for
+ * reproducible traffic, `--summary-interval` seconds between summary lines (default 5).
  */
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
@@ -473,6 +477,3 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     signal.addEventListener('abort', done, { once: true });
   });
 }
-
-/** Help text of the command (the CLI table shows it without loading this module). */
-export const DEMO_USAGE = USAGE;
