@@ -180,16 +180,16 @@ export class SeriesTable<S extends SeriesBase> {
   }
 
   /**
-   * The delta interval `[start, end]` (ms) of a dirty series, contiguous with its previous delta (start =
-   * previous end, as the Collector's delta-to-cumulative logic expects), never after `now`.
+   * Closes the delta of a dirty series: its interval `[startTime, endTime]` is contiguous with its previous
+   * delta (start = previous end, as the Collector's delta-to-cumulative logic expects), never after `now`.
    */
-  interval(s: S, now: number): [number, number] {
+  interval(s: S, now: number): { startTime: HrTime; endTime: HrTime } {
     const last = s.lastEnd;
     const start = last >= 0 ? last : Math.min(s.minTs, now);
     const end = Math.max(start, Math.min(s.maxTs, now));
     s.lastEnd = end;
     s.dirty = false;
-    return [start, end];
+    return { startTime: msToHrTime(start), endTime: msToHrTime(end) };
   }
 
   /** Drops series (overflow ones included) not touched since `cutoff` (agent ms). Returns how many. */

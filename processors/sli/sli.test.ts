@@ -316,7 +316,7 @@ describe('sli processor: cardinality', () => {
     assert.equal(points<Histogram>(b, 'http.server.request.duration').length, 5);
 
     const text = await h.scrape();
-    assert.match(text, /tyk_otel_pump_processor_overflow_records_total\{[^}]*metric="http"[^}]*\} 17/);
+    assert.match(text, /tyk_otel_pump_processor_sli_overflow_records_total\{[^}]*metric="http"[^}]*\} 17/);
     const warns = h.lines.filter((l) => l.level === 'warn' && String(l.msg).startsWith('cardinality limit reached'));
     assert.equal(warns.length, 1, 'logged once per burst');
     await h.push([httpRecord({ apiId: 'api-99' })]);

@@ -25,7 +25,7 @@ import { compileErrorDefinition, type ErrorDefinition } from '../../src/error-de
 import { ShuttingDownError } from '../../src/errors.js';
 import { BurstLogger } from '../../src/logger.js';
 import { VERSION } from '../../src/version.js';
-import { BucketIndex, HistAcc, SeriesTable, msToHrTime, seriesBase, type SeriesBase } from './aggregate.js';
+import { BucketIndex, HistAcc, SeriesTable, seriesBase, type SeriesBase } from './aggregate.js';
 import type { SliConfig, SliMetric, TykPumpMetric } from './config.js';
 
 /** Separator of attribute values inside a series key (cannot occur in HTTP methods, ids or numbers). */
@@ -222,7 +222,7 @@ export class SliProcessor implements Processor<'records'> {
     this.resource = Object.freeze({ 'service.name': 'tyk-otel-pump', 'service.version': VERSION, 'service.instance.id': ctx.instanceId });
     this.scope = `tyk-otel-pump/${ctx.id.split('@')[0] ?? ctx.id}`;
     this.burst = new BurstLogger(ctx.logger);
-    this.overflowCounter = ctx.telemetry.meter.createCounter('tyk_otel_pump.processor.overflow_records', {
+    this.overflowCounter = ctx.telemetry.meter.createCounter('tyk_otel_pump.processor.sli.overflow_records', {
       description: 'Records an sli processor folded into an otel.metric.overflow series because a metric reached its cardinality limit.',
       unit: '{record}',
     });
@@ -340,7 +340,14 @@ export class SliProcessor implements Processor<'records'> {
       if (s !== undefined && !s.live) s = undefined;
     }
     s ??= this.httpSeries(r, code, bad, mi, small);
-    this.http.touch(s, ts, now);
+    if (!s.dirty) {
+      s.dirty = true;
+      s.lastSeen = now;
+      s.minTs = ts;
+      s.maxTs = ts;
+      this.http.dirty.push(s);
+    } else if (ts < s.minTs) s.minTs = ts;
+    else if (ts > s.maxTs) s.maxTs = ts;
     s.requests++;
     const total = r.requestTime > 0 ? r.requestTime : 0;
     s.duration.add(this.durationIdx.indexOf(total), total);
@@ -525,9 +532,7 @@ export class SliProcessor implements Processor<'records'> {
       const req: DataPoint<number>[] = [];
       const body: DataPoint<Histogram>[] = [];
       for (const s of this.http.dirty) {
-        const [a, b] = this.http.interval(s, now);
-        const startTime = msToHrTime(a);
-        const endTime = msToHrTime(b);
+        const { startTime, endTime } = this.http.interval(s, now);
         const attributes = s.attributes;
         if (on['http.server.request.duration']) dur.push({ startTime, endTime, attributes, value: s.duration.take(sb, 1000) });
         if (on['tyk.upstream.request.duration'] && s.upstream.count > 0) up.push({ startTime, endTime, attributes, value: s.upstream.take(sb, 1000) });
@@ -554,9 +559,7 @@ export class SliProcessor implements Processor<'records'> {
       const closed: DataPoint<number>[] = [];
       const io: DataPoint<number>[] = [];
       for (const s of this.network.dirty) {
-        const [a, b] = this.network.interval(s, now);
-        const startTime = msToHrTime(a);
-        const endTime = msToHrTime(b);
+        const { startTime, endTime } = this.network.interval(s, now);
         opened.push({ startTime, endTime, attributes: s.attributes, value: s.opened });
         closed.push({ startTime, endTime, attributes: s.attributes, value: s.closed });
         io.push({ startTime, endTime, attributes: directionAttributes(s, 'receive'), value: s.bytesIn });
@@ -576,9 +579,7 @@ export class SliProcessor implements Processor<'records'> {
       const dur: DataPoint<Histogram>[] = [];
       const checks: DataPoint<number>[] = [];
       for (const s of this.uptime.dirty) {
-        const [a, b] = this.uptime.interval(s, now);
-        const startTime = msToHrTime(a);
-        const endTime = msToHrTime(b);
+        const { startTime, endTime } = this.uptime.interval(s, now);
         if (on['tyk.uptime.check.duration']) dur.push({ startTime, endTime, attributes: s.attributes, value: s.duration.take(sb, 1000) });
         else s.duration.reset();
         checks.push({ startTime, endTime, attributes: s.attributes, value: s.checks });
@@ -599,8 +600,7 @@ export class SliProcessor implements Processor<'records'> {
         if (table.dirty.length === 0) continue;
         const points: DataPoint<number>[] = [];
         for (const s of table.dirty) {
-          const [a, b] = table.interval(s, now);
-          points.push({ startTime: msToHrTime(a), endTime: msToHrTime(b), attributes: s.attributes, value: s.value });
+          points.push({ ...table.interval(s, now), attributes: s.attributes, value: s.value });
           s.value = 0;
         }
         table.dirty.length = 0;
@@ -609,8 +609,7 @@ export class SliProcessor implements Processor<'records'> {
       if (this.tykLatency.dirty.length > 0) {
         const points: DataPoint<Histogram>[] = [];
         for (const s of this.tykLatency.dirty) {
-          const [a, b] = this.tykLatency.interval(s, now);
-          points.push({ startTime: msToHrTime(a), endTime: msToHrTime(b), attributes: s.attributes, value: s.hist.take(this.tykIdx.boundaries, 1) });
+          points.push({ ...this.tykLatency.interval(s, now), attributes: s.attributes, value: s.hist.take(this.tykIdx.boundaries, 1) });
         }
         this.tykLatency.dirty.length = 0;
         out.push(histogramMetric('tyk_latency', points));

@@ -10,9 +10,12 @@
  * Input: the msgpack fixtures of every gateway generation (real gateway bytes, network-stats records
  * included), cycled, each made unique by its `TimeStamp` nanoseconds, generated inside a private
  * redis-server. Every variant runs in its own child process (peak RSS per variant), in interleaved rounds;
- * the best round of each is reported. Each child checks its own totals against the expected counts.
+ * the best round of each is reported. Each child checks its own totals against the expected counts; ours
+ * also reads them through one real scrape of /metrics after the clock stopped (its peak RSS is reported
+ * separately: a scrape of ~300 SLI series is ~6 MB of text).
  *
- * Variants are entries of {@link VARIANTS}: add one by writing a `run(port, expected)` for it.
+ * Variants are entries of {@link VARIANTS}: add one by writing a `(job) => Promise<Outcome>` for it (done
+ * when every HTTP record of the job is reflected in what it exports).
  * `BENCH_N` (default 1 000 000), `BENCH_REPEATS` (default 2).
  */
 import { spawnSync } from 'node:child_process';
@@ -48,6 +51,14 @@ interface Result {
   peakRssMiB: number;
   /** RSS once the child has loaded its modules, before the run (tsx alone accounts for ~40 MiB of it). */
   startRssMiB: number;
+  /** Peak RSS including the variant's check after the run (ours: one real scrape of /metrics). */
+  peakWithCheckMiB: number;
+}
+
+/** What a variant's run gives back: the requests it counted, and a check to run after the clock stopped. */
+interface Outcome {
+  readonly requests: number;
+  readonly check?: () => Promise<void>;
 }
 
 /** Everything a variant gets: the Redis port, the backlog size, and how many HTTP records it holds. */
@@ -60,7 +71,7 @@ interface Job {
 // --- variants (each runs in its own child process) ---------------------------------------------------------
 
 /** Ours: a real agent from YAML; done when the prometheus exporter's accumulated request total is complete. */
-async function ours(job: Job): Promise<number> {
+async function ours(job: Job): Promise<Outcome> {
   let exporter: PrometheusMetricsExporter | undefined;
   const capturing: Factory[] = factories.map((f) =>
     f.kind === 'exporter' && f.type === 'prometheus'
@@ -97,17 +108,21 @@ service:
   const acc = (exporter as PrometheusMetricsExporter).accumulator;
   let total = 0;
   while ((total = acc.total('tyk_http_requests_total')) < job.httpRecords) await new Promise((r) => setTimeout(r, 5));
-  // The same number through a real scrape, as Prometheus would read it.
-  const bound = await agent.bound('127.0.0.1:0');
-  const text = await (await fetch(`http://127.0.0.1:${bound?.port}/metrics`)).text();
-  const scraped = text.split('\n').filter((l) => l.startsWith('tyk_http_requests_total{')).reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
-  if (scraped !== total) throw new Error(`scrape says ${scraped}, accumulator ${total}`);
-  await agent.shutdown();
-  return total;
+  return {
+    requests: total,
+    // The same number through a real scrape, as Prometheus would read it.
+    async check() {
+      const bound = await agent.bound('127.0.0.1:0');
+      const text = await (await fetch(`http://127.0.0.1:${bound?.port}/metrics`)).text();
+      const scraped = text.split('\n').filter((l) => l.startsWith('tyk_http_requests_total{')).reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+      if (scraped !== total) throw new Error(`scrape says ${scraped}, accumulator ${total}`);
+      await agent.shutdown();
+    },
+  };
 }
 
 /** Naive: chunked LRANGE/LTRIM, `msgpackr.unpack` per record, SDK instrument calls per record. */
-async function naive(job: Job): Promise<number> {
+async function naive(job: Job): Promise<Outcome> {
   const reader = new PrometheusExporter({ preventServerStart: true });
   const provider = new MeterProvider({ readers: [reader] });
   const meter = provider.getMeter('naive');
@@ -149,12 +164,11 @@ async function naive(job: Job): Promise<number> {
   for (const sm of resourceMetrics.scopeMetrics) {
     for (const m of sm.metrics) if (m.descriptor.name === 'tyk.http.requests') for (const dp of m.dataPoints) total += dp.value as number;
   }
-  await provider.shutdown();
-  return total;
+  return { requests: total, check: () => provider.shutdown() };
 }
 
 /** The variants, in the order they run in each round. The first is "ours", the last the baseline. */
-const VARIANTS: Readonly<Record<string, (job: Job) => Promise<number>>> = {
+const VARIANTS: Readonly<Record<string, (job: Job) => Promise<Outcome>>> = {
   'agent: tyk_redis → route → sli → prometheus': ours,
   'naive: msgpackr.unpack + SDK record()': naive,
 };
@@ -169,12 +183,15 @@ async function child(variant: string, job: Job): Promise<Result> {
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 20);
   const t0 = performance.now();
   const c0 = process.cpuUsage();
-  const requests = await run(job);
+  const { requests, check } = await run(job);
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(c0);
+  peak = Math.max(peak, process.resourceUsage().maxRSS * 1024);
+  const peakRssMiB = peak / 1048576;
+  await check?.();
   clearInterval(sampler);
   peak = Math.max(peak, process.resourceUsage().maxRSS * 1024);
-  return { variant, requests, seconds, perSecond: job.n / seconds, cpuUsPerRecord: (cpu.user + cpu.system) / job.n, peakRssMiB: peak / 1048576, startRssMiB };
+  return { variant, requests, seconds, perSecond: job.n / seconds, cpuUsPerRecord: (cpu.user + cpu.system) / job.n, peakRssMiB, startRssMiB, peakWithCheckMiB: peak / 1048576 };
 }
 
 // --- parent ------------------------------------------------------------------------------------------------
@@ -221,7 +238,7 @@ if (args[0] === '--child') {
     return got;
   };
   const fmt = (r: Result) =>
-    `${r.variant.padEnd(46)} ${Math.round(r.perSecond).toString().padStart(8)} rec/s  ${r.seconds.toFixed(2).padStart(6)} s  ${r.cpuUsPerRecord.toFixed(2).padStart(6)} µs CPU/rec  peak RSS ${r.peakRssMiB.toFixed(0).padStart(4)} MiB (${r.startRssMiB.toFixed(0)} at start)`;
+    `${r.variant.padEnd(46)} ${Math.round(r.perSecond).toString().padStart(8)} rec/s  ${r.seconds.toFixed(2).padStart(6)} s  ${r.cpuUsPerRecord.toFixed(2).padStart(6)} µs CPU/rec  peak RSS ${r.peakRssMiB.toFixed(0).padStart(4)} MiB (${r.startRssMiB.toFixed(0)} at start, ${r.peakWithCheckMiB.toFixed(0)} with the check)`;
   try {
     const avg = Math.round(fixtures.reduce((a, f) => a + f.bytes.length, 0) / fixtures.length);
     console.log(`pipeline bench: ${N} records (${httpRecords} HTTP) from ${fixtures.length} msgpack fixtures (avg ${avg} B) in a private redis-server; best of ${REPEATS} interleaved rounds`);
