@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { startAgent, type RunningAgent } from '../test/helpers/agent.js';
 import { events, exporters, fakeFactories, receivers } from '../test/helpers/fake-components.js';
 import { httpRecord } from '../test/helpers/records.js';
-import { Delivery } from './delivery.js';
+import { Delivery, PipelineFanOut } from './delivery.js';
 import { FanOut } from './graph.js';
 import { FanOutError, ShuttingDownError, isRetryable } from './errors.js';
 import type { Consumer } from './component.js';
@@ -136,6 +136,41 @@ describe('fan-out', () => {
     assert.deepEqual(got.sort(), ['a', 'b']);
     const onlyPermanent = new FanOut<'records'>([ok('c'), failing(new Error('bug'))]);
     await assert.rejects(onlyPermanent.consume([], { defer: () => () => undefined }), (err: unknown) => !isRetryable(err));
+  });
+});
+
+describe('pipeline fan-out with per-pipeline delivery', () => {
+  it('reports which pipelines must get a batch again, and re-delivers to those only', async () => {
+    const seen: string[] = [];
+    let failNext = true;
+    const metrics: Consumer<'records'> = { consume: async () => void seen.push('metrics') };
+    const logs: Consumer<'records'> = {
+      consume: async (_d, ctx) => {
+        seen.push('logs');
+        const settle = ctx.defer();
+        setTimeout(() => settle(failNext ? new ShuttingDownError('otlp') : undefined), 5);
+      },
+    };
+    const broken: Consumer<'records'> = { consume: async () => { throw new Error('bug'); } };
+    const fan = new PipelineFanOut([metrics, logs, broken]);
+    const first = fan.deliver([httpRecord()]);
+    await first.accepted;
+    const o1 = await first.outcome;
+    assert.deepEqual([o1.delivered, o1.retry, o1.failed], [[0], [1], [2]]);
+    assert.ok(o1.error instanceof ShuttingDownError, 'a retryable error is reported before a permanent one');
+    failNext = false;
+    const second = fan.deliver([httpRecord()], o1.retry);
+    const o2 = await second.outcome;
+    assert.deepEqual([o2.delivered, o2.retry, o2.failed], [[1], [], []]);
+    assert.deepEqual(seen, ['metrics', 'logs', 'logs'], 'the metrics pipeline got the batch once');
+  });
+
+  it('as a plain consumer it defers delivery until every pipeline settled', async () => {
+    const fan = new PipelineFanOut([{ consume: async (_d, ctx) => { const s = ctx.defer(); setTimeout(() => s(new ShuttingDownError('x')), 5); } }]);
+    const d = new Delivery();
+    await fan.consume([httpRecord()], d.ctx);
+    d.seal();
+    assert.ok((await d.done) instanceof ShuttingDownError);
   });
 });
 

@@ -16,6 +16,7 @@ import type { PipelineSpec, ResolvedConfig } from './config/load.js';
 import type { HttpServers } from './http-server.js';
 import type { SelfTelemetry } from './telemetry.js';
 import { FanOutError, StartError, TimeoutError } from './errors.js';
+import { PipelineFanOut } from './delivery.js';
 
 /** Sends one batch to several consumers concurrently; all of them get it even if one fails. */
 export class FanOut<S extends Signal> implements Consumer<S> {
@@ -146,7 +147,7 @@ export class Graph {
       const entry = config.components.get(id);
       if (!entry || entry.factory.kind !== 'receiver') throw new StartError(id, 'not a receiver');
       const targets = config.pipelines.filter((p) => p.receivers.includes(id)).map((p) => heads.get(p.id) as Consumer<'records'>);
-      const rec = entry.factory.create(ctx(id, 'receiver', 'records'), entry.config, new FanOut<'records'>(targets));
+      const rec = entry.factory.create(ctx(id, 'receiver', 'records'), entry.config, new PipelineFanOut(targets));
       g.nodes.push({ id, kind: 'receiver', component: rec, started: false });
     }
     return g;
