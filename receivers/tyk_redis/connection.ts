@@ -90,6 +90,9 @@ export function connectionPlan(config: TykRedisConfig, configDir: string, read: 
     maxRetriesPerRequest: 0,
     lazyConnect: true,
     connectionName: 'tyk-otel-pump',
+    // After a failover the old master answers READONLY: reconnect (to the new master via DNS or Sentinel),
+    // but never re-send the failed command (1, not 2): the drain loop decides what to retry.
+    reconnectOnError: (err) => (/^READONLY/.test(err.message) ? 1 : false),
     ...(username !== '' ? { username } : {}),
     ...(password !== '' ? { password } : {}),
   };

@@ -133,6 +133,9 @@ describe('tyk_redis connection options', () => {
     assert.equal(plan.options.db, 5);
     assert.equal(plan.options.enableOfflineQueue, false);
     assert.equal(plan.options.autoResendUnfulfilledCommands, false);
+    // A failed-over master (READONLY) triggers a reconnect, never a re-send of the command.
+    assert.equal(plan.options.reconnectOnError?.(new Error("READONLY You can't write against a read only replica.")), 1);
+    assert.equal(plan.options.reconnectOnError?.(new Error('NOPERM this user has no permissions')), false);
     assert.equal(plan.options.tls, undefined);
     assert.equal(plan.describe, 'redis://10.0.0.5:6390/5');
     assert.ok(!plan.describe.includes('pass'));
