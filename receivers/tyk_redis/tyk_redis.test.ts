@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import type { BatchContext, Consumer } from '../../src/component.js';
 import type { RecordBatch, TykRecord } from '../../src/model.js';
 import { ShuttingDownError, type DecodeError } from '../../src/errors.js';
+import { PipelineFanOut } from '../../src/delivery.js';
 import { parseWithProblems } from '../../src/config/load.js';
 import { toTykJson } from '../../src/tyk-json.js';
 import { allFixtures, loadFixtures } from '../../test/helpers/fixtures.js';
@@ -533,6 +534,24 @@ describe('tyk_redis at-least-once', () => {
     await waitFor('dropped', async () => sample(await h2.scrape(), 'tyk_otel_pump_receiver_dropped_items_total', { reason: 'delivery_failed_permanently' }) === 10);
     assert.equal(permanent.calls, 1);
     await waitFor('in-flight deleted', async () => (await r.client.keys(`{${key}}*`)).length === 0);
+  });
+
+  it('re-delivers only to the pipeline that failed: the others count the chunk once', async () => {
+    const r = await redis();
+    await r.push(`${r.prefix}tyk-system-analytics`, Array.from({ length: 25 }, (_, i) => uniqueMsgpack(smallTemplate(), i)));
+    const metrics = new ScriptedConsumer(() => undefined);
+    const logs = new ScriptedConsumer((call, _d, ctx) => {
+      // Accepted, then the (queued) export fails twice with a retryable error.
+      const settle = ctx.defer();
+      setTimeout(() => settle(call <= 2 ? new ShuttingDownError('otlp_http') : undefined), 5);
+    });
+    const h = harness(r, { delivery: 'at_least_once', at_least_once: { retry_initial_interval: '20ms', retry_max_interval: '40ms' } }, new PipelineFanOut([metrics, logs]));
+    await h.receiver.start();
+    await waitFor('delivered to logs', () => logs.calls === 3);
+    await waitFor('acknowledged', async () => (await r.client.keys(`{${r.prefix}*`)).length === 0);
+    assert.equal(metrics.calls, 1);
+    assert.deepEqual(metrics.ids, Array.from({ length: 25 }, (_, i) => i));
+    assert.equal(sample(await h.scrape(), 'tyk_otel_pump_receiver_accepted_items_total'), 25);
   });
 
   it('adopts the in-flight lists of an instance whose heartbeat expired, exactly once', async () => {

@@ -14,8 +14,8 @@ import type { Logger } from 'pino';
 import type { Counter, Meter, ObservableGauge, ObservableResult } from '@opentelemetry/api';
 import type { ComponentContext, Consumer, Receiver } from '../../src/component.js';
 import type { RecordBatch, TykRecord } from '../../src/model.js';
-import { Delivery } from '../../src/delivery.js';
-import { DecodeError, isRetryable } from '../../src/errors.js';
+import { asPipelines, type PipelineOutcome, type Pipelines } from '../../src/delivery.js';
+import { DecodeError } from '../../src/errors.js';
 import { BurstLogger } from '../../src/logger.js';
 import type { TykRedisConfig } from './config.js';
 import { backoffDelay, connectionPlan, createClient, type ConnectionPlan, type RedisClient } from './connection.js';
@@ -42,6 +42,8 @@ interface Chunk {
   records: RecordBatch | undefined;
   attempts: number;
   accepted: boolean;
+  /** Pipelines (indexes) still to deliver to; undefined = all. */
+  targets: readonly number[] | undefined;
   /** From an in-flight list that was adopted or re-read (counts as re-delivered). */
   readonly redelivery: boolean;
 }
@@ -154,6 +156,8 @@ export class TykRedisReceiver implements Receiver {
   private readonly redisBurst: BurstLogger;
   private readonly wake = new Wakeup();
   private readonly inst: Instruments;
+  /** The pipelines fed, with per-pipeline delivery outcomes (re-deliveries go only where they failed). */
+  private readonly pipelines: Pipelines;
 
   private plan: ConnectionPlan | undefined;
   private client: (RedisClient & ScriptCommands) | undefined;
@@ -197,8 +201,9 @@ export class TykRedisReceiver implements Receiver {
   constructor(
     private readonly ctx: ComponentContext,
     private readonly config: TykRedisConfig,
-    private readonly next: Consumer<'records'>,
+    next: Consumer<'records'>,
   ) {
+    this.pipelines = asPipelines(next);
     this.keys = drainKeys(config);
     this.book = new BookkeepingKeys(config.key_prefix);
     this.deadLetterKey = config.dead_letter.key !== '' ? config.dead_letter.key : this.book.deadLetter;
@@ -632,7 +637,7 @@ export class TykRedisReceiver implements Receiver {
     if (parts.length === 0) return undefined;
     this.outstanding++;
     this.reportHealth();
-    return { parts, records: undefined, attempts: 0, accepted: false, redelivery: false };
+    return { parts, records: undefined, attempts: 0, accepted: false, targets: undefined, redelivery: false };
   }
 
   /** Reads an in-flight list (adopted, or a slot with an unknown claim outcome) as a chunk. */
@@ -657,6 +662,7 @@ export class TykRedisReceiver implements Receiver {
       records: undefined,
       attempts: 0,
       accepted: false,
+      targets: undefined,
       redelivery: true,
     };
   }
@@ -749,52 +755,49 @@ export class TykRedisReceiver implements Receiver {
     chunk.records ??= this.decode(chunk);
     const records = chunk.records;
     if (records.length === 0) {
-      this.settle(chunk, undefined);
+      this.acknowledge(chunk);
       return;
     }
     if (chunk.redelivery || chunk.attempts > 0) this.inst.redelivered.add(records.length, { receiver: this.ctx.id });
-    const d = new Delivery();
-    try {
-      await this.next.consume(records, d.ctx);
-      d.seal();
-      if (!chunk.accepted) {
-        chunk.accepted = true;
-        this.ctx.telemetry.accepted(records.length);
-      }
-    } catch (err) {
-      d.seal(err instanceof Error ? err : new Error(String(err)));
+    // A re-delivery goes only to the pipelines that have not taken the chunk yet.
+    const { accepted, outcome } = this.pipelines.deliver(records, chunk.targets);
+    await accepted; // backpressure: the next claim waits for this
+    if (!chunk.accepted) {
+      chunk.accepted = true;
+      this.ctx.telemetry.accepted(records.length);
     }
-    const done = d.done.then((err) => this.settle(chunk, err));
+    const done = outcome.then((o) => this.settle(chunk, o));
     this.awaiting.add(done);
     void done.finally(() => this.awaiting.delete(done));
   }
 
-  private settle(chunk: Chunk, err: Error | undefined): void {
+  private settle(chunk: Chunk, o: PipelineOutcome): void {
     const n = chunk.records?.length ?? 0;
-    if (err !== undefined) {
-      if (this.atLeastOnce && isRetryable(err)) {
-        if (this.stopping) {
-          // Stays in its in-flight list(s) for the next start or a peer.
-          this.unackedLeft++;
-          this.finished();
-          return;
-        }
-        chunk.attempts++;
-        const delay = backoffDelay(chunk.attempts, this.config.at_least_once.retry_initial_interval, this.config.at_least_once.retry_max_interval);
-        this.deliveryBurst.log('warn', { err: err.message, records: n, attempt: chunk.attempts, retryInMs: delay }, 'delivery failed; the chunk stays in redis and is re-delivered with backoff');
-        const timer = setTimeout(() => {
-          this.retryTimers.delete(timer);
-          this.retryReady.push(chunk);
-          this.wake.notify();
-        }, delay);
-        timer.unref();
-        this.retryTimers.add(timer);
+    if (o.retry.length > 0 && this.atLeastOnce) {
+      if (this.stopping) {
+        // Stays in its in-flight list(s) for the next start or a peer.
+        this.unackedLeft++;
+        this.finished();
         return;
       }
-      this.ctx.telemetry.dropped(n, isRetryable(err) ? 'delivery_failed' : 'delivery_failed_permanently');
-      this.deliveryBurst.log('error', { err: err.message, records: n, delivery: this.config.delivery }, this.atLeastOnce
-        ? 'delivery failed permanently; the records are dropped'
-        : 'delivery failed; the records are dropped (delivery: at_most_once)');
+      chunk.attempts++;
+      chunk.targets = o.retry;
+      const delay = backoffDelay(chunk.attempts, this.config.at_least_once.retry_initial_interval, this.config.at_least_once.retry_max_interval);
+      this.deliveryBurst.log('warn', { err: o.error?.message, records: n, pipelines: o.retry.length, attempt: chunk.attempts, retryInMs: delay }, 'delivery failed; the chunk stays in redis and is re-delivered to the failed pipelines with backoff');
+      const timer = setTimeout(() => {
+        this.retryTimers.delete(timer);
+        this.retryReady.push(chunk);
+        this.wake.notify();
+      }, delay);
+      timer.unref();
+      this.retryTimers.add(timer);
+      return;
+    }
+    if (o.retry.length > 0 || o.failed.length > 0) {
+      this.ctx.telemetry.dropped(n, o.retry.length > 0 ? 'delivery_failed' : 'delivery_failed_permanently');
+      this.deliveryBurst.log('error', { err: o.error?.message, records: n, pipelines: o.retry.length + o.failed.length, delivery: this.config.delivery }, this.atLeastOnce
+        ? 'delivery failed permanently; the records are dropped in the failed pipelines'
+        : 'delivery failed; the records are dropped in the failed pipelines (delivery: at_most_once)');
     }
     this.acknowledge(chunk);
   }
