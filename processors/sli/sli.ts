@@ -302,14 +302,12 @@ export class SliProcessor implements Processor<'records'> {
     if (this.stopped) throw new ShuttingDownError(this.ctx.id);
     const now = this.now();
     this.sweep(now);
-    let http = 0;
     for (let i = 0; i < batch.length; i++) {
       const r = batch[i] as AnalyticsRecord | UptimeRecord;
       const ts = r.timestampMs ?? now;
       if (r.kind === 'http') {
         this.observeHttp(r, ts, now);
         if (this.tykEnabled) this.observeTyk(r, ts, now);
-        http++;
       } else if (r.kind === 'network') {
         this.observeNetwork(r, ts, now);
       } else {
