@@ -162,6 +162,28 @@ export function isAscii(s: string): boolean {
 // ---------------------------------------------------------------------------------------------------
 
 /**
+ * A trie level: record field value → next level. Exporters find a record's cached tag set or name by
+ * walking one level per field with the record's own strings (already hashed by V8 when the decoder
+ * interned them), instead of building and hashing a key string per record.
+ */
+export type TrieNode = Map<unknown, unknown>;
+
+/** Key of the entry stored at the end of a walk. */
+export const TRIE_LEAF: unique symbol = Symbol('leaf');
+
+/** The child of `node` for `key`, created when missing. */
+export function trieChild(node: TrieNode, key: unknown): TrieNode {
+  let child = node.get(key) as TrieNode | undefined;
+  if (child === undefined) {
+    child = new Map();
+    node.set(key, child);
+  }
+  return child;
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+/**
  * Packs lines into datagrams of at most `maxBytes` bytes (lines joined by `\n`). A full datagram is
  * handed to `emit` at once; the last partial one on `flush()`. A line longer than `maxBytes` is refused
  * (`add` returns false) so that no datagram ever exceeds the limit.

@@ -29,10 +29,20 @@ export const TYK_TAGS = ['path', 'method', 'response_code', 'api_version', 'api_
 /** One Tyk Pump dogstatsd tag name. */
 export type TykTag = (typeof TYK_TAGS)[number];
 
-/** Recommended datagram size over UDP (Datadog's clients use 1432 to stay inside one Ethernet frame). */
+/** Datagram size over UDP across a network (Datadog's clients use 1432 to stay inside one Ethernet frame). */
 export const DEFAULT_UDP_PACKET_BYTES = 1432;
-/** Datagram size over a Unix socket (the Agent's default `dogstatsd_buffer_size`). */
-export const DEFAULT_UDS_PACKET_BYTES = 8192;
+/**
+ * Datagram size over a Unix socket or UDP to a loopback address (no fragmentation there): the Agent's
+ * default `dogstatsd_buffer_size`. Bigger datagrams mean fewer send syscalls, the exporter's main cost.
+ */
+export const DEFAULT_LOCAL_PACKET_BYTES = 8192;
+
+/** The `max_packet_bytes` default for an endpoint: 8192 for a Unix socket or a loopback host, else 1432. */
+export function defaultPacketBytes(endpoint: { kind: 'udp'; host: string } | { kind: 'uds' }): number {
+  if (endpoint.kind === 'uds') return DEFAULT_LOCAL_PACKET_BYTES;
+  const h = endpoint.host.toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h) ? DEFAULT_LOCAL_PACKET_BYTES : DEFAULT_UDP_PACKET_BYTES;
+}
 
 const NAMESPACE = /^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$/;
 const GLOBAL_TAG = /^[A-Za-z][^|,#@\s]*$/;
@@ -107,7 +117,7 @@ export const dogstatsdConfigSchema = z
       .min(512, 'must be at least 512')
       .max(65_000, 'must be at most 65000')
       .optional()
-      .describe('Largest datagram sent; lines are packed up to it and a longer line is dropped (counted). Default 1432 over UDP, 8192 over a Unix socket.'),
+      .describe("Largest datagram sent; lines are packed up to it and a longer line is dropped (counted). Default 8192 over a Unix socket or to a loopback host (localhost, 127.x, ::1), else 1432. Keep it within the Agent's dogstatsd_buffer_size."),
     flush_interval: duration({ min: 10, max: 60_000 })
       .prefault('1s')
       .describe('How long a partly filled datagram and the aggregated counters may wait before they are sent.'),

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AggregationTemporality, DataPointType, type MetricData } from '@opentelemetry/sdk-metrics';
 import { ValueType } from '@opentelemetry/api';
-import { dogstatsdConfigSchema, type DogStatsdConfig } from './config.js';
-import { DogStatsdExporter } from './dogstatsd.js';
+import { defaultPacketBytes, dogstatsdConfigSchema, type DogStatsdConfig } from './config.js';
+import { DogStatsdExporter, MAX_TAG_SETS } from './dogstatsd.js';
 import { dogstatsdExporterFactory } from './index.js';
 import { parseWithProblems } from '../../src/config/load.js';
 import { UNTRACKED } from '../../src/delivery.js';
@@ -103,7 +103,7 @@ describe('dogstatsd exporter', () => {
 
   it('sends every fixture record: counts per tag set, distribution values in seconds, datagrams within max_packet_bytes', async () => {
     const records = fixtureRecords();
-    const h = await harness({ tags: ['env:test'] });
+    const h = await harness({ tags: ['env:test'], max_packet_bytes: 1432 });
     // Two pipelines' worth of batches, to prove counters aggregate across consume() calls.
     await h.exporter.consumeRecords(records.slice(0, 300), UNTRACKED);
     await h.exporter.consumeRecords(records.slice(300), UNTRACKED);
@@ -163,6 +163,12 @@ describe('dogstatsd exporter', () => {
     assert.equal(await h.t.counter('test_exporter_sent_items_total', { exporter: 'dogstatsd' }), lines.length);
     assert.equal(await h.t.counter('test_exporter_dropped_items_total'), 0);
     assert.equal(await h.t.counter('tyk_otel_pump_exporter_statsd_packets_sent_total', { exporter: 'dogstatsd' }), h.server.datagrams.length);
+  });
+
+  it('defaults max_packet_bytes to 8192 for a Unix socket or a loopback host, 1432 across a network', () => {
+    assert.equal(defaultPacketBytes({ kind: 'uds' }), 8192);
+    for (const host of ['localhost', '127.0.0.1', '127.1.2.3', '::1']) assert.equal(defaultPacketBytes({ kind: 'udp', host }), 8192, host);
+    for (const host of ['10.0.0.5', 'datadog-agent', '::ffff:10.0.0.1']) assert.equal(defaultPacketBytes({ kind: 'udp', host }), 1432, host);
   });
 
   it('sends over a Unix datagram socket, packing up to 8192 bytes per datagram', async () => {
@@ -335,6 +341,20 @@ describe('dogstatsd exporter', () => {
     assert.equal(lines.filter((l) => l.name === 'tyk.request.duration.total').length, 1);
     // 3 distributions + requests + requests.good of the long tag set.
     assert.equal(await h.t.counter('test_exporter_dropped_items_total', { reason: 'line_too_long' }), 5);
+  });
+
+  it('keeps counts exact when more distinct tag sets arrive than the cache holds', async () => {
+    const n = MAX_TAG_SETS + 5000;
+    const h = await harness({ tag_set: ['api_id'], latencies: ['total'] });
+    for (let i = 0; i < n; i += 1000) {
+      await h.exporter.consumeRecords(Array.from({ length: 1000 }, (_, j) => httpRecord({ apiId: `api-${i + j}` })), UNTRACKED);
+    }
+    const lines = await h.finish();
+    const counts = sumCounts(lines, 'tyk.requests');
+    assert.equal(counts.size, n);
+    assert.ok([...counts.values()].every((v) => v === 1));
+    assert.equal(lines.filter((l) => l.name === 'tyk.request.duration.total').length, n);
+    assert.ok(h.t.logs.some((l) => String(l.msg).includes('more distinct tag sets than the cache holds')));
   });
 
   it('exports gauges, delta sums and histograms of a metrics pipeline (e.g. the SLO processor)', async () => {

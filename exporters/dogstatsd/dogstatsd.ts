@@ -14,11 +14,11 @@ import { compileErrorDefinition, type ErrorDefinition } from '../../src/error-de
 import { ShuttingDownError } from '../../src/errors.js';
 import { BurstLogger } from '../../src/logger.js';
 import {
-  DatagramSender, LinePacker, dogGlobalTag, dogTag, dogTagKey, formatValue, isAscii, metricName, parseStatsdEndpoint,
-  type StatsdEndpoint,
+  DatagramSender, LinePacker, TRIE_LEAF, dogGlobalTag, dogTag, dogTagKey, formatValue, isAscii, metricName, parseStatsdEndpoint,
+  trieChild, type StatsdEndpoint, type TrieNode,
 } from '../../src/statsd-wire.js';
 import {
-  DEFAULT_UDP_PACKET_BYTES, DEFAULT_UDS_PACKET_BYTES, type DogStatsdConfig, type RecordTag, type TykTag,
+  defaultPacketBytes, type DogStatsdConfig, type RecordTag, type TykTag,
 } from './config.js';
 
 /** Distinct tag sets kept per cache before it is emptied (bounds memory under runaway cardinality). */
@@ -40,22 +40,26 @@ interface TagSet {
 
 /** A bounded cache of tag sets with a list of those whose counters changed. */
 class TagCache {
+  /** String-keyed entries (network, uptime and Tyk-compatible tag sets; HTTP uses a trie). */
   readonly map = new Map<string, TagSet>();
   readonly dirty: TagSet[] = [];
 
   constructor(private readonly globalSuffix: readonly string[]) {}
 
-  /** The tag set for `key`, building its tags with `build` on a miss. `full` tells the caller to flush first. */
-  get(key: string, build: () => string[]): TagSet {
-    let t = this.map.get(key);
-    if (t === undefined) {
-      const tags = build();
-      for (const g of this.globalSuffix) tags.push(g);
-      const suffix = tags.length === 0 ? '' : `|#${tags.join(',')}`;
-      t = { suffix, suffixBytes: isAscii(suffix) ? suffix.length : Buffer.byteLength(suffix), dirty: false, c0: 0, c1: 0, c2: 0, c3: 0 };
-      this.map.set(key, t);
-    }
-    return t;
+  /** A new tag set from per-record `tags` (mutated: the global tags are appended). */
+  make(tags: string[]): TagSet {
+    for (const g of this.globalSuffix) tags.push(g);
+    const suffix = tags.length === 0 ? '' : `|#${tags.join(',')}`;
+    return { suffix, suffixBytes: isAscii(suffix) ? suffix.length : Buffer.byteLength(suffix), dirty: false, c0: 0, c1: 0, c2: 0, c3: 0 };
+  }
+
+  /** The entry for `key`, or undefined (then the caller makes one and calls `put`). */
+  get(key: string): TagSet | undefined {
+    return this.map.get(key);
+  }
+
+  put(key: string, t: TagSet): void {
+    this.map.set(key, t);
   }
 
   get full(): boolean {
@@ -72,6 +76,21 @@ class TagCache {
 
 function statusClass(code: number): string {
   return code >= 100 && code < 600 ? `${Math.floor(code / 100)}xx` : 'unknown';
+}
+
+/** The trie key of a tag: the record's own field value (no new string), the status code for status tags. */
+function tagKey(r: AnalyticsRecord, tag: RecordTag): string | number {
+  switch (tag) {
+    case 'api_id': return r.apiId;
+    case 'api_name': return r.apiName;
+    case 'org_id': return r.orgId;
+    case 'method': return r.method;
+    case 'status_code': case 'status_class': return r.responseCode;
+    case 'route': return r.route;
+    case 'api_version': return r.apiVersion;
+    case 'oauth_id': return r.oauthId;
+    case 'key_alias': return r.alias;
+  }
 }
 
 function recordTagValue(r: AnalyticsRecord, tag: RecordTag): string {
@@ -143,7 +162,12 @@ export class DogStatsdExporter implements Exporter {
   private readonly tykTagCache: TagCache;
   private readonly rateField: string;
   private readonly divisor: number;
-  private readonly latencyNames: readonly [kind: 'total' | 'upstream' | 'gateway', prefix: string][];
+  /** Per configured latency: 0 total, 1 upstream, 2 gateway, and its line prefix `<ns>.request.duration.<kind>:`. */
+  private readonly latencyKinds: readonly number[];
+  private readonly latencyPrefixes: readonly string[];
+  /** HTTP tag sets by the record values of `tag_set`, one trie level per tag. */
+  private httpTrie: TrieNode = new Map();
+  private httpTagSets = 0;
   private readonly ns: string;
   private timer: NodeJS.Timeout | undefined;
   private started = false;
@@ -158,7 +182,7 @@ export class DogStatsdExporter implements Exporter {
     const endpoint = parseStatsdEndpoint(config.endpoint, true);
     if (!endpoint) throw new Error(`invalid endpoint ${config.endpoint}`); // validated by the schema
     this.endpoint = endpoint;
-    this.maxPacketBytes = config.max_packet_bytes ?? (endpoint.kind === 'uds' ? DEFAULT_UDS_PACKET_BYTES : DEFAULT_UDP_PACKET_BYTES);
+    this.maxPacketBytes = config.max_packet_bytes ?? defaultPacketBytes(endpoint);
     this.errors = config.error_definition ? compileErrorDefinition(config.error_definition) : ctx.shared.errorDefinition;
     this.sender = new DatagramSender({ endpoint, ctx });
     this.packer = new LinePacker(this.maxPacketBytes, (payload, lines, bytes) => this.sender.send(payload, lines, bytes));
@@ -173,7 +197,8 @@ export class DogStatsdExporter implements Exporter {
     this.rateField = config.sample_rate < 1 ? `|@${config.sample_rate}` : '';
     this.divisor = config.duration_unit === 'seconds' ? 1000 : 1;
     this.ns = config.namespace;
-    this.latencyNames = config.latencies.map((k) => [k, `${config.namespace}.request.duration.${k}:`] as const);
+    this.latencyKinds = config.latencies.map((k) => (k === 'total' ? 0 : k === 'upstream' ? 1 : 2));
+    this.latencyPrefixes = config.latencies.map((k) => `${config.namespace}.request.duration.${k}:`);
   }
 
   async start(): Promise<void> {
@@ -268,25 +293,44 @@ export class DogStatsdExporter implements Exporter {
   }
 
   private http(r: AnalyticsRecord): void {
-    const cache = this.httpTags;
-    let key = '';
-    for (const t of this.tagSet) key += (t === 'status_code' || t === 'status_class' ? String(r.responseCode) : recordTagValue(r, t)) + SEP;
-    if (cache.full && !cache.map.has(key)) this.resetCache(cache);
-    const ts = cache.get(key, () => this.httpTagList(r));
+    const ts = this.httpTagSet(r);
     ts.c0++;
     if (this.errors.isBad(r.responseCode)) ts.c2++;
     else ts.c1++;
-    cache.touch(ts);
+    this.httpTags.touch(ts);
 
     const rate = this.config.sample_rate;
     if (rate < 1 && Math.random() >= rate) return;
     const suffix = this.rateField + ts.suffix;
     const lat = r.latency;
-    for (const [kind, prefix] of this.latencyNames) {
-      const ms = kind === 'total' ? lat.total : kind === 'upstream' ? lat.upstream : lat.gateway;
-      this.line(`${prefix}${ms / this.divisor}|d${suffix}`, ts);
+    const kinds = this.latencyKinds;
+    for (let i = 0; i < kinds.length; i++) {
+      const k = kinds[i];
+      const ms = k === 0 ? lat.total : k === 1 ? lat.upstream : lat.gateway;
+      this.line(`${this.latencyPrefixes[i] as string}${ms / this.divisor}|d${suffix}`, ts);
     }
     if (this.config.tyk_compatible) this.tykHistogram(r);
+  }
+
+  /** The record's tag set: a walk down the trie by its own field values, so no key string per record. */
+  private httpTagSet(r: AnalyticsRecord): TagSet {
+    const tags = this.tagSet;
+    let node = this.httpTrie;
+    for (let i = 0; i < tags.length; i++) node = trieChild(node, tagKey(r, tags[i] as RecordTag));
+    let ts = node.get(TRIE_LEAF) as TagSet | undefined;
+    if (ts === undefined) {
+      if (this.httpTagSets >= MAX_TAG_SETS) {
+        this.flushCounters();
+        this.httpTrie = new Map();
+        this.httpTagSets = 0;
+        this.burst.log('warn', { limit: MAX_TAG_SETS }, 'dogstatsd: more distinct tag sets than the cache holds; cache emptied (consider a smaller tag_set or a route processor)');
+        return this.httpTagSet(r);
+      }
+      ts = this.httpTags.make(this.httpTagList(r));
+      node.set(TRIE_LEAF, ts);
+      this.httpTagSets++;
+    }
+    return ts;
   }
 
   private httpTagList(r: AnalyticsRecord): string[] {
@@ -302,22 +346,28 @@ export class DogStatsdExporter implements Exporter {
     const cache = this.tykTagCache;
     const listed = this.config.tyk_tags;
     const key = `${r.path}${SEP}${r.method}${SEP}${r.responseCode}${SEP}${r.apiVersion}${SEP}${r.apiName}${SEP}${r.apiId}${SEP}${r.orgId}${SEP}${r.trackPath ? 1 : 0}${SEP}${r.oauthId}`;
-    if (cache.full && !cache.map.has(key)) cache.map.clear();
-    const ts = cache.get(key, () => tykTags(r, listed));
+    let ts = cache.get(key);
+    if (ts === undefined) {
+      if (cache.full) cache.map.clear();
+      ts = cache.make(tykTags(r, listed));
+      cache.put(key, ts);
+    }
     this.line(`${this.ns}.request_time:${r.requestTime}|h${this.rateField}${ts.suffix}`, ts);
   }
 
   private networkRecord(r: AnalyticsRecord): void {
     const cache = this.netTags;
     const key = `${r.apiId}${SEP}${r.apiName}${SEP}${r.orgId}`;
-    if (cache.full && !cache.map.has(key)) this.resetCache(cache);
-    const ts = cache.get(key, () => {
+    let ts = cache.get(key);
+    if (ts === undefined) {
+      if (cache.full) this.resetCache(cache);
       const tags: string[] = [];
       for (const t of this.tagSet) {
         if (t === 'api_id' || t === 'api_name' || t === 'org_id') tags.push(dogTag(t, recordTagValue(r, t)));
       }
-      return tags;
-    });
+      ts = cache.make(tags);
+      cache.put(key, ts);
+    }
     const n = r.network;
     ts.c0 += n.openConnections;
     ts.c1 += n.closedConnections;
@@ -330,14 +380,16 @@ export class DogStatsdExporter implements Exporter {
     const cache = this.uptimeTags;
     const down = r.tcpError || r.serverError;
     const key = `${r.apiId}${SEP}${r.orgId}${SEP}${r.url}${SEP}${r.responseCode}${SEP}${down ? 'd' : 'u'}`;
-    if (cache.full && !cache.map.has(key)) this.resetCache(cache);
-    const ts = cache.get(key, () => {
+    let ts = cache.get(key);
+    if (ts === undefined) {
+      if (cache.full) this.resetCache(cache);
       const tags: string[] = [];
       if (this.tagSet.includes('api_id')) tags.push(dogTag('api_id', r.apiId));
       if (this.tagSet.includes('org_id')) tags.push(dogTag('org_id', r.orgId));
       tags.push(dogTag('url', redactUrl(r.url)), dogTag('status_code', String(r.responseCode)), dogTag('status', down ? 'down' : 'up'));
-      return tags;
-    });
+      ts = cache.make(tags);
+      cache.put(key, ts);
+    }
     ts.c0++;
     cache.touch(ts);
     const ms = r.requestTime > 0 ? r.requestTime : 0;

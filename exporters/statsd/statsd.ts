@@ -14,14 +14,13 @@ import { ShuttingDownError } from '../../src/errors.js';
 import { BurstLogger } from '../../src/logger.js';
 import { formatRfc3339Nano } from '../../src/tyk-json.js';
 import {
-  DatagramSender, LinePacker, isAscii, parseStatsdEndpoint, statsdNameSafe, statsdSegment, telegrafTagValue,
+  DatagramSender, LinePacker, TRIE_LEAF, isAscii, parseStatsdEndpoint, statsdNameSafe, statsdSegment, telegrafTagValue, trieChild,
+  type TrieNode,
 } from '../../src/statsd-wire.js';
 import type { RecordField, StatsdConfig, TykTag } from './config.js';
 
 /** Distinct names kept per cache before it is emptied (bounds memory under runaway cardinality). */
 export const MAX_NAMES = 20_000;
-
-const SEP = '\u0001';
 
 /**
  * A cached name: a line is `${pre}${metric}${post}:${value}|${type}` — the template form puts the
@@ -41,17 +40,12 @@ interface Name {
 }
 
 class NameCache {
+  /** String-keyed entries (network, uptime and Tyk-compatible names; HTTP names live in a trie). */
   readonly map = new Map<string, Name>();
   readonly dirty: Name[] = [];
 
-  get(key: string, build: () => { pre: string; post: string }): Name {
-    let n = this.map.get(key);
-    if (n === undefined) {
-      const { pre, post } = build();
-      n = { pre, post, extraBytes: isAscii(post) ? 0 : Buffer.byteLength(post) - post.length, dirty: false, c0: 0, c1: 0, c2: 0, c3: 0 };
-      this.map.set(key, n);
-    }
-    return n;
+  make(pre: string, post: string): Name {
+    return { pre, post, extraBytes: isAscii(post) ? 0 : Buffer.byteLength(post) - post.length, dirty: false, c0: 0, c1: 0, c2: 0, c3: 0 };
   }
 
   get full(): boolean {
@@ -68,6 +62,11 @@ class NameCache {
 
 function statusClass(code: number): string {
   return code >= 100 && code < 600 ? `${Math.floor(code / 100)}xx` : 'unknown';
+}
+
+/** The trie key of a field: the record's own value (no new string), the status code for status fields. */
+function fieldKey(r: AnalyticsRecord, f: RecordField): string | number {
+  return f === 'status_code' || f === 'status_class' ? r.responseCode : fieldValue(r, f);
 }
 
 function fieldValue(r: AnalyticsRecord, f: RecordField): string {
@@ -161,7 +160,12 @@ export class StatsdExporter implements Exporter {
   private readonly uptimeNames = new NameCache();
   private readonly tykNames = new NameCache();
   private readonly rateField: string;
-  private readonly latencies: readonly [kind: 'total' | 'upstream' | 'gateway', metric: string][];
+  /** Per configured latency: 0 total, 1 upstream, 2 gateway, and its metric `request.duration.<kind>`. */
+  private readonly latencyKinds: readonly number[];
+  private readonly latencyMetrics: readonly string[];
+  /** HTTP names by the record values of the template (or tag_set), one trie level per field. */
+  private httpTrie: TrieNode = new Map();
+  private httpNameCount = 0;
   private timer: NodeJS.Timeout | undefined;
   private started = false;
   private stopping = false;
@@ -188,7 +192,8 @@ export class StatsdExporter implements Exporter {
       return `,${t.slice(0, i)}=${telegrafTagValue(t.slice(i + 1))}`;
     }).join('');
     this.rateField = config.sample_rate < 1 ? `|@${config.sample_rate}` : '';
-    this.latencies = config.latencies.map((k) => [k, `request.duration.${k}`] as const);
+    this.latencyKinds = config.latencies.map((k) => (k === 'total' ? 0 : k === 'upstream' ? 1 : 2));
+    this.latencyMetrics = config.latencies.map((k) => `request.duration.${k}`);
   }
 
   async start(): Promise<void> {
@@ -261,23 +266,43 @@ export class StatsdExporter implements Exporter {
   }
 
   private http(r: AnalyticsRecord): void {
-    const cache = this.httpNames;
-    let key = '';
-    for (const f of this.keyFields) key += (f === 'status_code' || f === 'status_class' ? String(r.responseCode) : fieldValue(r, f)) + SEP;
-    if (cache.full && !cache.map.has(key)) this.resetCache(cache);
-    const n = cache.get(key, () => this.buildHttpName(r));
+    const n = this.httpName(r);
     n.c0++;
     if (this.errors.isBad(r.responseCode)) n.c2++;
     else n.c1++;
-    cache.touch(n);
+    this.httpNames.touch(n);
 
     const rate = this.config.sample_rate;
     if (rate < 1 && Math.random() >= rate) return;
     const lat = r.latency;
-    for (const [kind, metric] of this.latencies) {
-      this.line(n, metric, String(kind === 'total' ? lat.total : kind === 'upstream' ? lat.upstream : lat.gateway), 'ms', this.rateField);
+    const kinds = this.latencyKinds;
+    for (let i = 0; i < kinds.length; i++) {
+      const k = kinds[i];
+      this.line(n, this.latencyMetrics[i] as string, String(k === 0 ? lat.total : k === 1 ? lat.upstream : lat.gateway), 'ms', this.rateField);
     }
     if (this.config.tyk_compatible) this.tykTimers(r);
+  }
+
+  /** The record's name: a walk down the trie by its own field values, so no key string per record. */
+  private httpName(r: AnalyticsRecord): Name {
+    const fields = this.keyFields;
+    let node = this.httpTrie;
+    for (let i = 0; i < fields.length; i++) node = trieChild(node, fieldKey(r, fields[i] as RecordField));
+    let n = node.get(TRIE_LEAF) as Name | undefined;
+    if (n === undefined) {
+      if (this.httpNameCount >= MAX_NAMES) {
+        this.flushCounters();
+        this.httpTrie = new Map();
+        this.httpNameCount = 0;
+        this.burst.log('warn', { limit: MAX_NAMES }, 'statsd: more distinct names than the cache holds; cache emptied (consider a smaller template or a route processor)');
+        return this.httpName(r);
+      }
+      const { pre, post } = this.buildHttpName(r);
+      n = this.httpNames.make(pre, post);
+      node.set(TRIE_LEAF, n);
+      this.httpNameCount++;
+    }
+    return n;
   }
 
   private tykTimers(r: AnalyticsRecord): void {
@@ -290,7 +315,11 @@ export class StatsdExporter implements Exporter {
     const tagPart = joined.replace(/["\s]/g, '');
     if (cache.full && !cache.map.has(tagPart)) cache.map.clear();
     // Tyk Pump writes `request_time.` when tags is empty; we leave the dangling dot out.
-    const n = cache.get(tagPart, () => ({ pre: '', post: tagPart === '' ? '' : `.${statsdNameSafe(tagPart)}` }));
+    let n = cache.map.get(tagPart);
+    if (n === undefined) {
+      n = cache.make('', tagPart === '' ? '' : `.${statsdNameSafe(tagPart)}`);
+      cache.map.set(tagPart, n);
+    }
     for (const f of this.config.tyk_fields) {
       const v = f === 'request_time' ? r.requestTime : f === 'latency_total' ? r.latency.total : f === 'latency_upstream' ? r.latency.upstream : r.latency.gateway;
       this.line(n, f, String(v), 'ms', this.rateField);
@@ -298,10 +327,15 @@ export class StatsdExporter implements Exporter {
   }
 
   private apiName(cache: NameCache, key: string, apiId: string, group: string): Name {
-    if (cache.full && !cache.map.has(key)) this.resetCache(cache);
-    return cache.get(key, () => (this.config.telegraf
-      ? { pre: `${this.prefix}${group}.`, post: `,api_id=${telegrafTagValue(apiId)}${this.globalTags}` }
-      : { pre: `${this.prefix}${group}.${statsdSegment(apiId)}.`, post: '' }));
+    let n = cache.map.get(key);
+    if (n === undefined) {
+      if (cache.full) this.resetCache(cache);
+      n = this.config.telegraf
+        ? cache.make(`${this.prefix}${group}.`, `,api_id=${telegrafTagValue(apiId)}${this.globalTags}`)
+        : cache.make(`${this.prefix}${group}.${statsdSegment(apiId)}.`, '');
+      cache.map.set(key, n);
+    }
+    return n;
   }
 
   private networkRecord(r: AnalyticsRecord): void {

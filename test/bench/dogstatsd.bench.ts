@@ -41,7 +41,8 @@ async function child(variant: Variant, endpoint: string): Promise<void> {
   let close: () => Promise<void>;
   if (variant === 'dogstatsd') {
     const t = exporterContext('dogstatsd');
-    const e = new DogStatsdExporter(t.ctx, dogstatsdConfigSchema.parse({ endpoint }));
+    // 1432 like the naive client (a loopback endpoint would default to 8192-byte datagrams).
+    const e = new DogStatsdExporter(t.ctx, dogstatsdConfigSchema.parse({ endpoint, max_packet_bytes: 1432 }));
     await e.start();
     run = (b) => e.consumeRecords(b, bctx);
     close = async () => {

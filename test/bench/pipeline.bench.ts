@@ -18,7 +18,7 @@
  * when every HTTP record of the job is reflected in what it exports).
  * `BENCH_N` (default 1 000 000), `BENCH_REPEATS` (default 2).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Unpackr } from 'msgpackr';
 import { Redis } from 'ioredis';
@@ -53,6 +53,8 @@ interface Result {
   startRssMiB: number;
   /** Peak RSS including the variant's check after the run (ours: one real scrape of /metrics). */
   peakWithCheckMiB: number;
+  /** Extra facts a variant reports (printed under its line). */
+  note?: string;
 }
 
 /** What a variant's run gives back: the requests it counted, and a check to run after the clock stopped. */
@@ -167,9 +169,105 @@ async function naive(job: Job): Promise<Outcome> {
   return { requests: total, check: () => provider.shutdown() };
 }
 
+/**
+ * A UDP receiver standing in for the Datadog Agent, in its own process (receiving costs the variant
+ * nothing): counts datagrams, distribution values and the `tyk.requests` counter total it received.
+ */
+const DOGSTATSD_SINK = `
+const s = require('node:dgram').createSocket('udp4');
+const r = { datagrams: 0, distributions: 0, requests: 0 };
+s.on('message', (m) => {
+  r.datagrams++;
+  for (const l of m.toString().split('\\n')) {
+    if (l.includes('|d')) r.distributions++;
+    else if (l.startsWith('tyk.requests:')) r.requests += Number(l.slice(13, l.indexOf('|')));
+  }
+});
+s.bind(0, '127.0.0.1', () => { s.setRecvBufferSize(4 << 20); console.log(s.address().port); });
+process.stdin.on('data', () => setTimeout(() => { console.log(JSON.stringify(r)); process.exit(0); }, 300));
+`;
+
+/** Set by the dogstatsd variant's check: what its receiver got (printed under its line). */
+let dogstatsdNote: string | undefined;
+
+/**
+ * Ours plus a DogStatsD records pipeline next to the Prometheus one (the receiver feeds both; a chunk is
+ * done when both pipelines took it): every HTTP record also becomes three `|d` distribution values and
+ * counter increments sent over UDP. Done when Prometheus has every request; the check then shuts the
+ * agent down (the exporter flushes) and requires the receiver's `tyk.requests` total to match.
+ */
+async function oursWithDogstatsd(job: Job): Promise<Outcome> {
+  const sink = spawn(process.execPath, ['-e', DOGSTATSD_SINK], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines: string[] = [];
+  let partial = '';
+  sink.stdout.on('data', (d: Buffer) => {
+    const parts = (partial + d.toString()).split('\n');
+    partial = parts.pop() ?? '';
+    lines.push(...parts);
+  });
+  const nextLine = async (): Promise<string> => {
+    while (lines.length === 0) await new Promise((r) => setTimeout(r, 5));
+    return lines.shift() as string;
+  };
+  const sinkPort = Number(await nextLine());
+  let exporter: PrometheusMetricsExporter | undefined;
+  const capturing: Factory[] = factories.map((f) =>
+    f.kind === 'exporter' && f.type === 'prometheus'
+      ? { ...f, create: (ctx: Parameters<typeof f.create>[0], config: unknown) => (exporter = f.create(ctx, config) as PrometheusMetricsExporter) }
+      : f,
+  );
+  const yaml = `
+receivers:
+  tyk_redis:
+    endpoint: redis://127.0.0.1:${job.port}/0
+    key_prefix: ${PREFIX}
+    uptime: false
+    poll_interval: 10ms
+processors:
+  route: {}
+  sli: {}
+exporters:
+  prometheus:
+    endpoint: 127.0.0.1:0
+  dogstatsd:
+    endpoint: 127.0.0.1:${sinkPort}
+service:
+  pipelines:
+    metrics:
+      receivers: [tyk_redis]
+      processors: [route, sli]
+      exporters: [prometheus]
+    records/datadog:
+      receivers: [tyk_redis]
+      processors: [route]
+      exporters: [dogstatsd]
+  telemetry:
+    metrics:
+      address: 127.0.0.1:0
+`;
+  const loaded = loadConfigText(yaml, 'bench.yaml', capturing);
+  if (!loaded.config) throw new Error(loaded.problems.map((p) => `${p.path}: ${p.message}`).join('\n'));
+  const agent = new Agent(loaded.config, { logger: silentLogger() });
+  await agent.start();
+  const acc = (exporter as PrometheusMetricsExporter).accumulator;
+  let total = 0;
+  while ((total = acc.total('tyk_http_requests_total')) < job.httpRecords) await new Promise((r) => setTimeout(r, 5));
+  return {
+    requests: total,
+    async check() {
+      await agent.shutdown();
+      sink.stdin.write('report\n');
+      const got = JSON.parse(await nextLine()) as { datagrams: number; distributions: number; requests: number };
+      if (got.requests !== total) throw new Error(`the DogStatsD receiver counted ${got.requests} requests, Prometheus ${total}`);
+      dogstatsdNote = `dogstatsd: ${got.distributions}/${job.httpRecords * 3} distribution values in ${got.datagrams} datagrams received`;
+    },
+  };
+}
+
 /** The variants, in the order they run in each round. The first is "ours", the last the baseline. */
 const VARIANTS: Readonly<Record<string, (job: Job) => Promise<Outcome>>> = {
   'agent: tyk_redis → route → sli → prometheus': ours,
+  'agent: prometheus + dogstatsd (per-record |d)': oursWithDogstatsd,
   'naive: msgpackr.unpack + SDK record()': naive,
 };
 const OURS = Object.keys(VARIANTS)[0] as string;
@@ -191,7 +289,7 @@ async function child(variant: string, job: Job): Promise<Result> {
   await check?.();
   clearInterval(sampler);
   peak = Math.max(peak, process.resourceUsage().maxRSS * 1024);
-  return { variant, requests, seconds, perSecond: job.n / seconds, cpuUsPerRecord: (cpu.user + cpu.system) / job.n, peakRssMiB, startRssMiB, peakWithCheckMiB: peak / 1048576 };
+  return { variant, requests, seconds, perSecond: job.n / seconds, cpuUsPerRecord: (cpu.user + cpu.system) / job.n, peakRssMiB, startRssMiB, peakWithCheckMiB: peak / 1048576, note: dogstatsdNote };
 }
 
 // --- parent ------------------------------------------------------------------------------------------------
@@ -238,7 +336,7 @@ if (args[0] === '--child') {
     return got;
   };
   const fmt = (r: Result) =>
-    `${r.variant.padEnd(46)} ${Math.round(r.perSecond).toString().padStart(8)} rec/s  ${r.seconds.toFixed(2).padStart(6)} s  ${r.cpuUsPerRecord.toFixed(2).padStart(6)} µs CPU/rec  peak RSS ${r.peakRssMiB.toFixed(0).padStart(4)} MiB (${r.startRssMiB.toFixed(0)} at start, ${r.peakWithCheckMiB.toFixed(0)} with the check)`;
+    `${r.variant.padEnd(46)} ${Math.round(r.perSecond).toString().padStart(8)} rec/s  ${r.seconds.toFixed(2).padStart(6)} s  ${r.cpuUsPerRecord.toFixed(2).padStart(6)} µs CPU/rec  peak RSS ${r.peakRssMiB.toFixed(0).padStart(4)} MiB (${r.startRssMiB.toFixed(0)} at start, ${r.peakWithCheckMiB.toFixed(0)} with the check)${r.note === undefined ? '' : `\n${''.padEnd(48)}${r.note}`}`;
   try {
     const avg = Math.round(fixtures.reduce((a, f) => a + f.bytes.length, 0) / fixtures.length);
     console.log(`pipeline bench: ${N} records (${httpRecords} HTTP) from ${fixtures.length} msgpack fixtures (avg ${avg} B) in a private redis-server; best of ${REPEATS} interleaved rounds`);
