@@ -47,7 +47,7 @@ const validate: Command = {
     printLoad(result, values.config, io);
     if (!result.config) return 1;
     if (values.print) {
-      io.out('# effective configuration (defaults applied, secrets redacted, durations in milliseconds)');
+      io.out('# effective configuration (defaults applied, secrets redacted)');
       io.out(stringify(redactSecrets(result.config.effective)));
     } else {
       io.out(`${values.config}: valid (${result.config.pipelines.length} pipeline(s))`);
@@ -102,12 +102,17 @@ const run: Command = {
       process.on('SIGTERM', onSignal);
       process.on('SIGINT', onSignal);
     });
-    try {
-      await agent.start();
-    } catch (err) {
-      logger.fatal({ err }, 'agent failed to start');
-      return 1;
-    }
+    // A signal may arrive while components are still starting: then the result is the shutdown's.
+    const started = agent.start().then(
+      () => undefined,
+      (err: unknown) => {
+        if (signals > 0) return undefined;
+        logger.fatal({ err }, 'agent failed to start');
+        return 1;
+      },
+    );
+    const failed = await Promise.race([started, stopped.then(() => undefined)]);
+    if (failed !== undefined) return failed;
     return stopped;
   },
 };

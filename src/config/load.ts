@@ -12,7 +12,7 @@ import { ConfigError } from '../errors.js';
 import type { ComponentKind, Factory, ProcessorSignature } from '../component.js';
 import type { Signal } from '../model.js';
 import { expandEnv } from './env.js';
-import { duration, hostPort } from './schema.js';
+import { duration, encodeConfig, hostPort } from './schema.js';
 import { configErrorMap, formatPath, issuesToProblems, showValue, suggest } from './problems.js';
 import { buildSharedConfig, sharedSectionChecks, sharedSectionSchemas, type SharedConfig } from './shared.js';
 import { planPipelines } from '../graph-plan.js';
@@ -82,7 +82,7 @@ export interface ResolvedConfig {
   readonly pipelines: readonly PipelineSpec[];
   readonly service: ServiceConfig;
   readonly shared: SharedConfig;
-  /** The config with defaults applied, for `validate --print` (secrets still present: redact before printing). */
+  /** The config with defaults applied, as YAML would write it, for `validate --print` (secrets still present: redact before printing). */
   readonly effective: Record<string, unknown>;
 }
 
@@ -211,7 +211,7 @@ export function loadConfigText(
       problems.push(...parsed.problems);
       const valid = parsed.value !== undefined;
       components.set(id, { id, kind, type, name: m[2] ?? '', factory, config: parsed.value, valid });
-      if (valid) (effective[section] as Record<string, unknown>)[id] = parsed.value;
+      if (valid) (effective[section] as Record<string, unknown>)[id] = encodeConfig(factory.configSchema, parsed.value);
     }
   }
 
@@ -221,7 +221,7 @@ export function loadConfigText(
     const parsed = parseWithProblems(schema as z.ZodType, rootMap[key], [key]);
     problems.push(...parsed.problems);
     sharedValues[key] = parsed.value;
-    effective[key] = parsed.value;
+    effective[key] = encodeConfig(schema as z.ZodType, parsed.value);
   }
   // Cross-section checks (e.g. SLO thresholds vs the sli processor's buckets), also when a section is
   // partly invalid, so one run reports everything.
@@ -238,7 +238,7 @@ export function loadConfigText(
   } else {
     const parsed = parseWithProblems(serviceSchema, rawService, ['service']);
     service = parsed.value;
-    effective['service'] = parsed.value;
+    effective['service'] = encodeConfig(serviceSchema, parsed.value);
     if (service) {
       problems.push(...parsed.problems);
     } else {

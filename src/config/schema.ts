@@ -28,6 +28,7 @@ export function parseDuration(text: string): number | undefined {
 
 /** Formats milliseconds as the shortest exact duration string (`1500` → `1500ms`, `60000` → `1m`). */
 export function formatDuration(ms: number): string {
+  if (ms === 0) return '0s';
   for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
     if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
   }
@@ -36,24 +37,28 @@ export function formatDuration(ms: number): string {
 
 /**
  * A duration string (`500ms`, `1s`, `5m`, `30d`), parsed to **milliseconds**. Bare numbers are refused,
- * as in the Collector, because their unit would be a guess.
+ * as in the Collector, because their unit would be a guess. It is a codec: `schema.encode(config)` turns
+ * the milliseconds back into a duration string (for `validate --print`).
  */
 export function duration(opts: { min?: number; max?: number } = {}) {
-  return z.string({ error: 'must be a duration such as 500ms, 1s or 5m' }).transform((text, ctx) => {
-    const ms = parseDuration(text.trim());
-    if (ms === undefined) {
-      ctx.issues.push({ code: 'custom', message: 'must be a duration such as 500ms, 1s or 5m', input: text });
-      return z.NEVER;
-    }
-    if (opts.min !== undefined && ms < opts.min) {
-      ctx.issues.push({ code: 'custom', message: `must be at least ${formatDuration(opts.min)}`, input: text });
-      return z.NEVER;
-    }
-    if (opts.max !== undefined && ms > opts.max) {
-      ctx.issues.push({ code: 'custom', message: `must be at most ${formatDuration(opts.max)}`, input: text });
-      return z.NEVER;
-    }
-    return ms;
+  return z.codec(z.string({ error: 'must be a duration such as 500ms, 1s or 5m' }), z.number(), {
+    decode: (text, ctx) => {
+      const ms = parseDuration(text.trim());
+      if (ms === undefined) {
+        ctx.issues.push({ code: 'custom', message: 'must be a duration such as 500ms, 1s or 5m', input: text });
+        return z.NEVER;
+      }
+      if (opts.min !== undefined && ms < opts.min) {
+        ctx.issues.push({ code: 'custom', message: `must be at least ${formatDuration(opts.min)}`, input: text });
+        return z.NEVER;
+      }
+      if (opts.max !== undefined && ms > opts.max) {
+        ctx.issues.push({ code: 'custom', message: `must be at most ${formatDuration(opts.max)}`, input: text });
+        return z.NEVER;
+      }
+      return ms;
+    },
+    encode: (ms) => formatDuration(ms),
   });
 }
 
@@ -79,7 +84,10 @@ export function hostPort() {
  * the config printer and error formatter mask every key named like a secret (see `isSecretPath`).
  */
 export function secret() {
-  return z.preprocess((v) => (typeof v === 'number' || typeof v === 'boolean' ? String(v) : v), z.string({ error: 'must be a string' }));
+  return z.codec(z.union([z.string(), z.number(), z.boolean()], { error: 'must be a string' }), z.string(), {
+    decode: (v) => String(v),
+    encode: (v) => v,
+  });
 }
 
 const SECRET_KEY = /(^|_)(password|passwd|token|api_?key|secret|authorization|auth)$/i;
@@ -115,6 +123,18 @@ export function redactSecrets(value: unknown, path: (string | number)[] = []): u
 /** A positive integer with a default. */
 export function positiveInt(def: number) {
   return z.number({ error: 'must be a number' }).int('must be an integer').positive('must be greater than 0').default(def);
+}
+
+/**
+ * The config as the user would write it: durations back to strings. Falls back to the parsed value when a
+ * schema has a one-way transform (encode is then impossible).
+ */
+export function encodeConfig(schema: z.ZodType, value: unknown): unknown {
+  try {
+    return z.encode(schema, value as never);
+  } catch {
+    return value;
+  }
 }
 
 /** The default config of a schema: `schema.parse({})`. */
