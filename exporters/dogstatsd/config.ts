@@ -5,18 +5,11 @@
 import { z } from 'zod';
 import { duration } from '../../src/config/schema.js';
 import { errorDefinitionSchema } from '../../src/error-definition.js';
+import { RECORD_FIELDS, type RecordField } from '../../src/record-fields.js';
 import { parseStatsdEndpoint } from '../../src/statsd-wire.js';
 
-/** Per-record tags the exporter can put on request metrics (DogStatsD tag key = this name). */
-export const RECORD_TAGS = [
-  'api_id', 'api_name', 'org_id', 'method', 'status_code', 'status_class', 'route', 'api_version', 'oauth_id', 'key_alias',
-] as const;
-
-/** One per-record tag name. */
-export type RecordTag = (typeof RECORD_TAGS)[number];
-
 /** The default per-record tag set. */
-export const DEFAULT_TAG_SET: readonly RecordTag[] = Object.freeze([
+export const DEFAULT_TAG_SET: readonly RecordField[] = Object.freeze([
   'api_id', 'api_name', 'org_id', 'method', 'status_code', 'status_class', 'route',
 ]);
 
@@ -88,9 +81,9 @@ export const dogstatsdConfigSchema = z
       )
       .default([])
       .describe('Global tags on every line, e.g. ["env:prod", "region:eu"].'),
-    tag_set: uniqueList(RECORD_TAGS, 'record tags')
+    tag_set: uniqueList(RECORD_FIELDS, 'record tags')
       .default([...DEFAULT_TAG_SET])
-      .describe(`Per-record tags on the request metrics, from ${RECORD_TAGS.join(', ')}. route is omitted on records without a route template.`),
+      .describe(`Per-record tags on the request metrics, from ${RECORD_FIELDS.join(', ')}. route is omitted on records without a route template.`),
     latencies: uniqueList(LATENCIES, 'latency kinds')
       .default([...LATENCIES])
       .describe('Which <namespace>.request.duration.<kind> distributions to send (total, upstream, gateway).'),

@@ -13,13 +13,12 @@ import type { AnalyticsRecord, MetricsBatch, RecordBatch, UptimeRecord } from '.
 import { compileErrorDefinition, type ErrorDefinition } from '../../src/error-definition.js';
 import { ShuttingDownError } from '../../src/errors.js';
 import { BurstLogger } from '../../src/logger.js';
+import { recordFieldValue, redactUrl, type RecordField } from '../../src/record-fields.js';
 import {
-  DatagramSender, LinePacker, TRIE_LEAF, dogGlobalTag, dogTag, dogTagKey, formatValue, isAscii, metricName, parseStatsdEndpoint,
-  trieChild, type StatsdEndpoint, type TrieNode,
+  CounterCache, DatagramSender, LinePacker, RecordFieldTrie, dogGlobalTag, dogTag, dogTagKey, formatValue, isAscii, metricName,
+  parseStatsdEndpoint, type CounterEntry, type StatsdEndpoint,
 } from '../../src/statsd-wire.js';
-import {
-  defaultPacketBytes, type DogStatsdConfig, type RecordTag, type TykTag,
-} from './config.js';
+import { defaultPacketBytes, type DogStatsdConfig, type TykTag } from './config.js';
 
 /** Distinct tag sets kept per cache before it is emptied (bounds memory under runaway cardinality). */
 export const MAX_TAG_SETS = 20_000;
@@ -27,85 +26,17 @@ export const MAX_TAG_SETS = 20_000;
 const SEP = '\u0001';
 
 /** A cached tag set and the counters summed for it since the last flush. */
-interface TagSet {
+interface TagSet extends CounterEntry {
   /** `|#tag,tag…` or '' when there are no tags. */
   readonly suffix: string;
   readonly suffixBytes: number;
-  dirty: boolean;
-  c0: number;
-  c1: number;
-  c2: number;
-  c3: number;
 }
 
-/** A bounded cache of tag sets with a list of those whose counters changed. */
-class TagCache {
-  /** String-keyed entries (network, uptime and Tyk-compatible tag sets; HTTP uses a trie). */
-  readonly map = new Map<string, TagSet>();
-  readonly dirty: TagSet[] = [];
-
-  constructor(private readonly globalSuffix: readonly string[]) {}
-
-  /** A new tag set from per-record `tags` (mutated: the global tags are appended). */
-  make(tags: string[]): TagSet {
-    for (const g of this.globalSuffix) tags.push(g);
-    const suffix = tags.length === 0 ? '' : `|#${tags.join(',')}`;
-    return { suffix, suffixBytes: isAscii(suffix) ? suffix.length : Buffer.byteLength(suffix), dirty: false, c0: 0, c1: 0, c2: 0, c3: 0 };
-  }
-
-  /** The entry for `key`, or undefined (then the caller makes one and calls `put`). */
-  get(key: string): TagSet | undefined {
-    return this.map.get(key);
-  }
-
-  put(key: string, t: TagSet): void {
-    this.map.set(key, t);
-  }
-
-  get full(): boolean {
-    return this.map.size >= MAX_TAG_SETS;
-  }
-
-  touch(t: TagSet): void {
-    if (!t.dirty) {
-      t.dirty = true;
-      this.dirty.push(t);
-    }
-  }
-}
-
-function statusClass(code: number): string {
-  return code >= 100 && code < 600 ? `${Math.floor(code / 100)}xx` : 'unknown';
-}
-
-/** The trie key of a tag: the record's own field value (no new string), the status code for status tags. */
-function tagKey(r: AnalyticsRecord, tag: RecordTag): string | number {
-  switch (tag) {
-    case 'api_id': return r.apiId;
-    case 'api_name': return r.apiName;
-    case 'org_id': return r.orgId;
-    case 'method': return r.method;
-    case 'status_code': case 'status_class': return r.responseCode;
-    case 'route': return r.route;
-    case 'api_version': return r.apiVersion;
-    case 'oauth_id': return r.oauthId;
-    case 'key_alias': return r.alias;
-  }
-}
-
-function recordTagValue(r: AnalyticsRecord, tag: RecordTag): string {
-  switch (tag) {
-    case 'api_id': return r.apiId;
-    case 'api_name': return r.apiName;
-    case 'org_id': return r.orgId;
-    case 'method': return r.method;
-    case 'status_code': return String(r.responseCode);
-    case 'status_class': return statusClass(r.responseCode);
-    case 'route': return r.route;
-    case 'api_version': return r.apiVersion;
-    case 'oauth_id': return r.oauthId;
-    case 'key_alias': return r.alias;
-  }
+/** A new tag set from per-record `tags` (mutated: the global tags are appended). */
+function newTagSet(tags: string[], globalTags: readonly string[]): TagSet {
+  for (const g of globalTags) tags.push(g);
+  const suffix = tags.length === 0 ? '' : `|#${tags.join(',')}`;
+  return { suffix, suffixBytes: isAscii(suffix) ? suffix.length : Buffer.byteLength(suffix), dirty: false, c0: 0, c1: 0, c2: 0, c3: 0 };
 }
 
 /** Tyk Pump's dogstatsd tag values (`pumps/dogstatsd.go`): `path` untrimmed in the default set, trailing `/` trimmed when listed. */
@@ -130,16 +61,6 @@ function tykTags(r: AnalyticsRecord, listed: readonly TykTag[]): string[] {
   return out;
 }
 
-/** `http://user:pass@host/` → `http://REDACTED:REDACTED@host/` (uptime URLs become tags). */
-function redactUrl(url: string): string {
-  const at = url.indexOf('@');
-  if (at < 0) return url;
-  const scheme = url.indexOf('://');
-  const slash = url.indexOf('/', scheme < 0 ? 0 : scheme + 3);
-  if (scheme < 0 || (slash >= 0 && at > slash)) return url;
-  return `${url.slice(0, scheme + 3)}REDACTED:REDACTED${url.slice(at)}`;
-}
-
 /** dd-trace's tracer; a type-only reference, so importing this file never loads dd-trace. */
 type Tracer = typeof import('dd-trace');
 
@@ -154,20 +75,18 @@ export class DogStatsdExporter implements Exporter {
   private readonly packer: LinePacker;
   private readonly burst: BurstLogger;
   private readonly globalTags: readonly string[];
-  private readonly tagSet: readonly RecordTag[];
-  private readonly routeTagged: boolean;
-  private readonly httpTags: TagCache;
-  private readonly netTags: TagCache;
-  private readonly uptimeTags: TagCache;
-  private readonly tykTagCache: TagCache;
+  private readonly tagSet: readonly RecordField[];
+  private readonly httpTags = new CounterCache<TagSet>(MAX_TAG_SETS);
+  private readonly netTags = new CounterCache<TagSet>(MAX_TAG_SETS);
+  private readonly uptimeTags = new CounterCache<TagSet>(MAX_TAG_SETS);
+  private readonly tykTagCache = new CounterCache<TagSet>(MAX_TAG_SETS);
   private readonly rateField: string;
   private readonly divisor: number;
   /** Per configured latency: 0 total, 1 upstream, 2 gateway, and its line prefix `<ns>.request.duration.<kind>:`. */
   private readonly latencyKinds: readonly number[];
   private readonly latencyPrefixes: readonly string[];
-  /** HTTP tag sets by the record values of `tag_set`, one trie level per tag. */
-  private httpTrie: TrieNode = new Map();
-  private httpTagSets = 0;
+  /** HTTP tag sets by the record values of `tag_set` (their counters are on `httpTags`' list). */
+  private readonly httpTrie: RecordFieldTrie<TagSet>;
   private readonly ns: string;
   private timer: NodeJS.Timeout | undefined;
   private started = false;
@@ -189,11 +108,7 @@ export class DogStatsdExporter implements Exporter {
     this.burst = new BurstLogger(ctx.logger);
     this.globalTags = config.tags.map(dogGlobalTag);
     this.tagSet = config.tag_set;
-    this.routeTagged = config.tag_set.includes('route');
-    this.httpTags = new TagCache(this.globalTags);
-    this.netTags = new TagCache(this.globalTags);
-    this.uptimeTags = new TagCache(this.globalTags);
-    this.tykTagCache = new TagCache(this.globalTags);
+    this.httpTrie = new RecordFieldTrie(config.tag_set, MAX_TAG_SETS);
     this.rateField = config.sample_rate < 1 ? `|@${config.sample_rate}` : '';
     this.divisor = config.duration_unit === 'seconds' ? 1000 : 1;
     this.ns = config.namespace;
@@ -312,45 +227,36 @@ export class DogStatsdExporter implements Exporter {
     if (this.config.tyk_compatible) this.tykHistogram(r);
   }
 
-  /** The record's tag set: a walk down the trie by its own field values, so no key string per record. */
+  /** The record's tag set, found by its own field values (no key string per record). */
   private httpTagSet(r: AnalyticsRecord): TagSet {
-    const tags = this.tagSet;
-    let node = this.httpTrie;
-    for (let i = 0; i < tags.length; i++) node = trieChild(node, tagKey(r, tags[i] as RecordTag));
-    let ts = node.get(TRIE_LEAF) as TagSet | undefined;
+    let ts = this.httpTrie.get(r, this.makeHttpTagSet);
     if (ts === undefined) {
-      if (this.httpTagSets >= MAX_TAG_SETS) {
-        this.flushCounters();
-        this.httpTrie = new Map();
-        this.httpTagSets = 0;
-        this.burst.log('warn', { limit: MAX_TAG_SETS }, 'dogstatsd: more distinct tag sets than the cache holds; cache emptied (consider a smaller tag_set or a route processor)');
-        return this.httpTagSet(r);
-      }
-      ts = this.httpTags.make(this.httpTagList(r));
-      node.set(TRIE_LEAF, ts);
-      this.httpTagSets++;
+      this.flushCounters();
+      this.httpTrie.clear();
+      this.cacheEmptied();
+      ts = this.httpTrie.get(r, this.makeHttpTagSet) as TagSet;
     }
     return ts;
   }
 
-  private httpTagList(r: AnalyticsRecord): string[] {
+  private readonly makeHttpTagSet = (r: AnalyticsRecord): TagSet => {
     const tags: string[] = [];
     for (const t of this.tagSet) {
       if (t === 'route' && r.route === '') continue;
-      tags.push(dogTag(t, recordTagValue(r, t)));
+      tags.push(dogTag(t, recordFieldValue(r, t)));
     }
-    return tags;
-  }
+    return newTagSet(tags, this.globalTags);
+  };
 
   private tykHistogram(r: AnalyticsRecord): void {
     const cache = this.tykTagCache;
     const listed = this.config.tyk_tags;
     const key = `${r.path}${SEP}${r.method}${SEP}${r.responseCode}${SEP}${r.apiVersion}${SEP}${r.apiName}${SEP}${r.apiId}${SEP}${r.orgId}${SEP}${r.trackPath ? 1 : 0}${SEP}${r.oauthId}`;
-    let ts = cache.get(key);
+    let ts = cache.map.get(key);
     if (ts === undefined) {
       if (cache.full) cache.map.clear();
-      ts = cache.make(tykTags(r, listed));
-      cache.put(key, ts);
+      ts = newTagSet(tykTags(r, listed), this.globalTags);
+      cache.map.set(key, ts);
     }
     this.line(`${this.ns}.request_time:${r.requestTime}|h${this.rateField}${ts.suffix}`, ts);
   }
@@ -358,15 +264,15 @@ export class DogStatsdExporter implements Exporter {
   private networkRecord(r: AnalyticsRecord): void {
     const cache = this.netTags;
     const key = `${r.apiId}${SEP}${r.apiName}${SEP}${r.orgId}`;
-    let ts = cache.get(key);
+    let ts = cache.map.get(key);
     if (ts === undefined) {
       if (cache.full) this.resetCache(cache);
       const tags: string[] = [];
       for (const t of this.tagSet) {
-        if (t === 'api_id' || t === 'api_name' || t === 'org_id') tags.push(dogTag(t, recordTagValue(r, t)));
+        if (t === 'api_id' || t === 'api_name' || t === 'org_id') tags.push(dogTag(t, recordFieldValue(r, t)));
       }
-      ts = cache.make(tags);
-      cache.put(key, ts);
+      ts = newTagSet(tags, this.globalTags);
+      cache.map.set(key, ts);
     }
     const n = r.network;
     ts.c0 += n.openConnections;
@@ -380,15 +286,15 @@ export class DogStatsdExporter implements Exporter {
     const cache = this.uptimeTags;
     const down = r.tcpError || r.serverError;
     const key = `${r.apiId}${SEP}${r.orgId}${SEP}${r.url}${SEP}${r.responseCode}${SEP}${down ? 'd' : 'u'}`;
-    let ts = cache.get(key);
+    let ts = cache.map.get(key);
     if (ts === undefined) {
       if (cache.full) this.resetCache(cache);
       const tags: string[] = [];
       if (this.tagSet.includes('api_id')) tags.push(dogTag('api_id', r.apiId));
       if (this.tagSet.includes('org_id')) tags.push(dogTag('org_id', r.orgId));
       tags.push(dogTag('url', redactUrl(r.url)), dogTag('status_code', String(r.responseCode)), dogTag('status', down ? 'down' : 'up'));
-      ts = cache.make(tags);
-      cache.put(key, ts);
+      ts = newTagSet(tags, this.globalTags);
+      cache.map.set(key, ts);
     }
     ts.c0++;
     cache.touch(ts);
@@ -396,43 +302,30 @@ export class DogStatsdExporter implements Exporter {
     this.line(`${this.ns}.uptime.check.duration:${ms / this.divisor}|d${ts.suffix}`, ts);
   }
 
-  private resetCache(cache: TagCache): void {
+  private resetCache(cache: CounterCache<TagSet>): void {
     this.flushCounters();
     cache.map.clear();
+    this.cacheEmptied();
+  }
+
+  private cacheEmptied(): void {
     this.burst.log('warn', { limit: MAX_TAG_SETS }, 'dogstatsd: more distinct tag sets than the cache holds; cache emptied (consider a smaller tag_set or a route processor)');
   }
 
   private flushCounters(): void {
     const ns = this.ns;
-    const http = this.httpTags.dirty;
-    for (let i = 0; i < http.length; i++) {
-      const t = http[i] as TagSet;
+    this.httpTags.drain((t) => {
       this.line(`${ns}.requests:${t.c0}|c${t.suffix}`, t);
       if (t.c1 > 0) this.line(`${ns}.requests.good:${t.c1}|c${t.suffix}`, t);
       if (t.c2 > 0) this.line(`${ns}.requests.bad:${t.c2}|c${t.suffix}`, t);
-      t.c0 = t.c1 = t.c2 = 0;
-      t.dirty = false;
-    }
-    http.length = 0;
-    const net = this.netTags.dirty;
-    for (let i = 0; i < net.length; i++) {
-      const t = net[i] as TagSet;
+    });
+    this.netTags.drain((t) => {
       if (t.c0 > 0) this.line(`${ns}.network.connections.opened:${t.c0}|c${t.suffix}`, t);
       if (t.c1 > 0) this.line(`${ns}.network.connections.closed:${t.c1}|c${t.suffix}`, t);
       if (t.c2 > 0) this.line(`${ns}.network.bytes_in:${t.c2}|c${t.suffix}`, t);
       if (t.c3 > 0) this.line(`${ns}.network.bytes_out:${t.c3}|c${t.suffix}`, t);
-      t.c0 = t.c1 = t.c2 = t.c3 = 0;
-      t.dirty = false;
-    }
-    net.length = 0;
-    const up = this.uptimeTags.dirty;
-    for (let i = 0; i < up.length; i++) {
-      const t = up[i] as TagSet;
-      this.line(`${ns}.uptime.checks:${t.c0}|c${t.suffix}`, t);
-      t.c0 = 0;
-      t.dirty = false;
-    }
-    up.length = 0;
+    });
+    this.uptimeTags.drain((t) => this.line(`${ns}.uptime.checks:${t.c0}|c${t.suffix}`, t));
   }
 
   /** One OTel metric of a metrics batch: gauges → `|g`, delta sums → `|c`, histograms → `.count`/`.sum` counts. */

@@ -5,15 +5,8 @@
 import { z } from 'zod';
 import { duration } from '../../src/config/schema.js';
 import { errorDefinitionSchema } from '../../src/error-definition.js';
+import { RECORD_FIELDS, type RecordField } from '../../src/record-fields.js';
 import { parseStatsdEndpoint } from '../../src/statsd-wire.js';
-
-/** Record fields usable as `{placeholders}` in `name_template` and as Telegraf tags. */
-export const RECORD_FIELDS = [
-  'api_id', 'api_name', 'org_id', 'method', 'status_code', 'status_class', 'route', 'api_version', 'oauth_id', 'key_alias',
-] as const;
-
-/** One record field name. */
-export type RecordField = (typeof RECORD_FIELDS)[number];
 
 /** Default Telegraf tag set. */
 export const DEFAULT_TAG_SET: readonly RecordField[] = Object.freeze([

@@ -13,11 +13,12 @@ import { compileErrorDefinition, type ErrorDefinition } from '../../src/error-de
 import { ShuttingDownError } from '../../src/errors.js';
 import { BurstLogger } from '../../src/logger.js';
 import { formatRfc3339Nano } from '../../src/tyk-json.js';
+import { recordFieldValue, type RecordField } from '../../src/record-fields.js';
 import {
-  DatagramSender, LinePacker, TRIE_LEAF, isAscii, parseStatsdEndpoint, statsdNameSafe, statsdSegment, telegrafTagValue, trieChild,
-  type TrieNode,
+  CounterCache, DatagramSender, LinePacker, RecordFieldTrie, isAscii, parseStatsdEndpoint, statsdNameSafe, statsdSegment, telegrafTagValue,
+  type CounterEntry,
 } from '../../src/statsd-wire.js';
-import type { RecordField, StatsdConfig, TykTag } from './config.js';
+import type { StatsdConfig, TykTag } from './config.js';
 
 /** Distinct names kept per cache before it is emptied (bounds memory under runaway cardinality). */
 export const MAX_NAMES = 20_000;
@@ -27,61 +28,15 @@ export const MAX_NAMES = 20_000;
  * record values in `pre` (`tyk.Orders_API.GET.orders_id.`), the Telegraf form puts tags in `post`
  * (`,api_id=orders,method=GET`). Counters since the last flush ride along.
  */
-interface Name {
+interface Name extends CounterEntry {
   readonly pre: string;
   readonly post: string;
   /** UTF-8 bytes minus UTF-16 length of `post` (0 when ASCII). */
   readonly extraBytes: number;
-  dirty: boolean;
-  c0: number;
-  c1: number;
-  c2: number;
-  c3: number;
 }
 
-class NameCache {
-  /** String-keyed entries (network, uptime and Tyk-compatible names; HTTP names live in a trie). */
-  readonly map = new Map<string, Name>();
-  readonly dirty: Name[] = [];
-
-  make(pre: string, post: string): Name {
-    return { pre, post, extraBytes: isAscii(post) ? 0 : Buffer.byteLength(post) - post.length, dirty: false, c0: 0, c1: 0, c2: 0, c3: 0 };
-  }
-
-  get full(): boolean {
-    return this.map.size >= MAX_NAMES;
-  }
-
-  touch(n: Name): void {
-    if (!n.dirty) {
-      n.dirty = true;
-      this.dirty.push(n);
-    }
-  }
-}
-
-function statusClass(code: number): string {
-  return code >= 100 && code < 600 ? `${Math.floor(code / 100)}xx` : 'unknown';
-}
-
-/** The trie key of a field: the record's own value (no new string), the status code for status fields. */
-function fieldKey(r: AnalyticsRecord, f: RecordField): string | number {
-  return f === 'status_code' || f === 'status_class' ? r.responseCode : fieldValue(r, f);
-}
-
-function fieldValue(r: AnalyticsRecord, f: RecordField): string {
-  switch (f) {
-    case 'api_id': return r.apiId;
-    case 'api_name': return r.apiName;
-    case 'org_id': return r.orgId;
-    case 'method': return r.method;
-    case 'status_code': return String(r.responseCode);
-    case 'status_class': return statusClass(r.responseCode);
-    case 'route': return r.route;
-    case 'api_version': return r.apiVersion;
-    case 'oauth_id': return r.oauthId;
-    case 'key_alias': return r.alias;
-  }
+function makeName(pre: string, post: string): Name {
+  return { pre, post, extraBytes: isAscii(post) ? 0 : Buffer.byteLength(post) - post.length, dirty: false, c0: 0, c1: 0, c2: 0, c3: 0 };
 }
 
 /** Go's `json.Marshal` of a string (HTML-safe escapes, invalid UTF-16 → U+FFFD escape), as Tyk Pump uses. */
@@ -153,19 +108,17 @@ export class StatsdExporter implements Exporter {
   private readonly prefix: string;
   /** Template parts: literal segments (strings) and record fields. */
   private readonly template: readonly ({ literal: string } | { field: RecordField })[];
-  private readonly keyFields: readonly RecordField[];
   private readonly globalTags: string;
-  private readonly httpNames = new NameCache();
-  private readonly netNames = new NameCache();
-  private readonly uptimeNames = new NameCache();
-  private readonly tykNames = new NameCache();
+  private readonly httpNames = new CounterCache<Name>(MAX_NAMES);
+  private readonly netNames = new CounterCache<Name>(MAX_NAMES);
+  private readonly uptimeNames = new CounterCache<Name>(MAX_NAMES);
+  private readonly tykNames = new CounterCache<Name>(MAX_NAMES);
   private readonly rateField: string;
   /** Per configured latency: 0 total, 1 upstream, 2 gateway, and its metric `request.duration.<kind>`. */
   private readonly latencyKinds: readonly number[];
   private readonly latencyMetrics: readonly string[];
-  /** HTTP names by the record values of the template (or tag_set), one trie level per field. */
-  private httpTrie: TrieNode = new Map();
-  private httpNameCount = 0;
+  /** HTTP names by the record values of the template (or tag_set) (their counters are on `httpNames`' list). */
+  private readonly httpTrie: RecordFieldTrie<Name>;
   private timer: NodeJS.Timeout | undefined;
   private started = false;
   private stopping = false;
@@ -184,9 +137,10 @@ export class StatsdExporter implements Exporter {
     this.template = config.name_template === ''
       ? []
       : config.name_template.split('.').map((s) => (s.startsWith('{') ? { field: s.slice(1, -1) as RecordField } : { literal: s }));
-    this.keyFields = config.telegraf
-      ? config.tag_set
-      : this.template.flatMap((p) => ('field' in p ? [p.field] : []));
+    this.httpTrie = new RecordFieldTrie(
+      config.telegraf ? config.tag_set : this.template.flatMap((p) => ('field' in p ? [p.field] : [])),
+      MAX_NAMES,
+    );
     this.globalTags = config.tags.map((t) => {
       const i = t.indexOf(':');
       return `,${t.slice(0, i)}=${telegrafTagValue(t.slice(i + 1))}`;
@@ -251,19 +205,19 @@ export class StatsdExporter implements Exporter {
     this.burst.log('warn', { bytes, maxPacketBytes: this.config.max_packet_bytes }, 'statsd line longer than max_packet_bytes dropped (raise max_packet_bytes or shorten the name)');
   }
 
-  private buildHttpName(r: AnalyticsRecord): { pre: string; post: string } {
+  private readonly makeHttpName = (r: AnalyticsRecord): Name => {
     if (this.config.telegraf) {
       let post = '';
       for (const f of this.config.tag_set) {
         if (f === 'route' && r.route === '') continue;
-        post += `,${f}=${telegrafTagValue(fieldValue(r, f))}`;
+        post += `,${f}=${telegrafTagValue(recordFieldValue(r, f))}`;
       }
-      return { pre: this.prefix, post: post + this.globalTags };
+      return makeName(this.prefix, post + this.globalTags);
     }
     let pre = this.prefix;
-    for (const p of this.template) pre += `${'literal' in p ? p.literal : statsdSegment(fieldValue(r, p.field))}.`;
-    return { pre, post: '' };
-  }
+    for (const p of this.template) pre += `${'literal' in p ? p.literal : statsdSegment(recordFieldValue(r, p.field))}.`;
+    return makeName(pre, '');
+  };
 
   private http(r: AnalyticsRecord): void {
     const n = this.httpName(r);
@@ -283,24 +237,14 @@ export class StatsdExporter implements Exporter {
     if (this.config.tyk_compatible) this.tykTimers(r);
   }
 
-  /** The record's name: a walk down the trie by its own field values, so no key string per record. */
+  /** The record's name, found by its own field values (no key string per record). */
   private httpName(r: AnalyticsRecord): Name {
-    const fields = this.keyFields;
-    let node = this.httpTrie;
-    for (let i = 0; i < fields.length; i++) node = trieChild(node, fieldKey(r, fields[i] as RecordField));
-    let n = node.get(TRIE_LEAF) as Name | undefined;
+    let n = this.httpTrie.get(r, this.makeHttpName);
     if (n === undefined) {
-      if (this.httpNameCount >= MAX_NAMES) {
-        this.flushCounters();
-        this.httpTrie = new Map();
-        this.httpNameCount = 0;
-        this.burst.log('warn', { limit: MAX_NAMES }, 'statsd: more distinct names than the cache holds; cache emptied (consider a smaller template or a route processor)');
-        return this.httpName(r);
-      }
-      const { pre, post } = this.buildHttpName(r);
-      n = this.httpNames.make(pre, post);
-      node.set(TRIE_LEAF, n);
-      this.httpNameCount++;
+      this.flushCounters();
+      this.httpTrie.clear();
+      this.cacheEmptied();
+      n = this.httpTrie.get(r, this.makeHttpName) as Name;
     }
     return n;
   }
@@ -317,7 +261,7 @@ export class StatsdExporter implements Exporter {
     // Tyk Pump writes `request_time.` when tags is empty; we leave the dangling dot out.
     let n = cache.map.get(tagPart);
     if (n === undefined) {
-      n = cache.make('', tagPart === '' ? '' : `.${statsdNameSafe(tagPart)}`);
+      n = makeName('', tagPart === '' ? '' : `.${statsdNameSafe(tagPart)}`);
       cache.map.set(tagPart, n);
     }
     for (const f of this.config.tyk_fields) {
@@ -326,13 +270,13 @@ export class StatsdExporter implements Exporter {
     }
   }
 
-  private apiName(cache: NameCache, key: string, apiId: string, group: string): Name {
+  private apiName(cache: CounterCache<Name>, key: string, apiId: string, group: string): Name {
     let n = cache.map.get(key);
     if (n === undefined) {
       if (cache.full) this.resetCache(cache);
       n = this.config.telegraf
-        ? cache.make(`${this.prefix}${group}.`, `,api_id=${telegrafTagValue(apiId)}${this.globalTags}`)
-        : cache.make(`${this.prefix}${group}.${statsdSegment(apiId)}.`, '');
+        ? makeName(`${this.prefix}${group}.`, `,api_id=${telegrafTagValue(apiId)}${this.globalTags}`)
+        : makeName(`${this.prefix}${group}.${statsdSegment(apiId)}.`, '');
       cache.map.set(key, n);
     }
     return n;
@@ -356,42 +300,31 @@ export class StatsdExporter implements Exporter {
     this.line(n, 'check.duration', String(r.requestTime > 0 ? r.requestTime : 0), 'ms', '');
   }
 
-  private resetCache(cache: NameCache): void {
+  private resetCache(cache: CounterCache<Name>): void {
     this.flushCounters();
     cache.map.clear();
+    this.cacheEmptied();
+  }
+
+  private cacheEmptied(): void {
     this.burst.log('warn', { limit: MAX_NAMES }, 'statsd: more distinct names than the cache holds; cache emptied (consider a smaller template or a route processor)');
   }
 
   private flushCounters(): void {
-    const http = this.httpNames.dirty;
-    for (let i = 0; i < http.length; i++) {
-      const n = http[i] as Name;
+    this.httpNames.drain((n) => {
       this.line(n, 'requests', String(n.c0), 'c', '');
       if (n.c1 > 0) this.line(n, 'requests.good', String(n.c1), 'c', '');
       if (n.c2 > 0) this.line(n, 'requests.bad', String(n.c2), 'c', '');
-      n.c0 = n.c1 = n.c2 = 0;
-      n.dirty = false;
-    }
-    http.length = 0;
-    const net = this.netNames.dirty;
-    for (let i = 0; i < net.length; i++) {
-      const n = net[i] as Name;
+    });
+    this.netNames.drain((n) => {
       if (n.c0 > 0) this.line(n, 'connections.opened', String(n.c0), 'c', '');
       if (n.c1 > 0) this.line(n, 'connections.closed', String(n.c1), 'c', '');
       if (n.c2 > 0) this.line(n, 'bytes_in', String(n.c2), 'c', '');
       if (n.c3 > 0) this.line(n, 'bytes_out', String(n.c3), 'c', '');
-      n.c0 = n.c1 = n.c2 = n.c3 = 0;
-      n.dirty = false;
-    }
-    net.length = 0;
-    const up = this.uptimeNames.dirty;
-    for (let i = 0; i < up.length; i++) {
-      const n = up[i] as Name;
+    });
+    this.uptimeNames.drain((n) => {
       if (n.c0 > 0) this.line(n, 'checks.up', String(n.c0), 'c', '');
       if (n.c1 > 0) this.line(n, 'checks.down', String(n.c1), 'c', '');
-      n.c0 = n.c1 = 0;
-      n.dirty = false;
-    }
-    up.length = 0;
+    });
   }
 }

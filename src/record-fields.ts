@@ -1,0 +1,108 @@
+/**
+ * Values derived from Tyk records that more than one component needs, in one place so they cannot
+ * drift: the record fields exporters use as tags or name parts (`api_id`, `status_class`, …), the
+ * status class, the HTTP method as the semantic conventions know it, and URLs with their credentials
+ * removed.
+ *
+ * Hot-path helpers here return the record's own strings where they can (no new string per record).
+ */
+import type { AnalyticsRecord } from './model.js';
+
+/**
+ * Record fields an exporter can put into a tag or a metric name (the `statsd` and `dogstatsd`
+ * `tag_set`, the `statsd` `name_template` placeholders). The name is the tag key.
+ */
+export const RECORD_FIELDS = [
+  'api_id', 'api_name', 'org_id', 'method', 'status_code', 'status_class', 'route', 'api_version', 'oauth_id', 'key_alias',
+] as const;
+
+/** One of {@link RECORD_FIELDS}. */
+export type RecordField = (typeof RECORD_FIELDS)[number];
+
+/** `2xx`, `4xx`, … of an HTTP status; `unknown` outside 100–599 (Tyk writes -1 for TCP records). */
+export function statusClass(code: number): string {
+  return code >= 100 && code < 600 ? `${Math.floor(code / 100)}xx` : 'unknown';
+}
+
+/**
+ * The text of a record field as it goes into a tag or name: the record's own string, or the status
+ * code / class. `route` is '' on a record without a route template (callers leave the tag out then).
+ */
+export function recordFieldValue(r: AnalyticsRecord, f: RecordField): string {
+  switch (f) {
+    case 'api_id': return r.apiId;
+    case 'api_name': return r.apiName;
+    case 'org_id': return r.orgId;
+    case 'method': return r.method;
+    case 'status_code': return String(r.responseCode);
+    case 'status_class': return statusClass(r.responseCode);
+    case 'route': return r.route;
+    case 'api_version': return r.apiVersion;
+    case 'oauth_id': return r.oauthId;
+    case 'key_alias': return r.alias;
+  }
+}
+
+/**
+ * A lookup key that identifies {@link recordFieldValue} without building it: the record's own string,
+ * or the status code (a number) for both status fields. Equal keys give equal values.
+ */
+export function recordFieldKey(r: AnalyticsRecord, f: RecordField): string | number {
+  switch (f) {
+    case 'api_id': return r.apiId;
+    case 'api_name': return r.apiName;
+    case 'org_id': return r.orgId;
+    case 'method': return r.method;
+    case 'status_code': case 'status_class': return r.responseCode;
+    case 'route': return r.route;
+    case 'api_version': return r.apiVersion;
+    case 'oauth_id': return r.oauthId;
+    case 'key_alias': return r.alias;
+  }
+}
+
+/**
+ * The HTTP methods the semantic conventions (1.45) know, in the order SLO selectors list them. A
+ * metric's `http.request.method` is one of these or `_OTHER`, so an SLO selector may name only these.
+ */
+export const HTTP_METHODS = ['CONNECT', 'DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT', 'QUERY', 'TRACE'] as const;
+
+/** One of {@link HTTP_METHODS}. */
+export type HttpMethod = (typeof HTTP_METHODS)[number];
+
+/** `http.request.method` values by {@link httpMethodIndex}: index 0 is `_OTHER`, then {@link HTTP_METHODS}. */
+export const HTTP_METHOD_VALUES: readonly ('_OTHER' | HttpMethod)[] = Object.freeze(['_OTHER', ...HTTP_METHODS]);
+
+/**
+ * Index in {@link HTTP_METHOD_VALUES} of a method: 1–10 for the known ones (case-sensitive, as the
+ * semantic conventions require), else 0 (`_OTHER`). A small integer, so it can be part of a numeric key.
+ */
+export function httpMethodIndex(m: string): number {
+  switch (m) {
+    case 'CONNECT': return 1;
+    case 'DELETE': return 2;
+    case 'GET': return 3;
+    case 'HEAD': return 4;
+    case 'OPTIONS': return 5;
+    case 'PATCH': return 6;
+    case 'POST': return 7;
+    case 'PUT': return 8;
+    case 'QUERY': return 9;
+    case 'TRACE': return 10;
+    default: return 0;
+  }
+}
+
+/**
+ * `http://user:pass@host/` → `http://REDACTED:REDACTED@host/`: credentials never reach an attribute or
+ * a tag (the semantic conventions forbid them in `url.full`). A URL without `scheme://` or without
+ * credentials before the first `/` of its authority is returned as it is.
+ */
+export function redactUrl(url: string): string {
+  const at = url.indexOf('@');
+  if (at < 0) return url;
+  const scheme = url.indexOf('://');
+  const slash = url.indexOf('/', scheme < 0 ? 0 : scheme + 3);
+  if (scheme < 0 || (slash >= 0 && at > slash)) return url;
+  return `${url.slice(0, scheme + 3)}REDACTED:REDACTED${url.slice(at)}`;
+}
