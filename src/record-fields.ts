@@ -78,17 +78,18 @@ export const HTTP_METHOD_VALUES: readonly ('_OTHER' | HttpMethod)[] = Object.fre
  * semantic conventions require), else 0 (`_OTHER`). A small integer, so it can be part of a numeric key.
  */
 export function httpMethodIndex(m: string): number {
+  // Compared one after another: the common methods first.
   switch (m) {
-    case 'CONNECT': return 1;
-    case 'DELETE': return 2;
     case 'GET': return 3;
-    case 'HEAD': return 4;
-    case 'OPTIONS': return 5;
-    case 'PATCH': return 6;
     case 'POST': return 7;
     case 'PUT': return 8;
-    case 'QUERY': return 9;
+    case 'DELETE': return 2;
+    case 'PATCH': return 6;
+    case 'HEAD': return 4;
+    case 'OPTIONS': return 5;
+    case 'CONNECT': return 1;
     case 'TRACE': return 10;
+    case 'QUERY': return 9;
     default: return 0;
   }
 }

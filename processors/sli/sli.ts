@@ -24,32 +24,13 @@ import type { AnalyticsRecord, MetricsBatch, RecordBatch, ResourceAttributes, Up
 import { compileErrorDefinition, type ErrorDefinition } from '../../src/error-definition.js';
 import { ShuttingDownError } from '../../src/errors.js';
 import { BurstLogger } from '../../src/logger.js';
+import { HTTP_METHOD_VALUES, httpMethodIndex, redactUrl } from '../../src/record-fields.js';
 import { VERSION } from '../../src/version.js';
 import { BucketIndex, HistAcc, SeriesTable, seriesBase, type SeriesBase } from './aggregate.js';
 import type { SliConfig, SliMetric, TykPumpMetric } from './config.js';
 
 /** Separator of attribute values inside a series key (cannot occur in HTTP methods, ids or numbers). */
 const SEP = '\u0001';
-
-/** `http.request.method` values by {@link methodIndex}: index 0 is `_OTHER`. */
-const METHODS = ['_OTHER', 'GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS', 'CONNECT', 'TRACE', 'QUERY'] as const;
-
-/** Index in {@link METHODS} of a method: the known ones (semantic conventions 1.45, case-sensitive), else 0 (`_OTHER`). */
-function methodIndex(m: string): number {
-  switch (m) {
-    case 'GET': return 1;
-    case 'POST': return 2;
-    case 'PUT': return 3;
-    case 'DELETE': return 4;
-    case 'PATCH': return 5;
-    case 'HEAD': return 6;
-    case 'OPTIONS': return 7;
-    case 'CONNECT': return 8;
-    case 'TRACE': return 9;
-    case 'QUERY': return 10;
-    default: return 0;
-  }
-}
 
 /**
  * Lookup cache of HTTP series for the default attribute set: API id → (name, org) → route → status and
@@ -152,16 +133,6 @@ function sumMetric(name: SliMetric | TykPumpMetric, points: DataPoint<number>[])
     dataPoints: points,
     isMonotonic: true,
   };
-}
-
-/** Removes `user:password@` from a URL (semantic conventions forbid credentials in `url.full`). */
-function redactUrl(url: string): string {
-  const at = url.indexOf('@');
-  if (at < 0) return url;
-  const scheme = url.indexOf('://');
-  const slash = url.indexOf('/', scheme < 0 ? 0 : scheme + 3);
-  if (scheme < 0 || (slash >= 0 && at > slash)) return url;
-  return `${url.slice(0, scheme + 3)}REDACTED:REDACTED${url.slice(at)}`;
 }
 
 /** The sli processor runtime. */
@@ -325,7 +296,7 @@ export class SliProcessor implements Processor<'records'> {
   private observeHttp(r: AnalyticsRecord, ts: number, now: number): void {
     const code = r.responseCode;
     const bad = this.errors.isBad(code);
-    const mi = this.aMethod ? methodIndex(r.method) : 0;
+    const mi = this.aMethod ? httpMethodIndex(r.method) : 0;
     // Status and method as one integer (the status only where it is an attribute, or carried by error.type).
     const small = (this.aStatus || bad ? code + 1 : 0) * 16 + mi;
     let s: HttpSeries | undefined;
@@ -360,7 +331,7 @@ export class SliProcessor implements Processor<'records'> {
 
   /** The series of an HTTP record by its string key (holding exactly the configured attributes' values). */
   private httpSeries(r: AnalyticsRecord, code: number, bad: boolean, mi: number, small: number): HttpSeries {
-    const method = METHODS[mi] as string;
+    const method = HTTP_METHOD_VALUES[mi] as string;
     let key = this.aStatus ? `${code}` : bad ? `${code}` : '';
     if (this.aMethod) key += SEP + method;
     if (this.aRoute) key += SEP + r.route;

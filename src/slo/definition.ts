@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { ConfigProblem } from '../errors.js';
 import { compileErrorDefinition, errorDefinitionSchema, type ErrorDefinition } from '../error-definition.js';
+import { HTTP_METHODS } from '../record-fields.js';
 import { errorBudget, objectiveRatio, periodDays, periodWindow, SLO_PERIODS, type SloPeriod, type SloWindow } from './windows.js';
 
 /**
@@ -20,8 +21,6 @@ export const DEFAULT_LATENCY_BUCKETS_SECONDS: readonly number[] = Object.freeze(
   0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
 ]);
 
-/** HTTP methods a selector may name (the semantic-conventions known methods; others are `_OTHER` on metrics). */
-export const HTTP_METHODS = ['CONNECT', 'DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT', 'QUERY', 'TRACE'] as const;
 
 const SLO_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
