@@ -5,7 +5,7 @@
  */
 import { describe, it, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { allFixtures } from './helpers/fixtures.js';
+import { allFixtures, pushFixtures } from './helpers/fixtures.js';
 import { testRedis, type TestRedis } from './helpers/redis.js';
 import { startAgent, waitFor } from './helpers/agent.js';
 import { startOtlpSink, type OtlpSink, type SinkPoint } from './helpers/otlp-sink.js';
@@ -32,7 +32,7 @@ describe('metrics pipeline end to end (fixtures → Redis → sli → OTLP/HTTP 
 
   it('exports cumulative counters and histograms whose buckets match the fixtures', async () => {
     const fixtures = allFixtures();
-    for (const f of fixtures) await redis.push(`${redis.prefix}${f.redisKey}`, [f.bytes]);
+    await pushFixtures(redis, fixtures);
     const http = fixtures.filter((f) => f.format !== 'uptime' && f.expected['response_code'] !== -1);
     const agent = await startAgent(`
 receivers:

@@ -8,7 +8,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { loadFixtures, type Fixture } from './helpers/fixtures.js';
+import { loadFixtures, pushFixtures, type Fixture } from './helpers/fixtures.js';
 import { testRedis, type TestRedis } from './helpers/redis.js';
 import { startAgent, waitFor, type RunningAgent } from './helpers/agent.js';
 import { freePort } from './helpers/tyk-redis.js';
@@ -55,10 +55,7 @@ describe('Redis → tyk_redis → route → sli → prometheus → Prometheus', 
 
   before(async () => {
     redis = await testRedis('prom-e2e');
-    const byKey = new Map<string, Buffer[]>();
-    for (const f of ANALYTICS) byKey.set(f.redisKey, [...(byKey.get(f.redisKey) ?? []), f.bytes]);
-    for (const [key, values] of byKey) await redis.push(`${redis.prefix}${key}`, values);
-    await redis.push(`${redis.prefix}uptime`, UPTIME.map((f) => f.bytes));
+    await pushFixtures(redis, [...ANALYTICS, ...UPTIME], { uptimeKey: 'uptime' });
     tykTarget = `127.0.0.1:${await freePort()}`;
     agent = await startAgent(`
 receivers:

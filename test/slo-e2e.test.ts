@@ -13,7 +13,7 @@ import { loadConfigText } from '../src/config/load.js';
 import { factories } from '../src/registry.js';
 import { generateRules, renderRules } from '../src/slo/rules.js';
 import { startAgent, waitFor, type RunningAgent } from './helpers/agent.js';
-import { allFixtures } from './helpers/fixtures.js';
+import { allFixtures, pushFixtures } from './helpers/fixtures.js';
 import { testRedis, type TestRedis } from './helpers/redis.js';
 import { startPrometheus, type PrometheusServer } from './helpers/prometheus.js';
 import { syntheticRecord } from './helpers/synthetic-records.js';
@@ -106,11 +106,7 @@ describe('SLO rules against a real Prometheus, fed by the real agent from gatewa
     // Counters that appear already at their final value show no increase to rate(): push the fixtures once,
     // wait until Prometheus scraped all of them, push them again; every series then grows by exactly one
     // copy of the fixtures.
-    const push = async () => {
-      for (const key of new Set(fixtures.map((f) => f.redisKey))) {
-        await redis.push(`${redis.prefix}${key}`, fixtures.filter((f) => f.redisKey === key).map((f) => f.bytes));
-      }
-    };
+    const push = () => pushFixtures(redis, fixtures);
     await push();
     await waitFor('the first copy scraped', async () => (await requests()) === http.length, 20_000, 200);
     await push();

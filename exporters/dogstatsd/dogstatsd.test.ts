@@ -7,67 +7,36 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AggregationTemporality, DataPointType, type MetricData } from '@opentelemetry/sdk-metrics';
 import { ValueType } from '@opentelemetry/api';
-import { defaultPacketBytes, dogstatsdConfigSchema, type DogStatsdConfig } from './config.js';
+import { defaultPacketBytes, dogstatsdConfigSchema } from './config.js';
 import { DogStatsdExporter, MAX_TAG_SETS } from './dogstatsd.js';
 import { dogstatsdExporterFactory } from './index.js';
 import { parseWithProblems } from '../../src/config/load.js';
 import { UNTRACKED } from '../../src/delivery.js';
-import { withRoute, type AnalyticsRecord, type MetricsBatch, type TykRecord } from '../../src/model.js';
-import { decodeAnalytics, decodeUptime } from '../../receivers/tyk_redis/decode.js';
-import { allFixtures } from '../../test/helpers/fixtures.js';
+import type { AnalyticsRecord, MetricsBatch } from '../../src/model.js';
+import { allFixtures, pushFixtures } from '../../test/helpers/fixtures.js';
+import { decodedFixturesHalfRouted as fixtureRecords } from '../../test/helpers/decoded-fixtures.js';
+import { Cleanups } from '../../test/helpers/cleanups.js';
 import { httpRecord, networkRecord, uptimeRecord } from '../../test/helpers/records.js';
 import { startAgent, waitFor } from '../../test/helpers/agent.js';
 import { testRedis } from '../../test/helpers/redis.js';
 import {
-  exporterContext, parseDogStatsdLine, udpServer, udsServer, type DatagramServer, type ParsedLine, type TestExporterContext,
+  datagramHarness, exporterContext, parseDogStatsdLine, udpServer, udsServer, type DatagramHarness, type DatagramServer, type ParsedLine,
 } from '../../test/helpers/statsd-server.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 
-/** The fixture records, decoded by the real decoder; every second HTTP record gets its route template. */
-function fixtureRecords(): TykRecord[] {
-  const out: TykRecord[] = [];
-  let i = 0;
-  for (const f of allFixtures()) {
-    if (f.format === 'uptime') {
-      out.push(decodeUptime(f.bytes));
-      continue;
-    }
-    const r = decodeAnalytics(f.bytes, f.format === 'protobuf' ? 'protobuf' : 'msgpack');
-    const hint = f.expected['route_template_hint'];
-    out.push(r.kind === 'http' && i++ % 2 === 0 && typeof hint === 'string' ? withRoute(r, hint) : r);
-  }
-  return out;
-}
-
 /** Closed after the suite, even when a test fails (a Unix socket would keep the process alive). */
-const cleanups: (() => Promise<void>)[] = [];
+const cleanups = new Cleanups();
 
-interface Harness {
-  readonly server: DatagramServer;
-  readonly t: TestExporterContext;
-  readonly exporter: DogStatsdExporter;
-  /** Shuts the exporter down, waits for the datagrams, parses every line strictly. */
-  finish(): Promise<ParsedLine[]>;
-}
-
-async function harness(over: Record<string, unknown>, server?: DatagramServer): Promise<Harness> {
-  const srv = server ?? (await udpServer());
-  const t = exporterContext('dogstatsd');
-  const config: DogStatsdConfig = dogstatsdConfigSchema.parse({ endpoint: srv.endpoint, ...over });
-  const exporter = new DogStatsdExporter(t.ctx, config);
-  cleanups.push(() => srv.close(), () => t.close(), () => exporter.shutdown());
-  await exporter.start();
-  return {
-    server: srv,
-    t,
-    exporter,
-    async finish() {
-      await exporter.shutdown();
-      await srv.settle();
-      return srv.lines().map(parseDogStatsdLine);
-    },
-  };
+/** A started exporter with `over` as its config; `finish()` parses every line strictly. */
+function harness(over: Record<string, unknown>, server?: DatagramServer): Promise<DatagramHarness<DogStatsdExporter>> {
+  return datagramHarness({
+    id: 'dogstatsd',
+    make: (ctx, endpoint) => new DogStatsdExporter(ctx, dogstatsdConfigSchema.parse({ endpoint, ...over })),
+    parse: parseDogStatsdLine,
+    cleanups,
+    ...(server ? { server } : {}),
+  });
 }
 
 const statusClass = (c: number) => `${Math.floor(c / 100)}xx`;
@@ -96,10 +65,7 @@ function sumCounts(lines: readonly ParsedLine[], name: string): Map<string, numb
 }
 
 describe('dogstatsd exporter', () => {
-  after(async () => {
-    // Last registered first: exporters shut down before the servers they send to close.
-    for (const c of cleanups.reverse()) await c().catch(() => undefined);
-  });
+  after(() => cleanups.run());
 
   it('sends every fixture record: counts per tag set, distribution values in seconds, datagrams within max_packet_bytes', async () => {
     const records = fixtureRecords();
@@ -423,7 +389,7 @@ describe('dogstatsd exporter', () => {
     const server = await udpServer();
     cleanups.push(() => redis.cleanup(), () => server.close());
     const fixtures = allFixtures().filter((f) => f.format === 'msgpack' || f.format === 'protobuf');
-    for (const f of fixtures) await redis.push(`${redis.prefix}${f.redisKey}`, [f.bytes]);
+    await pushFixtures(redis, fixtures);
     const yaml = `
 receivers:
   tyk_redis:

@@ -9,7 +9,7 @@ import { mkdtemp, readFile, readdir, rm, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SeverityNumber } from '@opentelemetry/api-logs';
-import { allFixtures, loadFixtures } from '../../test/helpers/fixtures.js';
+import { allFixtures, loadFixtures, pushFixtures } from '../../test/helpers/fixtures.js';
 import { httpRecord } from '../../test/helpers/records.js';
 import { testRedis, type TestRedis } from '../../test/helpers/redis.js';
 import { startAgent, waitFor, type RunningAgent } from '../../test/helpers/agent.js';
@@ -25,16 +25,14 @@ import type { ComponentContext } from '../../src/component.js';
 import type { AnalyticsRecord, LogsBatch, TykRecord } from '../../src/model.js';
 import { ShuttingDownError, StartError } from '../../src/errors.js';
 import { toTykJson } from '../../src/tyk-json.js';
-import { decodeAnalytics, decodeUptime } from '../../receivers/tyk_redis/decode.js';
+import { decodeFixture } from '../../test/helpers/decoded-fixtures.js';
 import { fileConfigSchema } from './config.js';
 import { FileExporter } from './file.js';
 import { TextSink } from './sink.js';
 import { ANALYTICS_CSV_COLUMNS, UPTIME_CSV_COLUMNS } from './format.js';
 
 function decoded(): TykRecord[] {
-  return allFixtures().map((f) =>
-    f.format === 'uptime' ? decodeUptime(f.bytes) : decodeAnalytics(f.bytes, f.format === 'protobuf' ? 'protobuf' : 'msgpack'),
-  );
+  return allFixtures().map(decodeFixture);
 }
 
 let telemetry: SelfTelemetry;
@@ -275,12 +273,7 @@ describe('Redis → tyk_redis → file (real agent)', { timeout: 60_000 }, () =>
 
   it('writes every record of every fixture exactly once as its Tyk JSON', async () => {
     const fixtures = allFixtures();
-    const byKey = new Map<string, Buffer[]>();
-    for (const f of fixtures) {
-      const key = f.format === 'uptime' ? 'uptime' : f.redisKey;
-      byKey.set(key, [...(byKey.get(key) ?? []), f.bytes]);
-    }
-    for (const [key, values] of byKey) await redis.push(`${redis.prefix}${key}`, values);
+    await pushFixtures(redis, fixtures, { uptimeKey: 'uptime' });
     agent = await startAgent(`
 receivers:
   tyk_redis:

@@ -1,65 +1,35 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { statsdConfigSchema, type StatsdConfig } from './config.js';
+import { statsdConfigSchema } from './config.js';
 import { StatsdExporter, goJsonString } from './statsd.js';
 import { statsdExporterFactory } from './index.js';
 import { parseWithProblems } from '../../src/config/load.js';
 import { UNTRACKED } from '../../src/delivery.js';
-import { withRoute, type AnalyticsRecord, type TykRecord } from '../../src/model.js';
-import { decodeAnalytics, decodeUptime } from '../../receivers/tyk_redis/decode.js';
-import { allFixtures } from '../../test/helpers/fixtures.js';
+import type { AnalyticsRecord } from '../../src/model.js';
+import { allFixtures, pushFixtures } from '../../test/helpers/fixtures.js';
+import { decodedFixturesHalfRouted as fixtureRecords } from '../../test/helpers/decoded-fixtures.js';
+import { Cleanups } from '../../test/helpers/cleanups.js';
 import { httpRecord, networkRecord, uptimeRecord } from '../../test/helpers/records.js';
 import { startAgent } from '../../test/helpers/agent.js';
 import { testRedis } from '../../test/helpers/redis.js';
 import {
-  exporterContext, parseStatsdLine, udpServer, type DatagramServer, type ParsedLine, type TestExporterContext,
+  datagramHarness, exporterContext, parseStatsdLine, udpServer, type DatagramHarness, type ParsedLine,
 } from '../../test/helpers/statsd-server.js';
-
-function fixtureRecords(): TykRecord[] {
-  const out: TykRecord[] = [];
-  let i = 0;
-  for (const f of allFixtures()) {
-    if (f.format === 'uptime') {
-      out.push(decodeUptime(f.bytes));
-      continue;
-    }
-    const r = decodeAnalytics(f.bytes, f.format === 'protobuf' ? 'protobuf' : 'msgpack');
-    const hint = f.expected['route_template_hint'];
-    out.push(r.kind === 'http' && i++ % 2 === 0 && typeof hint === 'string' ? withRoute(r, hint) : r);
-  }
-  return out;
-}
 
 /** The segment rule, written independently of the implementation. */
 const seg = (v: string) => v.replace(/[^A-Za-z0-9_-]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 100) || 'unknown';
 
 /** Closed after the suite, even when a test fails (a Unix socket would keep the process alive). */
-const cleanups: (() => Promise<void>)[] = [];
+const cleanups = new Cleanups();
 
-interface Harness {
-  readonly server: DatagramServer;
-  readonly t: TestExporterContext;
-  readonly exporter: StatsdExporter;
-  finish(parse?: (l: string) => ParsedLine): Promise<ParsedLine[]>;
-}
-
-async function harness(over: Record<string, unknown>): Promise<Harness> {
-  const server = await udpServer();
-  const t = exporterContext('statsd');
-  const config: StatsdConfig = statsdConfigSchema.parse({ endpoint: server.endpoint, ...over });
-  const exporter = new StatsdExporter(t.ctx, config);
-  cleanups.push(() => server.close(), () => t.close(), () => exporter.shutdown());
-  await exporter.start();
-  return {
-    server,
-    t,
-    exporter,
-    async finish(parse = (l) => parseStatsdLine(l)) {
-      await exporter.shutdown();
-      await server.settle();
-      return server.lines().map(parse);
-    },
-  };
+/** A started exporter with `over` as its config; `finish()` parses plain StatsD lines strictly unless given a parser. */
+function harness(over: Record<string, unknown>): Promise<DatagramHarness<StatsdExporter>> {
+  return datagramHarness({
+    id: 'statsd',
+    make: (ctx, endpoint) => new StatsdExporter(ctx, statsdConfigSchema.parse({ endpoint, ...over })),
+    parse: (l) => parseStatsdLine(l),
+    cleanups,
+  });
 }
 
 function sums(lines: readonly ParsedLine[], pred: (l: ParsedLine) => boolean, keyOf: (l: ParsedLine) => string): Map<string, number> {
@@ -69,10 +39,7 @@ function sums(lines: readonly ParsedLine[], pred: (l: ParsedLine) => boolean, ke
 }
 
 describe('statsd exporter', () => {
-  after(async () => {
-    // Last registered first: exporters shut down before the servers they send to close.
-    for (const c of cleanups.reverse()) await c().catch(() => undefined);
-  });
+  after(() => cleanups.run());
 
   it('names from the template: timers (ms) and counts per name equal the fixtures; datagrams within max_packet_bytes', async () => {
     const records = fixtureRecords();
@@ -218,7 +185,7 @@ describe('statsd exporter', () => {
     const server = await udpServer();
     cleanups.push(() => redis.cleanup(), () => server.close());
     const fixtures = allFixtures().filter((f) => f.format === 'msgpack');
-    for (const f of fixtures) await redis.push(`${redis.prefix}${f.redisKey}`, [f.bytes]);
+    await pushFixtures(redis, fixtures);
     const agent = await startAgent(`
 receivers:
   tyk_redis:

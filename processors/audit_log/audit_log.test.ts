@@ -10,8 +10,8 @@ import { SelfTelemetry } from '../../src/telemetry.js';
 import { silentLogger } from '../../src/logger.js';
 import { formatRfc3339Nano } from '../../src/tyk-json.js';
 import { parseWithProblems } from '../../src/config/load.js';
-import { decodeAnalytics, decodeUptime } from '../../receivers/tyk_redis/decode.js';
-import { loadFixtures, type Fixture } from '../../test/helpers/fixtures.js';
+import { loadFixtures } from '../../test/helpers/fixtures.js';
+import { decodeFixture as decode } from '../../test/helpers/decoded-fixtures.js';
 import { httpRecord, networkRecord, RecordingConsumer, uptimeRecord, tracked } from '../../test/helpers/records.js';
 import { auditLogConfigSchema } from './config.js';
 import { auditLogProcessorFactory } from './index.js';
@@ -50,9 +50,6 @@ async function counter(t: SelfTelemetry, name: string, labels: Record<string, st
   }
   return 0;
 }
-
-const decode = (f: Fixture): TykRecord =>
-  f.format === 'uptime' ? decodeUptime(f.bytes) : decodeAnalytics(f.bytes, f.format === 'protobuf' ? 'protobuf' : 'msgpack');
 
 describe('audit_log processor', () => {
   it('turns every fixture HTTP record into a log entry with the expected semconv attributes', async () => {

@@ -10,7 +10,7 @@ import { parseWithProblems } from '../../src/config/load.js';
 import { silentLogger } from '../../src/logger.js';
 import { httpRecord, networkRecord, uptimeRecord, RecordingConsumer, tracked } from '../../test/helpers/records.js';
 import { allFixtures } from '../../test/helpers/fixtures.js';
-import { decodeAnalytics, decodeUptime } from '../../receivers/tyk_redis/decode.js';
+import { decodeFixture } from '../../test/helpers/decoded-fixtures.js';
 import { filterConfigSchema, type FilterConfig } from './config.js';
 import { compileFilter } from './filter.js';
 import { filterProcessorFactory } from './index.js';
@@ -228,9 +228,7 @@ describe('filter processor', () => {
   });
 
   it('filters decoded fixture records: only the Orders API, no TCP stats, no uptime', async () => {
-    const records: TykRecord[] = allFixtures().map((f) =>
-      f.format === 'uptime' ? decodeUptime(f.bytes) : decodeAnalytics(f.bytes, f.format === 'protobuf' ? 'protobuf' : 'msgpack'),
-    );
+    const records: TykRecord[] = allFixtures().map(decodeFixture);
     const orders = 'e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0';
     const want = allFixtures().filter((f) => f.format !== 'uptime' && f.expected['api_id'] === orders && f.expected['response_code'] !== -1).length;
     assert.ok(want > 20);

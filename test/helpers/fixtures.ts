@@ -3,6 +3,7 @@
  * real wire bytes plus the values a correct reader must decode. See test/fixtures/README.md.
  */
 import { readFileSync } from 'node:fs';
+import type { TestRedis } from './redis.js';
 
 /** One fixture line. */
 export interface Fixture {
@@ -38,4 +39,22 @@ export function loadFixtures(file: (typeof FIXTURE_FILES)[number]): Fixture[] {
 /** Every fixture of every file. */
 export function allFixtures(): Fixture[] {
   return FIXTURE_FILES.flatMap((f) => loadFixtures(f));
+}
+
+/**
+ * RPUSHes the fixtures' bytes to `<prefix><redis_key>` (uptime fixtures to `<prefix><uptimeKey>` when
+ * given), in fixture order within each list.
+ */
+export async function pushFixtures(redis: TestRedis, fixtures: readonly Fixture[], opts: { uptimeKey?: string } = {}): Promise<void> {
+  const byKey = new Map<string, Buffer[]>();
+  for (const f of fixtures) {
+    const key = f.format === 'uptime' && opts.uptimeKey !== undefined ? opts.uptimeKey : f.redisKey;
+    let list = byKey.get(key);
+    if (list === undefined) {
+      list = [];
+      byKey.set(key, list);
+    }
+    list.push(f.bytes);
+  }
+  for (const [key, values] of byKey) await redis.push(`${redis.prefix}${key}`, values);
 }

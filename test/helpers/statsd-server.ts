@@ -16,6 +16,7 @@ import { HealthRegistry } from '../../src/graph.js';
 import { SelfTelemetry } from '../../src/telemetry.js';
 import { silentLogger } from '../../src/logger.js';
 import { captureLogger, type LogLine } from './log-capture.js';
+import type { Cleanups } from './cleanups.js';
 
 /** One metric line, parsed. */
 export interface ParsedLine {
@@ -293,6 +294,52 @@ export function exporterContext(id: string, shared?: SharedConfig): TestExporter
     async close() {
       await http.close();
       await telemetry.shutdown();
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+/** An exporter under test, sending to a real receiving socket. */
+export interface DatagramHarness<E> {
+  readonly server: DatagramServer;
+  readonly t: TestExporterContext;
+  readonly exporter: E;
+  /** Shuts the exporter down, waits for the datagrams, and parses every line (a strict parser throws on a malformed one). */
+  finish(parse?: (line: string) => ParsedLine): Promise<ParsedLine[]>;
+}
+
+/** What {@link datagramHarness} needs. */
+export interface DatagramHarnessOptions<E> {
+  /** Exporter id (and `exporter` label of its self-telemetry). */
+  readonly id: string;
+  /** Builds the exporter for the server's endpoint. */
+  readonly make: (ctx: ComponentContext, endpoint: string) => E;
+  /** The parser `finish()` uses when given none. */
+  readonly parse: (line: string) => ParsedLine;
+  /** Where the server, context and exporter are registered for closing. */
+  readonly cleanups: Cleanups;
+  /** Send here instead of a new UDP server. */
+  readonly server?: DatagramServer;
+}
+
+/** Starts an exporter with a real context, sending to `server` (default: a new UDP server). */
+export async function datagramHarness<E extends { start(): Promise<void>; shutdown(): Promise<void> }>(
+  opts: DatagramHarnessOptions<E>,
+): Promise<DatagramHarness<E>> {
+  const server = opts.server ?? (await udpServer());
+  const t = exporterContext(opts.id);
+  const exporter = opts.make(t.ctx, server.endpoint);
+  opts.cleanups.push(() => server.close(), () => t.close(), () => exporter.shutdown());
+  await exporter.start();
+  return {
+    server,
+    t,
+    exporter,
+    async finish(parse = opts.parse) {
+      await exporter.shutdown();
+      await server.settle();
+      return server.lines().map((l) => parse(l));
     },
   };
 }
