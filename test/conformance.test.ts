@@ -8,12 +8,11 @@ import { factories } from '../src/registry.js';
 import type { ComponentContext, Consumer, Factory } from '../src/component.js';
 import type { Signal } from '../src/model.js';
 import { HttpServers } from '../src/http-server.js';
-import { HealthRegistry } from '../src/graph.js';
 import { SelfTelemetry } from '../src/telemetry.js';
-import { buildSharedConfig, sharedSectionSchemas } from '../src/config/shared.js';
 import { parseWithProblems } from '../src/config/load.js';
 import { silentLogger } from '../src/logger.js';
 import { RecordingConsumer } from './helpers/records.js';
+import { componentContext } from './helpers/context.js';
 
 /** Overrides so a default config can actually start in a test (free ports, private Redis keys, temp files). */
 const START_OVERRIDES: Record<string, Record<string, unknown>> = {
@@ -23,16 +22,7 @@ const START_OVERRIDES: Record<string, Record<string, unknown>> = {
 };
 
 function context(id: string, http: HttpServers, telemetry: SelfTelemetry): ComponentContext {
-  return {
-    id,
-    logger: silentLogger(),
-    telemetry: telemetry.forComponent('exporter', id),
-    health: new HealthRegistry().reporter(id),
-    http: http.hostFor(id),
-    shared: buildSharedConfig({ error_definition: sharedSectionSchemas.error_definition.parse(undefined) }),
-    instanceId: `conformance-${process.pid}`,
-    configDir: process.cwd(),
-  };
+  return componentContext({ id, telemetry: telemetry.forComponent('exporter', id), http, instanceId: `conformance-${process.pid}` });
 }
 
 function create(f: Factory, config: unknown, ctx: ComponentContext) {

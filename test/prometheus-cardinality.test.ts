@@ -13,13 +13,12 @@ import { spawn, spawnSync } from 'node:child_process';
 import type { ComponentContext, Consumer, Exporter, ExporterFactory, Processor, ProcessorFactory } from '../src/component.js';
 import type { AnalyticsRecord, MetricsBatch, RecordBatch } from '../src/model.js';
 import { factories } from '../src/registry.js';
-import { HealthRegistry } from '../src/graph.js';
 import { HttpServers } from '../src/http-server.js';
 import { SelfTelemetry } from '../src/telemetry.js';
-import { buildSharedConfig, sharedSectionSchemas } from '../src/config/shared.js';
 import { silentLogger } from '../src/logger.js';
 import { UNTRACKED } from '../src/delivery.js';
 import { httpRecord } from './helpers/records.js';
+import { componentContext } from './helpers/context.js';
 
 const RECORDS = 100_000;
 const APIS = 5;
@@ -62,10 +61,8 @@ describe('cardinality: 100k distinct raw paths through route → sli → prometh
   for (const c of cases) it(`${c.name}, and a scrape takes under a second`, async (t) => {
     const telemetry = new SelfTelemetry('tyk_otel_pump');
     const http = new HttpServers(silentLogger());
-    const ctx = (id: string, kind: 'processor' | 'exporter'): ComponentContext => ({
-      id, logger: silentLogger(), telemetry: telemetry.forComponent(kind, id), health: new HealthRegistry().reporter(id), http: http.hostFor(id),
-      shared: buildSharedConfig({ error_definition: sharedSectionSchemas.error_definition.parse(undefined) }), instanceId: 'card', configDir: process.cwd(),
-    });
+    const ctx = (id: string, kind: 'processor' | 'exporter'): ComponentContext =>
+      componentContext({ id, telemetry: telemetry.forComponent(kind, id), http, instanceId: 'card' });
     const prometheusF = factory<ExporterFactory>('exporter', 'prometheus');
     const sliF = factory<ProcessorFactory>('processor', 'sli');
     const routeF = factory<ProcessorFactory>('processor', 'route');

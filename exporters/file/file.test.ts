@@ -16,9 +16,7 @@ import { startAgent, waitFor, type RunningAgent } from '../../test/helpers/agent
 import { tracked } from '../../test/helpers/records.js';
 import { silentLogger } from '../../src/logger.js';
 import { HttpServers } from '../../src/http-server.js';
-import { HealthRegistry } from '../../src/graph.js';
 import { SelfTelemetry } from '../../src/telemetry.js';
-import { buildSharedConfig, sharedSectionSchemas } from '../../src/config/shared.js';
 import { loadConfigText } from '../../src/config/load.js';
 import { factories } from '../../src/registry.js';
 import type { ComponentContext } from '../../src/component.js';
@@ -26,6 +24,7 @@ import type { AnalyticsRecord, LogsBatch, TykRecord } from '../../src/model.js';
 import { ShuttingDownError, StartError } from '../../src/errors.js';
 import { toTykJson } from '../../src/tyk-json.js';
 import { decodeFixture } from '../../test/helpers/decoded-fixtures.js';
+import { componentContext } from '../../test/helpers/context.js';
 import { fileConfigSchema } from './config.js';
 import { FileExporter } from './file.js';
 import { TextSink } from './sink.js';
@@ -39,16 +38,7 @@ let telemetry: SelfTelemetry;
 let http: HttpServers;
 
 function context(dir: string): ComponentContext {
-  return {
-    id: 'file',
-    logger: silentLogger(),
-    telemetry: telemetry.forComponent('exporter', 'file'),
-    health: new HealthRegistry().reporter('file'),
-    http: http.hostFor('file'),
-    shared: buildSharedConfig({ error_definition: sharedSectionSchemas.error_definition.parse(undefined) }),
-    instanceId: 'file-test',
-    configDir: dir,
-  };
+  return componentContext({ id: 'file', telemetry: telemetry.forComponent('exporter', 'file'), http, instanceId: 'file-test', configDir: dir });
 }
 
 /** A minimal RFC 4180 parser (quoted fields, doubled quotes, CRLF), for reading our output back. */

@@ -5,15 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ValueType } from '@opentelemetry/api';
 import { AggregationTemporality, DataPointType, type MetricData } from '@opentelemetry/sdk-metrics';
-import type { BatchContext, ComponentContext } from '../../src/component.js';
+import type { BatchContext } from '../../src/component.js';
 import type { LogEntry, LogsBatch, MetricsBatch } from '../../src/model.js';
-import { buildSharedConfig, sharedSectionSchemas } from '../../src/config/shared.js';
 import { HttpServers } from '../../src/http-server.js';
-import { HealthRegistry } from '../../src/graph.js';
 import { SelfTelemetry } from '../../src/telemetry.js';
 import { ExportError, isRetryable, ShuttingDownError } from '../../src/errors.js';
 import { parseWithProblems } from '../../src/config/load.js';
 import { captureLogger, type LogLine } from '../../test/helpers/log-capture.js';
+import { componentContext } from '../../test/helpers/context.js';
 import { startOtlpSink, type OtlpSink } from '../../test/helpers/otlp-sink.js';
 import { otlpHttpConfigSchema } from './config.js';
 import { otlpHttpExporterFactory } from './index.js';
@@ -50,16 +49,7 @@ function tempDir(): string {
 async function harness(config: Record<string, unknown>, id = 'otlp_http/test', start = true): Promise<Harness> {
   const telemetry = new SelfTelemetry('t');
   const { logger, lines, text } = captureLogger('debug');
-  const ctx: ComponentContext = {
-    id,
-    logger: logger.child({ component: id }),
-    telemetry: telemetry.forComponent('exporter', id, 'logs'),
-    health: new HealthRegistry().reporter(id),
-    http: new HttpServers(logger).hostFor(id),
-    shared: buildSharedConfig({ error_definition: sharedSectionSchemas.error_definition.parse(undefined) }),
-    instanceId: 'test',
-    configDir: process.cwd(),
-  };
+  const ctx = componentContext({ id, logger: logger.child({ component: id }), telemetry: telemetry.forComponent('exporter', id, 'logs'), http: new HttpServers(logger) });
   const parsed = otlpHttpConfigSchema.parse({ headers: { authorization: SECRET }, ...config });
   const exp = otlpHttpExporterFactory.create(ctx, parsed) as OtlpHttpExporter;
   if (start) await exp.start();

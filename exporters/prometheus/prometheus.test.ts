@@ -4,14 +4,12 @@ import { spawnSync } from 'node:child_process';
 import type { Attributes } from '@opentelemetry/api';
 import { ValueType } from '@opentelemetry/api';
 import { AggregationTemporality, DataPointType, type Histogram, type MetricData } from '@opentelemetry/sdk-metrics';
-import type { ComponentContext } from '../../src/component.js';
 import type { MetricsBatch } from '../../src/model.js';
-import { HealthRegistry } from '../../src/graph.js';
 import { HttpServers, PROMETHEUS_CONTENT_TYPE } from '../../src/http-server.js';
 import { SelfTelemetry } from '../../src/telemetry.js';
-import { buildSharedConfig, sharedSectionSchemas } from '../../src/config/shared.js';
 import { parseWithProblems } from '../../src/config/load.js';
 import { captureLogger } from '../../test/helpers/log-capture.js';
+import { componentContext } from '../../test/helpers/context.js';
 import { tracked } from '../../test/helpers/records.js';
 import { VERSION } from '../../src/version.js';
 import { prometheusConfigSchema } from './config.js';
@@ -57,16 +55,7 @@ function harness(over: Record<string, unknown> = {}, now: () => number = Date.no
   const self = new SelfTelemetry('tyk_otel_pump');
   const { logger, lines } = captureLogger('debug');
   const http = new HttpServers(logger);
-  const ctx: ComponentContext = {
-    id: 'prometheus',
-    logger,
-    telemetry: self.forComponent('exporter', 'prometheus', 'metrics'),
-    health: new HealthRegistry().reporter('prometheus'),
-    http: http.hostFor('prometheus'),
-    shared: buildSharedConfig({ error_definition: sharedSectionSchemas.error_definition.parse(undefined) }),
-    instanceId: 'agent-1',
-    configDir: process.cwd(),
-  };
+  const ctx = componentContext({ id: 'prometheus', logger, telemetry: self.forComponent('exporter', 'prometheus', 'metrics'), http, instanceId: 'agent-1' });
   const exp = new PrometheusMetricsExporter(ctx, prometheusConfigSchema.parse({ endpoint: '127.0.0.1:0', ...over }), { now });
   return {
     exp,

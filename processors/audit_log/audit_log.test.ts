@@ -3,30 +3,21 @@ import assert from 'node:assert/strict';
 import type { ComponentContext } from '../../src/component.js';
 import type { AnalyticsRecord, LogsBatch, TykRecord } from '../../src/model.js';
 import { withRoute } from '../../src/model.js';
-import { buildSharedConfig, sharedSectionSchemas } from '../../src/config/shared.js';
-import { HttpServers } from '../../src/http-server.js';
-import { HealthRegistry } from '../../src/graph.js';
 import { SelfTelemetry } from '../../src/telemetry.js';
-import { silentLogger } from '../../src/logger.js';
 import { formatRfc3339Nano } from '../../src/tyk-json.js';
 import { parseWithProblems } from '../../src/config/load.js';
 import { loadFixtures } from '../../test/helpers/fixtures.js';
+import { componentContext } from '../../test/helpers/context.js';
 import { decodeFixture as decode } from '../../test/helpers/decoded-fixtures.js';
 import { httpRecord, networkRecord, RecordingConsumer, uptimeRecord, tracked } from '../../test/helpers/records.js';
 import { auditLogConfigSchema } from './config.js';
 import { auditLogProcessorFactory } from './index.js';
 
 function context(telemetry: SelfTelemetry, id = 'audit_log@logs'): ComponentContext {
-  return {
+  return componentContext({
     id,
-    logger: silentLogger(),
     telemetry: telemetry.forComponent('processor', id, 'records'),
-    health: new HealthRegistry().reporter(id),
-    http: new HttpServers(silentLogger()).hostFor(id),
-    shared: buildSharedConfig({ error_definition: sharedSectionSchemas.error_definition.parse(undefined) }),
-    instanceId: 'test',
-    configDir: process.cwd(),
-  };
+  });
 }
 
 function setup(config: Record<string, unknown> = {}) {

@@ -1,15 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ComponentContext, ComponentTelemetry } from '../../src/component.js';
+import type { ComponentTelemetry } from '../../src/component.js';
 import type { TykRecord } from '../../src/model.js';
-import { HealthRegistry } from '../../src/graph.js';
-import { HttpServers } from '../../src/http-server.js';
 import { SelfTelemetry } from '../../src/telemetry.js';
-import { buildSharedConfig, sharedSectionSchemas } from '../../src/config/shared.js';
 import { parseWithProblems } from '../../src/config/load.js';
-import { silentLogger } from '../../src/logger.js';
 import { httpRecord, networkRecord, uptimeRecord, RecordingConsumer, tracked } from '../../test/helpers/records.js';
 import { allFixtures } from '../../test/helpers/fixtures.js';
+import { componentContext } from '../../test/helpers/context.js';
 import { decodeFixture } from '../../test/helpers/decoded-fixtures.js';
 import { filterConfigSchema, type FilterConfig } from './config.js';
 import { compileFilter } from './filter.js';
@@ -32,16 +29,7 @@ function testContext(id = 'filter') {
       base.dropped(n, reason, s);
     },
   };
-  const ctx: ComponentContext = {
-    id,
-    logger: silentLogger(),
-    telemetry,
-    health: new HealthRegistry().reporter(id),
-    http: new HttpServers(silentLogger()).hostFor(id),
-    shared: buildSharedConfig({ error_definition: sharedSectionSchemas.error_definition.parse(undefined) }),
-    instanceId: 'test',
-    configDir: process.cwd(),
-  };
+  const ctx = componentContext({ id, telemetry });
   return { ctx, dropped, accepted: () => accepted, scrape: () => self.scrape(), close: () => self.shutdown() };
 }
 

@@ -1,17 +1,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ComponentContext } from '../../src/component.js';
 import type { AnalyticsRecord, TykRecord } from '../../src/model.js';
 import { EMPTY_GEO } from '../../src/model.js';
-import { HealthRegistry } from '../../src/graph.js';
-import { HttpServers } from '../../src/http-server.js';
 import { SelfTelemetry } from '../../src/telemetry.js';
-import { buildSharedConfig, sharedSectionSchemas } from '../../src/config/shared.js';
 import { parseWithProblems } from '../../src/config/load.js';
 import { analyticsToTykJson, ANALYTICS_JSON_NAMES } from '../../src/tyk-json.js';
 import { captureLogger } from '../../test/helpers/log-capture.js';
 import { httpRecord, networkRecord, uptimeRecord, RecordingConsumer, tracked } from '../../test/helpers/records.js';
 import { allFixtures, loadFixtures } from '../../test/helpers/fixtures.js';
+import { componentContext } from '../../test/helpers/context.js';
 import { decodeAnalytics } from '../../receivers/tyk_redis/decode.js';
 import { redactConfigSchema, type RedactConfig } from './config.js';
 import { compileRedaction, decodeBase64Text, obfuscateApiKey, redactRecord, trimToBytes } from './redact.js';
@@ -20,16 +17,7 @@ import { redactProcessorFactory } from './index.js';
 function testContext(id = 'redact') {
   const self = new SelfTelemetry('test');
   const { logger, lines } = captureLogger('debug');
-  const ctx: ComponentContext = {
-    id,
-    logger,
-    telemetry: self.forComponent('processor', id),
-    health: new HealthRegistry().reporter(id),
-    http: new HttpServers(logger).hostFor(id),
-    shared: buildSharedConfig({ error_definition: sharedSectionSchemas.error_definition.parse(undefined) }),
-    instanceId: 'test',
-    configDir: process.cwd(),
-  };
+  const ctx = componentContext({ id, logger, telemetry: self.forComponent('processor', id) });
   return { ctx, lines, scrape: () => self.scrape(), close: () => self.shutdown() };
 }
 

@@ -2,15 +2,12 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Attributes } from '@opentelemetry/api';
 import { AggregationTemporality, DataPointType, type DataPoint, type Histogram, type MetricData } from '@opentelemetry/sdk-metrics';
-import type { ComponentContext } from '../../src/component.js';
 import type { MetricsBatch, TykRecord } from '../../src/model.js';
-import { HealthRegistry } from '../../src/graph.js';
-import { HttpServers } from '../../src/http-server.js';
 import { SelfTelemetry } from '../../src/telemetry.js';
-import { buildSharedConfig, sharedSectionSchemas } from '../../src/config/shared.js';
 import { parseWithProblems } from '../../src/config/load.js';
 import { isRetryable } from '../../src/errors.js';
 import { captureLogger } from '../../test/helpers/log-capture.js';
+import { componentContext, testSharedConfig } from '../../test/helpers/context.js';
 import { httpRecord, networkRecord, uptimeRecord, RecordingConsumer, tracked } from '../../test/helpers/records.js';
 import { BucketIndex } from './aggregate.js';
 import { DEFAULT_DURATION_BUCKETS_SECONDS, sliConfigSchema } from './config.js';
@@ -22,16 +19,13 @@ const T0 = Date.UTC(2026, 10, 26, 12);
 function harness(over: Record<string, unknown> = {}, opts: { errorDefinition?: Record<string, unknown>; now?: () => number } = {}) {
   const self = new SelfTelemetry('tyk_otel_pump');
   const { logger, lines } = captureLogger('debug');
-  const ctx: ComponentContext = {
+  const ctx = componentContext({
     id: 'sli@metrics',
     logger,
     telemetry: self.forComponent('processor', 'sli@metrics'),
-    health: new HealthRegistry().reporter('sli@metrics'),
-    http: new HttpServers(logger).hostFor('sli@metrics'),
-    shared: buildSharedConfig({ error_definition: sharedSectionSchemas.error_definition.parse(opts.errorDefinition) }),
+    shared: testSharedConfig({ errorDefinition: opts.errorDefinition }),
     instanceId: 'test-instance',
-    configDir: process.cwd(),
-  };
+  });
   const next = new RecordingConsumer<'metrics'>();
   const proc = new SliProcessor(ctx, sliConfigSchema.parse(over), next, { now: opts.now ?? (() => T0 + 60_000) });
   return {

@@ -2,16 +2,15 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import type { ComponentContext, Consumer } from '../../src/component.js';
+import type { Consumer } from '../../src/component.js';
 import type { AnalyticsRecord, MetricsBatch, TykRecord } from '../../src/model.js';
 import { HealthRegistry } from '../../src/graph.js';
-import { HttpServers } from '../../src/http-server.js';
 import { SelfTelemetry } from '../../src/telemetry.js';
-import { buildSharedConfig, sharedSectionSchemas } from '../../src/config/shared.js';
 import { parseWithProblems } from '../../src/config/load.js';
 import { isRetryable } from '../../src/errors.js';
 import { alertState, type SliWindowLabel } from '../../src/slo/windows.js';
 import { captureLogger } from '../../test/helpers/log-capture.js';
+import { componentContext, testSharedConfig } from '../../test/helpers/context.js';
 import { httpRecord, networkRecord, uptimeRecord, RecordingConsumer, tracked } from '../../test/helpers/records.js';
 import { testRedis, type TestRedis } from '../../test/helpers/redis.js';
 import { waitFor } from '../../test/helpers/agent.js';
@@ -45,16 +44,14 @@ function harness(
   const { logger } = captureLogger('debug');
   const health = new HealthRegistry();
   const id = opts.id ?? 'slo@metrics/slo';
-  const ctx: ComponentContext = {
+  const ctx = componentContext({
     id,
     logger,
     telemetry: self.forComponent('processor', id),
-    health: health.reporter(id),
-    http: new HttpServers(logger).hostFor(id),
-    shared: buildSharedConfig({ error_definition: sharedSectionSchemas.error_definition.parse(undefined), slos: sharedSectionSchemas.slos.parse(opts.slos ?? SLOS) }),
+    health,
+    shared: testSharedConfig({ slos: opts.slos ?? SLOS }),
     instanceId: `test-${id}`,
-    configDir: process.cwd(),
-  };
+  });
   const next = new RecordingConsumer<'metrics'>();
   const config = sloConfigSchema.parse({ endpoint: redis.url, key_prefix: redis.prefix, ...opts.config });
   const proc = new SloProcessor(ctx, config, opts.next ?? next, { now: opts.now ?? (() => NOW) });

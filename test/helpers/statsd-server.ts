@@ -10,13 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ComponentContext } from '../../src/component.js';
 import type { SharedConfig } from '../../src/config/shared.js';
-import { buildSharedConfig, sharedSectionSchemas } from '../../src/config/shared.js';
 import { HttpServers } from '../../src/http-server.js';
 import { HealthRegistry } from '../../src/graph.js';
 import { SelfTelemetry } from '../../src/telemetry.js';
 import { silentLogger } from '../../src/logger.js';
 import { captureLogger, type LogLine } from './log-capture.js';
 import type { Cleanups } from './cleanups.js';
+import { componentContext } from './context.js';
 
 /** One metric line, parsed. */
 export interface ParsedLine {
@@ -264,16 +264,15 @@ export function exporterContext(id: string, shared?: SharedConfig): TestExporter
   const http = new HttpServers(silentLogger());
   const health = new HealthRegistry();
   const { logger, lines } = captureLogger('debug');
-  const ctx: ComponentContext = {
+  const ctx = componentContext({
     id,
     logger: logger.child({ component: id }),
     telemetry: telemetry.forComponent('exporter', id),
-    health: health.reporter(id),
-    http: http.hostFor(id),
-    shared: shared ?? buildSharedConfig({ error_definition: sharedSectionSchemas.error_definition.parse(undefined) }),
+    health,
+    http,
+    ...(shared ? { shared } : {}),
     instanceId: `test-${process.pid}`,
-    configDir: process.cwd(),
-  };
+  });
   return {
     ctx,
     logs: lines,
