@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  HTTP_METHODS, HTTP_METHOD_VALUES, RECORD_FIELDS, httpMethodIndex, recordFieldKey, recordFieldValue, redactUrl, statusClass,
+  HTTP_METHODS, HTTP_METHOD_VALUES, LATENCY_KINDS, RECORD_FIELDS, httpMethodIndex, latencyAt, latencyIndex, recordFieldKey, recordFieldValue, redactUrl, statusClass,
 } from './record-fields.js';
 import { httpRecord } from '../test/helpers/records.js';
 
@@ -26,6 +26,11 @@ describe('record fields', () => {
       // A key may differ where the value does not (status class), never the other way round.
       assert.ok(!sameKey || sameValue, f);
     }
+  });
+
+  it('latencies by kind index', () => {
+    const r = httpRecord({ latency: { total: 30, upstream: 21, gateway: 9 } });
+    assert.deepEqual(LATENCY_KINDS.map((k) => latencyAt(r, latencyIndex(k))), [30, 21, 9]);
   });
 
   it('HTTP methods: the known ones (case-sensitive) keep their name, the rest are _OTHER', () => {

@@ -61,6 +61,23 @@ export function recordFieldKey(r: AnalyticsRecord, f: RecordField): string | num
   }
 }
 
+/** The latencies (ms) of an HTTP record an exporter can send: `latency.total`, `.upstream`, `.gateway`. */
+export const LATENCY_KINDS = ['total', 'upstream', 'gateway'] as const;
+
+/** One of {@link LATENCY_KINDS}. */
+export type LatencyKind = (typeof LATENCY_KINDS)[number];
+
+/** The index of a kind in {@link LATENCY_KINDS}, for per-record loops that should compare no strings. */
+export function latencyIndex(kind: LatencyKind): number {
+  return LATENCY_KINDS.indexOf(kind);
+}
+
+/** The latency (ms) of `r` at index `i` of {@link LATENCY_KINDS}. */
+export function latencyAt(r: AnalyticsRecord, i: number): number {
+  const l = r.latency;
+  return i === 0 ? l.total : i === 1 ? l.upstream : l.gateway;
+}
+
 /**
  * The HTTP methods the semantic conventions (1.45) know, in the order SLO selectors list them. A
  * metric's `http.request.method` is one of these or `_OTHER`, so an SLO selector may name only these.

@@ -178,42 +178,48 @@ function trieChild(node: TrieNode, key: unknown): TrieNode {
   return child;
 }
 
+/** What a {@link RecordFieldTrie} is built from. */
+export interface RecordFieldTrieOptions<E> {
+  /** The fields whose values identify an entry, one trie level each. */
+  readonly fields: readonly RecordField[];
+  /** Entries held at most. */
+  readonly limit: number;
+  /** Builds the entry of a record seen first. */
+  readonly make: (r: AnalyticsRecord) => E;
+  /** Called before a full trie is emptied: send what the entries hold (their counters), log it. */
+  readonly beforeClear: () => void;
+}
+
 /**
  * Cached entries (tag sets, names) found by a record's field values: one trie level per field, walked
  * with the record's own strings (already hashed by V8 when the decoder interned them) instead of building
- * and hashing a key string per record. Holds at most `limit` entries.
+ * and hashing a key string per record. When a new entry would exceed the limit, the trie is emptied (after
+ * `beforeClear`) and starts over.
  */
 export class RecordFieldTrie<E> {
   private root: TrieNode = new Map();
   private count = 0;
 
-  constructor(
-    private readonly fields: readonly RecordField[],
-    private readonly limit: number,
-  ) {}
+  constructor(private readonly options: RecordFieldTrieOptions<E>) {}
 
-  /**
-   * The entry of `r`'s field values: the cached one, else `make(r)`, cached. Undefined when a new entry
-   * would exceed the limit: the caller sends what the entries hold, calls `clear()` and asks again.
-   */
-  get(r: AnalyticsRecord, make: (r: AnalyticsRecord) => E): E | undefined {
-    const fields = this.fields;
+  /** The entry of `r`'s field values: the cached one, else a new one. */
+  get(r: AnalyticsRecord): E {
+    const fields = this.options.fields;
     let node = this.root;
     for (let i = 0; i < fields.length; i++) node = trieChild(node, recordFieldKey(r, fields[i] as RecordField));
     let e = node.get(TRIE_LEAF) as E | undefined;
     if (e === undefined) {
-      if (this.count >= this.limit) return undefined;
-      e = make(r);
+      if (this.count >= this.options.limit) {
+        this.options.beforeClear();
+        this.root = new Map();
+        this.count = 0;
+        return this.get(r);
+      }
+      e = this.options.make(r);
       node.set(TRIE_LEAF, e);
       this.count++;
     }
     return e;
-  }
-
-  /** Forgets every entry. */
-  clear(): void {
-    this.root = new Map();
-    this.count = 0;
   }
 }
 

@@ -3,18 +3,15 @@
  * `DogStatsdConfig` is derived from it.
  */
 import { z } from 'zod';
-import { duration } from '../../src/config/schema.js';
+import { duration, uniqueEnumList } from '../../src/config/schema.js';
 import { errorDefinitionSchema } from '../../src/error-definition.js';
-import { RECORD_FIELDS, type RecordField } from '../../src/record-fields.js';
+import { LATENCY_KINDS, RECORD_FIELDS, type RecordField } from '../../src/record-fields.js';
 import { parseStatsdEndpoint } from '../../src/statsd-wire.js';
 
 /** The default per-record tag set. */
 export const DEFAULT_TAG_SET: readonly RecordField[] = Object.freeze([
   'api_id', 'api_name', 'org_id', 'method', 'status_code', 'status_class', 'route',
 ]);
-
-/** Latency kinds sent as `<namespace>.request.duration.<kind>` distributions. */
-export const LATENCIES = ['total', 'upstream', 'gateway'] as const;
 
 /** Tags of Tyk Pump's dogstatsd `request_time` histogram (its `tags` option). */
 export const TYK_TAGS = ['path', 'method', 'response_code', 'api_version', 'api_name', 'api_id', 'org_id', 'tracked', 'oauth_id'] as const;
@@ -39,11 +36,6 @@ export function defaultPacketBytes(endpoint: { kind: 'udp'; host: string } | { k
 
 const NAMESPACE = /^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$/;
 const GLOBAL_TAG = /^[A-Za-z][^|,#@\s]*$/;
-
-const uniqueList = <T extends string>(values: readonly [T, ...T[]], what: string) =>
-  z
-    .array(z.enum(values, { error: `must be one of ${values.join(', ')}` }), { error: `must be a list of ${what}` })
-    .refine((l) => new Set(l).size === l.length, { message: 'must not list a value twice' });
 
 /** `apm` section: optional dd-trace spans of the exporter's own work. */
 const apmSchema = z
@@ -81,11 +73,11 @@ export const dogstatsdConfigSchema = z
       )
       .default([])
       .describe('Global tags on every line, e.g. ["env:prod", "region:eu"].'),
-    tag_set: uniqueList(RECORD_FIELDS, 'record tags')
+    tag_set: uniqueEnumList(RECORD_FIELDS, 'record tags')
       .default([...DEFAULT_TAG_SET])
       .describe(`Per-record tags on the request metrics, from ${RECORD_FIELDS.join(', ')}. route is omitted on records without a route template.`),
-    latencies: uniqueList(LATENCIES, 'latency kinds')
-      .default([...LATENCIES])
+    latencies: uniqueEnumList(LATENCY_KINDS, 'latency kinds')
+      .default([...LATENCY_KINDS])
       .describe('Which <namespace>.request.duration.<kind> distributions to send (total, upstream, gateway).'),
     duration_unit: z
       .enum(['seconds', 'milliseconds'], { error: 'must be seconds or milliseconds' })
@@ -101,7 +93,7 @@ export const dogstatsdConfigSchema = z
     uptime: z.boolean({ error: 'must be true or false' }).default(true).describe('Send <namespace>.uptime.check.duration and <namespace>.uptime.checks for host-checker records.'),
     network: z.boolean({ error: 'must be true or false' }).default(true).describe('Send <namespace>.network.* counters for TCP network-stats records.'),
     tyk_compatible: z.boolean({ error: 'must be true or false' }).default(false).describe("Also send Tyk Pump's <namespace>.request_time histogram (|h, milliseconds, Tyk's tags plus tyk-pump) for existing dashboards."),
-    tyk_tags: uniqueList(TYK_TAGS, 'Tyk dogstatsd tags')
+    tyk_tags: uniqueEnumList(TYK_TAGS, 'Tyk dogstatsd tags')
       .default([])
       .describe("Tyk Pump's `tags` option for request_time: empty = Tyk's default set (path, method, response_code, api_version, api_name, api_id, org_id, tracked, oauth_id if set)."),
     max_packet_bytes: z

@@ -13,7 +13,7 @@ import type { AnalyticsRecord, MetricsBatch, RecordBatch, UptimeRecord } from '.
 import { compileErrorDefinition, type ErrorDefinition } from '../../src/error-definition.js';
 import { ShuttingDownError } from '../../src/errors.js';
 import { BurstLogger } from '../../src/logger.js';
-import { recordFieldValue, redactUrl, type RecordField } from '../../src/record-fields.js';
+import { latencyAt, latencyIndex, recordFieldValue, redactUrl, type RecordField } from '../../src/record-fields.js';
 import {
   CounterCache, DatagramSender, LinePacker, RecordFieldTrie, dogGlobalTag, dogTag, dogTagKey, formatValue, isAscii, metricName,
   parseStatsdEndpoint, type CounterEntry, type StatsdEndpoint,
@@ -108,11 +108,19 @@ export class DogStatsdExporter implements Exporter {
     this.burst = new BurstLogger(ctx.logger);
     this.globalTags = config.tags.map(dogGlobalTag);
     this.tagSet = config.tag_set;
-    this.httpTrie = new RecordFieldTrie(config.tag_set, MAX_TAG_SETS);
+    this.httpTrie = new RecordFieldTrie({
+      fields: config.tag_set,
+      limit: MAX_TAG_SETS,
+      make: (r) => this.makeHttpTagSet(r),
+      beforeClear: () => {
+        this.flushCounters();
+        this.cacheEmptied();
+      },
+    });
     this.rateField = config.sample_rate < 1 ? `|@${config.sample_rate}` : '';
     this.divisor = config.duration_unit === 'seconds' ? 1000 : 1;
     this.ns = config.namespace;
-    this.latencyKinds = config.latencies.map((k) => (k === 'total' ? 0 : k === 'upstream' ? 1 : 2));
+    this.latencyKinds = config.latencies.map(latencyIndex);
     this.latencyPrefixes = config.latencies.map((k) => `${config.namespace}.request.duration.${k}:`);
   }
 
@@ -208,7 +216,7 @@ export class DogStatsdExporter implements Exporter {
   }
 
   private http(r: AnalyticsRecord): void {
-    const ts = this.httpTagSet(r);
+    const ts = this.httpTrie.get(r);
     ts.c0++;
     if (this.errors.isBad(r.responseCode)) ts.c2++;
     else ts.c1++;
@@ -217,36 +225,21 @@ export class DogStatsdExporter implements Exporter {
     const rate = this.config.sample_rate;
     if (rate < 1 && Math.random() >= rate) return;
     const suffix = this.rateField + ts.suffix;
-    const lat = r.latency;
     const kinds = this.latencyKinds;
     for (let i = 0; i < kinds.length; i++) {
-      const k = kinds[i];
-      const ms = k === 0 ? lat.total : k === 1 ? lat.upstream : lat.gateway;
-      this.line(`${this.latencyPrefixes[i] as string}${ms / this.divisor}|d${suffix}`, ts);
+      this.line(`${this.latencyPrefixes[i] as string}${latencyAt(r, kinds[i] as number) / this.divisor}|d${suffix}`, ts);
     }
     if (this.config.tyk_compatible) this.tykHistogram(r);
   }
 
-  /** The record's tag set, found by its own field values (no key string per record). */
-  private httpTagSet(r: AnalyticsRecord): TagSet {
-    let ts = this.httpTrie.get(r, this.makeHttpTagSet);
-    if (ts === undefined) {
-      this.flushCounters();
-      this.httpTrie.clear();
-      this.cacheEmptied();
-      ts = this.httpTrie.get(r, this.makeHttpTagSet) as TagSet;
-    }
-    return ts;
-  }
-
-  private readonly makeHttpTagSet = (r: AnalyticsRecord): TagSet => {
+  private makeHttpTagSet(r: AnalyticsRecord): TagSet {
     const tags: string[] = [];
     for (const t of this.tagSet) {
       if (t === 'route' && r.route === '') continue;
       tags.push(dogTag(t, recordFieldValue(r, t)));
     }
     return newTagSet(tags, this.globalTags);
-  };
+  }
 
   private tykHistogram(r: AnalyticsRecord): void {
     const cache = this.tykTagCache;

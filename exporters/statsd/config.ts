@@ -3,9 +3,9 @@
  * documentation: every field has a `.describe()`; `StatsdConfig` is derived from it.
  */
 import { z } from 'zod';
-import { duration } from '../../src/config/schema.js';
+import { duration, uniqueEnumList } from '../../src/config/schema.js';
 import { errorDefinitionSchema } from '../../src/error-definition.js';
-import { RECORD_FIELDS, type RecordField } from '../../src/record-fields.js';
+import { LATENCY_KINDS, RECORD_FIELDS, type RecordField } from '../../src/record-fields.js';
 import { parseStatsdEndpoint } from '../../src/statsd-wire.js';
 
 /** Default Telegraf tag set. */
@@ -15,9 +15,6 @@ export const DEFAULT_TAG_SET: readonly RecordField[] = Object.freeze([
 
 /** Default `name_template`. */
 export const DEFAULT_NAME_TEMPLATE = '{api_name}.{method}.{route}';
-
-/** Latency kinds sent as `…request.duration.<kind>` timers. */
-export const LATENCIES = ['total', 'upstream', 'gateway'] as const;
 
 /** Tyk Pump statsd `fields` (only timing fields are ever sent by Tyk Pump). */
 export const TYK_FIELDS = ['request_time', 'latency_total', 'latency_upstream', 'latency_gateway'] as const;
@@ -36,11 +33,6 @@ const SEGMENT = `(?:[A-Za-z0-9_-]+|${PLACEHOLDER})`;
 const TEMPLATE = new RegExp(`^(?:${SEGMENT}(?:\\.${SEGMENT})*)?$`);
 const PREFIX = /^([A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*)?$/;
 const GLOBAL_TAG = /^[A-Za-z][A-Za-z0-9_.-]*:[^,=:|\s\\]+$/;
-
-const uniqueList = <T extends string>(values: readonly [T, ...T[]], what: string) =>
-  z
-    .array(z.enum(values, { error: `must be one of ${values.join(', ')}` }), { error: `must be a list of ${what}` })
-    .refine((l) => new Set(l).size === l.length, { message: 'must not list a value twice' });
 
 /** Config schema of the `statsd` exporter. */
 export const statsdConfigSchema = z
@@ -61,15 +53,15 @@ export const statsdConfigSchema = z
       .default(DEFAULT_NAME_TEMPLATE)
       .describe('Record fields in the name, between the prefix and the metric (tyk.<template>.requests). Each value is sanitised to one segment; an empty value becomes "unknown". Ignored when telegraf is true.'),
     telegraf: z.boolean({ error: 'must be true or false' }).default(false).describe('Telegraf-style tags instead of names from the template: tyk.requests,api_id=x,method=GET:1|c.'),
-    tag_set: uniqueList(RECORD_FIELDS, 'record fields')
+    tag_set: uniqueEnumList(RECORD_FIELDS, 'record fields')
       .default([...DEFAULT_TAG_SET])
       .describe('Telegraf tags of the request metrics (telegraf: true only). route is omitted on records without a route template.'),
     tags: z
       .array(z.string({ error: 'must be a tag such as env:prod' }).max(200, 'must be at most 200 characters').regex(GLOBAL_TAG, 'must be key:value without , = : | spaces or backslashes in the value'), { error: 'must be a list of tags such as env:prod' })
       .default([])
       .describe('Global Telegraf tags on every line (telegraf: true only), e.g. ["env:prod"].'),
-    latencies: uniqueList(LATENCIES, 'latency kinds')
-      .default([...LATENCIES])
+    latencies: uniqueEnumList(LATENCY_KINDS, 'latency kinds')
+      .default([...LATENCY_KINDS])
       .describe('Which …request.duration.<kind> timers (milliseconds) to send.'),
     sample_rate: z
       .number({ error: 'must be a number' })
@@ -81,7 +73,7 @@ export const statsdConfigSchema = z
     network: z.boolean({ error: 'must be true or false' }).default(true).describe('Send <prefix>.network.<api_id>.* counters for TCP network-stats records.'),
     uptime: z.boolean({ error: 'must be true or false' }).default(true).describe('Send <prefix>.uptime.<api_id>.check.duration timers and checks.up/down counters for host-checker records.'),
     tyk_compatible: z.boolean({ error: 'must be true or false' }).default(false).describe("Also send Tyk Pump's statsd timers, named <field>.<tag values…> (no prefix), with tyk_fields, tyk_tags and separated_method."),
-    tyk_fields: uniqueList(TYK_FIELDS, 'Tyk statsd fields')
+    tyk_fields: uniqueEnumList(TYK_FIELDS, 'Tyk statsd fields')
       .default(['request_time'])
       .describe("Tyk Pump's `fields`: which timings to send (request_time, latency_total, latency_upstream, latency_gateway)."),
     tyk_tags: z

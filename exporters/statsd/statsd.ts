@@ -13,7 +13,7 @@ import { compileErrorDefinition, type ErrorDefinition } from '../../src/error-de
 import { ShuttingDownError } from '../../src/errors.js';
 import { BurstLogger } from '../../src/logger.js';
 import { formatRfc3339Nano } from '../../src/tyk-json.js';
-import { recordFieldValue, type RecordField } from '../../src/record-fields.js';
+import { latencyAt, latencyIndex, recordFieldValue, type RecordField } from '../../src/record-fields.js';
 import {
   CounterCache, DatagramSender, LinePacker, RecordFieldTrie, isAscii, parseStatsdEndpoint, statsdNameSafe, statsdSegment, telegrafTagValue,
   type CounterEntry,
@@ -137,16 +137,21 @@ export class StatsdExporter implements Exporter {
     this.template = config.name_template === ''
       ? []
       : config.name_template.split('.').map((s) => (s.startsWith('{') ? { field: s.slice(1, -1) as RecordField } : { literal: s }));
-    this.httpTrie = new RecordFieldTrie(
-      config.telegraf ? config.tag_set : this.template.flatMap((p) => ('field' in p ? [p.field] : [])),
-      MAX_NAMES,
-    );
+    this.httpTrie = new RecordFieldTrie({
+      fields: config.telegraf ? config.tag_set : this.template.flatMap((p) => ('field' in p ? [p.field] : [])),
+      limit: MAX_NAMES,
+      make: (r) => this.makeHttpName(r),
+      beforeClear: () => {
+        this.flushCounters();
+        this.cacheEmptied();
+      },
+    });
     this.globalTags = config.tags.map((t) => {
       const i = t.indexOf(':');
       return `,${t.slice(0, i)}=${telegrafTagValue(t.slice(i + 1))}`;
     }).join('');
     this.rateField = config.sample_rate < 1 ? `|@${config.sample_rate}` : '';
-    this.latencyKinds = config.latencies.map((k) => (k === 'total' ? 0 : k === 'upstream' ? 1 : 2));
+    this.latencyKinds = config.latencies.map(latencyIndex);
     this.latencyMetrics = config.latencies.map((k) => `request.duration.${k}`);
   }
 
@@ -205,7 +210,7 @@ export class StatsdExporter implements Exporter {
     this.burst.log('warn', { bytes, maxPacketBytes: this.config.max_packet_bytes }, 'statsd line longer than max_packet_bytes dropped (raise max_packet_bytes or shorten the name)');
   }
 
-  private readonly makeHttpName = (r: AnalyticsRecord): Name => {
+  private makeHttpName(r: AnalyticsRecord): Name {
     if (this.config.telegraf) {
       let post = '';
       for (const f of this.config.tag_set) {
@@ -217,10 +222,10 @@ export class StatsdExporter implements Exporter {
     let pre = this.prefix;
     for (const p of this.template) pre += `${'literal' in p ? p.literal : statsdSegment(recordFieldValue(r, p.field))}.`;
     return makeName(pre, '');
-  };
+  }
 
   private http(r: AnalyticsRecord): void {
-    const n = this.httpName(r);
+    const n = this.httpTrie.get(r);
     n.c0++;
     if (this.errors.isBad(r.responseCode)) n.c2++;
     else n.c1++;
@@ -228,25 +233,11 @@ export class StatsdExporter implements Exporter {
 
     const rate = this.config.sample_rate;
     if (rate < 1 && Math.random() >= rate) return;
-    const lat = r.latency;
     const kinds = this.latencyKinds;
     for (let i = 0; i < kinds.length; i++) {
-      const k = kinds[i];
-      this.line(n, this.latencyMetrics[i] as string, String(k === 0 ? lat.total : k === 1 ? lat.upstream : lat.gateway), 'ms', this.rateField);
+      this.line(n, this.latencyMetrics[i] as string, String(latencyAt(r, kinds[i] as number)), 'ms', this.rateField);
     }
     if (this.config.tyk_compatible) this.tykTimers(r);
-  }
-
-  /** The record's name, found by its own field values (no key string per record). */
-  private httpName(r: AnalyticsRecord): Name {
-    let n = this.httpTrie.get(r, this.makeHttpName);
-    if (n === undefined) {
-      this.flushCounters();
-      this.httpTrie.clear();
-      this.cacheEmptied();
-      n = this.httpTrie.get(r, this.makeHttpName) as Name;
-    }
-    return n;
   }
 
   private tykTimers(r: AnalyticsRecord): void {

@@ -1,7 +1,8 @@
 /** Building blocks of config parsing: durations, host:port, secrets, ${env:…} expansion. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatDuration, isSecretPath, parseDuration, parseHostPort, redactSecrets, REDACTED } from './schema.js';
+import { formatDuration, isSecretPath, parseDuration, parseHostPort, redactSecrets, REDACTED, uniqueEnumList } from './schema.js';
+import { parseWithProblems } from './load.js';
 import { expandEnv } from './env.js';
 
 describe('durations', () => {
@@ -70,5 +71,16 @@ describe('${env:…} expansion', () => {
     const r = expand({ a: [{ b: '${env:UNSET_ONE}' }, '${vault:secret}'], c: '${env:bad name}' });
     assert.deepEqual(r.value, { a: [{ b: '' }, '${vault:secret}'], c: '${env:bad name}' });
     assert.deepEqual(r.issues.map((i) => [i.path.join('.'), i.warning]), [['a.0.b', true], ['a.1', false], ['c', false]]);
+  });
+});
+
+describe('unique enum lists', () => {
+  it('accept listed values once each, in any order; name every bad item and a repeat', () => {
+    const schema = uniqueEnumList(['a', 'b', 'c'], 'letters');
+    assert.deepEqual(schema.parse(['c', 'a']), ['c', 'a']);
+    const messages = (v: unknown) => parseWithProblems(schema, v, ['x']).problems.map((p) => `${p.path}: ${p.message}`);
+    assert.deepEqual(messages(['a', 'd']), ['x[1]: must be one of a, b, c']);
+    assert.deepEqual(messages(['a', 'b', 'a']), ['x: must not list a value twice']);
+    assert.deepEqual(messages('a'), ['x: must be a list of letters']);
   });
 });

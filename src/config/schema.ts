@@ -120,6 +120,16 @@ export function redactSecrets(value: unknown, path: (string | number)[] = []): u
   return value;
 }
 
+/**
+ * A list of values from `values`, none twice: `must be a list of <what>`, `must be one of …` per item,
+ * `must not list a value twice`.
+ */
+export function uniqueEnumList<T extends string>(values: readonly [T, ...T[]], what: string) {
+  return z
+    .array(z.enum(values, { error: `must be one of ${values.join(', ')}` }), { error: `must be a list of ${what}` })
+    .refine((l) => new Set(l).size === l.length, { message: 'must not list a value twice' });
+}
+
 /** A positive integer with a default. */
 export function positiveInt(def: number) {
   return z.number({ error: 'must be a number' }).int('must be an integer').positive('must be greater than 0').default(def);
