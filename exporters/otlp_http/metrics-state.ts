@@ -15,6 +15,7 @@ import {
   AggregationTemporality, DataPointType, type DataPoint, type MetricData, type MetricDescriptor, type ResourceMetrics, type ScopeMetrics,
 } from '@opentelemetry/sdk-metrics';
 import type { MetricsBatch } from '../../src/model.js';
+import { attributesKey, compareHrTime, sameBoundaries } from '../../src/metric-state.js';
 import type { ResourceCache } from './encode.js';
 
 /** Why an incoming data point was not accumulated. */
@@ -68,25 +69,6 @@ export interface Collected {
 const OVERFLOW_KEY = '\u0000overflow';
 const OVERFLOW_ATTRS: Attributes = Object.freeze({ 'otel.metric.overflow': true });
 
-function attrKey(a: Attributes): string {
-  const keys = Object.keys(a);
-  if (keys.length === 0) return '';
-  keys.sort();
-  let out = '';
-  for (const k of keys) out += `${k}\u0001${JSON.stringify(a[k])}\u0002`;
-  return out;
-}
-
-function cmp(a: HrTime, b: HrTime): number {
-  return a[0] !== b[0] ? a[0] - b[0] : a[1] - b[1];
-}
-
-function sameBoundaries(a: readonly number[], b: readonly number[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 function newSeries(kind: DataPointType, attributes: Attributes, startTime: HrTime, endTime: HrTime, now: number): Series {
   return {
     kind, attributes, startTime, endTime, touchedAt: now, dirty: false, value: 0,
@@ -133,7 +115,7 @@ export class MetricsAccumulator {
     const { resources } = this.options;
     let rkey = this.resourceKeys.get(batch.resource);
     if (rkey === undefined) {
-      rkey = attrKey(resources.merged(batch.resource) as Attributes);
+      rkey = attributesKey(resources.merged(batch.resource) as Attributes);
       this.resourceKeys.set(batch.resource, rkey);
     }
     let accepted = 0;
@@ -167,13 +149,13 @@ export class MetricsAccumulator {
           s.value += p.value as number;
         } else {
           // Gauge: the latest value by its own time wins.
-          if (s.dirty && cmp(p.endTime, s.endTime) < 0) continue;
+          if (s.dirty && compareHrTime(p.endTime, s.endTime) < 0) continue;
           s.value = p.value as number;
           s.startTime = p.startTime;
         }
         if (!s.dirty && m.dataPointType !== DataPointType.GAUGE && this.options.temporality === 'delta') s.startTime = p.startTime;
-        else if (cmp(p.startTime, s.startTime) < 0 && m.dataPointType !== DataPointType.GAUGE) s.startTime = p.startTime;
-        if (cmp(p.endTime, s.endTime) > 0 || !s.dirty) s.endTime = p.endTime;
+        else if (compareHrTime(p.startTime, s.startTime) < 0 && m.dataPointType !== DataPointType.GAUGE) s.startTime = p.startTime;
+        if (compareHrTime(p.endTime, s.endTime) > 0 || !s.dirty) s.endTime = p.endTime;
         s.touchedAt = now;
         s.dirty = true;
         accepted++;
@@ -183,7 +165,7 @@ export class MetricsAccumulator {
   }
 
   private seriesFor(stream: Stream, attributes: Attributes, start: HrTime, end: HrTime, now: number): Series {
-    const key = attrKey(attributes);
+    const key = attributesKey(attributes);
     let s = stream.series.get(key);
     if (s) return s;
     if (this.seriesCount >= this.options.maxSeries) {
@@ -318,7 +300,7 @@ export class MetricsAccumulator {
           s.hasMinMax = true;
         }
       }
-      if (s.kind !== DataPointType.GAUGE && cmp(copy.startTime, s.startTime) < 0) s.startTime = copy.startTime;
+      if (s.kind !== DataPointType.GAUGE && compareHrTime(copy.startTime, s.startTime) < 0) s.startTime = copy.startTime;
     }
   }
 }

@@ -8,7 +8,7 @@
  * constant labels are put into each series' attributes here too (the serializer's own scope labels would
  * split one metric name into several families when two scopes emit it).
  */
-import type { Attributes, AttributeValue, HrTime } from '@opentelemetry/api';
+import type { Attributes, HrTime } from '@opentelemetry/api';
 import {
   AggregationTemporality,
   DataPointType,
@@ -22,6 +22,7 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import { emptyResource } from '@opentelemetry/resources';
 import type { MetricsBatch } from '../../src/model.js';
+import { attributesKey, compareHrTime, sameBoundaries } from '../../src/metric-state.js';
 import { prometheusName, type NameKind } from './naming.js';
 
 /** Tyk Pump's Prometheus families, exposed verbatim when `verbatimNames` is on (names as in `pumps/prometheus.go`). */
@@ -89,33 +90,8 @@ interface Family {
   readonly byAttributes: WeakMap<Attributes, Series>;
 }
 
-const keyCache = new WeakMap<Attributes, string>();
-
-/** A stable key of an attribute set (sorted entries); cached per attributes object. */
-function attributesKey(a: Attributes): string {
-  let k = keyCache.get(a);
-  if (k === undefined) {
-    const keys = Object.keys(a).sort();
-    k = '';
-    for (const key of keys) k += `${key}\u0001${valueKey(a[key])}\u0002`;
-    keyCache.set(a, k);
-  }
-  return k;
-}
-
-function valueKey(v: AttributeValue | undefined): string {
-  return typeof v === 'string' ? `s${v}` : `${typeof v}${JSON.stringify(v)}`;
-}
-
-function sameBoundaries(a: readonly number[], b: readonly number[]): boolean {
-  if (a === b) return true;
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 function later(a: HrTime, b: HrTime): HrTime {
-  return a[0] > b[0] || (a[0] === b[0] && a[1] >= b[1]) ? a : b;
+  return compareHrTime(a, b) >= 0 ? a : b;
 }
 
 function kindOf(m: MetricData): NameKind {
