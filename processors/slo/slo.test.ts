@@ -1,7 +1,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import type { Consumer } from '../../src/component.js';
 import type { AnalyticsRecord, MetricsBatch, TykRecord } from '../../src/model.js';
 import { HealthRegistry } from '../../src/graph.js';
@@ -14,6 +13,7 @@ import { componentContext, testSharedConfig } from '../../test/helpers/context.j
 import { httpRecord, networkRecord, uptimeRecord, RecordingConsumer, tracked } from '../../test/helpers/records.js';
 import { testRedis, type TestRedis } from '../../test/helpers/redis.js';
 import { waitFor } from '../../test/helpers/agent.js';
+import { freePort } from '../../test/helpers/prometheus.js';
 import { sloConfigSchema } from './config.js';
 import { SloProcessor, type SloState } from './slo.js';
 import { decompose, pieceLocation } from './store.js';
@@ -339,16 +339,6 @@ function value(batch: MetricsBatch, name: string, attrs: Record<string, string>)
   return p?.value as number | undefined;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function startRedisServer(port: number): Promise<ChildProcess> {
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
