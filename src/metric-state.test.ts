@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { attributesKey, compareHrTime, sameBoundaries } from './metric-state.js';
+import { attributesKey, compareHrTime, msToHrTime, sameBoundaries } from './metric-state.js';
 
 describe('metric state building blocks', () => {
   it('attribute set keys: equal for equal sets in any key order, different for any other set', () => {
@@ -18,6 +18,13 @@ describe('metric state building blocks', () => {
   it('caches the key per attributes object', () => {
     const a = Object.freeze({ 'http.route': '/orders/{id}' });
     assert.equal(attributesKey(a), attributesKey(a));
+  });
+
+  it('converts epoch ms (+ ns) to HrTime', () => {
+    assert.deepEqual(msToHrTime(0), [0, 0]);
+    assert.deepEqual(msToHrTime(1_764_158_400_074), [1_764_158_400, 74_000_000]);
+    assert.deepEqual(msToHrTime(1_764_158_400_074, 150_800), [1_764_158_400, 74_150_800]);
+    assert.deepEqual(msToHrTime(1999.5), [1, 999_500_000]);
   });
 
   it('compares boundaries and HrTimes', () => {

@@ -1,7 +1,8 @@
 /**
  * Building blocks of the exporters that keep state per metric series (`prometheus`: cumulative state for
  * scrapes; `otlp_http`: cumulative or delta state for pushes): the identity of a series' attribute set,
- * and the comparisons their folding of data points needs.
+ * and the comparisons their folding of data points needs; and the one conversion of our epoch-ms
+ * timestamps to OTel `HrTime` that every producer and exporter of OTel data uses.
  *
  * The folding itself stays with each exporter: they differ in what they accept (Prometheus replaces
  * cumulative input, OTLP refuses it), how they group series (by Prometheus family across scopes, or by
@@ -38,6 +39,12 @@ export function sameBoundaries(a: readonly number[], b: readonly number[]): bool
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/** Epoch milliseconds (plus nanoseconds within the last millisecond) → OTel `HrTime`; 0 stays [0, 0]. */
+export function msToHrTime(ms: number, extraNs = 0): HrTime {
+  const sec = Math.floor(ms / 1000);
+  return [sec, Math.round((ms - sec * 1000) * 1_000_000) + extraNs];
 }
 
 /** Negative when `a` is earlier than `b`, 0 when equal, positive when later. */

@@ -12,17 +12,12 @@ import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { JsonLogsSerializer, JsonMetricsSerializer, ProtobufLogsSerializer, ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
 import type { LogEntry, LogsBatch, ResourceAttributes } from '../../src/model.js';
 import { VERSION } from '../../src/version.js';
+import { msToHrTime } from '../../src/metric-state.js';
 import type { BodyFormat, EncodedRequest } from './sender.js';
 
 const gzip = promisify(gzipCb);
 
 const TRACE_ID = /^[0-9a-f]{32}$/;
-
-/** Epoch ms + extra ns → HrTime; 0 stays [0, 0] (OTLP's "unknown time"). */
-export function hrTime(ms: number, ns: number): HrTime {
-  const sec = Math.floor(ms / 1000);
-  return [sec, Math.round((ms - sec * 1000) * 1_000_000) + ns];
-}
 
 /** Resources and scopes, built once per distinct input (serializers group records by object identity). */
 export class ResourceCache {
@@ -59,7 +54,7 @@ export class ResourceCache {
 function toReadable(e: LogEntry, resource: Resource, scope: InstrumentationScope, observed: HrTime): ReadableLogRecord {
   const traceId = e.traceId;
   return {
-    hrTime: hrTime(e.timestampMs, e.timestampNs),
+    hrTime: msToHrTime(e.timestampMs, e.timestampNs),
     hrTimeObserved: observed,
     severityNumber: e.severityNumber,
     severityText: e.severityText,
@@ -89,7 +84,7 @@ export async function encodeLogs(
 ): Promise<EncodedRequest[]> {
   const resource = cache.resource(batch.resource);
   const scope = cache.scope(batch.scope);
-  const observed = hrTime(now, 0);
+  const observed = msToHrTime(now);
   const serializer = format === 'proto' ? ProtobufLogsSerializer : JsonLogsSerializer;
   const out: EncodedRequest[] = [];
   for (let i = 0; i < batch.logs.length; i += maxItems) {

@@ -5,6 +5,7 @@
  */
 import type { Attributes, HrTime } from '@opentelemetry/api';
 import type { Histogram } from '@opentelemetry/sdk-metrics';
+import { msToHrTime } from '../../src/metric-state.js';
 
 /** Largest lookup table a {@link BucketIndex} builds (values beyond it are binary-searched). */
 const MAX_TABLE = 65_536;
@@ -113,12 +114,6 @@ export interface SeriesBase {
 /** Initial values of the bookkeeping fields of a new series. */
 export function seriesBase(key: string, attributes: Attributes): SeriesBase {
   return { key, attributes: Object.freeze(attributes), live: true, lastSeen: 0, lastEnd: -1, dirty: false, minTs: Infinity, maxTs: -Infinity };
-}
-
-/** Converts epoch milliseconds to an OTel HrTime. */
-export function msToHrTime(ms: number): HrTime {
-  const sec = Math.floor(ms / 1000);
-  return [sec, Math.round((ms - sec * 1000) * 1e6)];
 }
 
 /**

@@ -21,6 +21,7 @@ import { RedisUnavailableError, ShuttingDownError } from '../../src/errors.js';
 import { BurstLogger } from '../../src/logger.js';
 import { Delivery } from '../../src/delivery.js';
 import { VERSION } from '../../src/version.js';
+import { msToHrTime } from '../../src/metric-state.js';
 import { parseRedisEndpoint, type SloProcessorConfig } from './config.js';
 import { SloStore, type Counts } from './store.js';
 
@@ -98,10 +99,6 @@ class Matcher {
     }
     return (this.slo.sli as { errorDefinition: { isBad(code: number): boolean } }).errorDefinition.isBad(r.responseCode);
   }
-}
-
-function hrTime(ms: number): HrTime {
-  return [Math.floor(ms / 1000), (ms % 1000) * 1e6];
 }
 
 function gauge(name: string, description: string, unit: string, points: readonly { attributes: Attributes; value: number }[], time: HrTime): GaugeMetricData {
@@ -289,7 +286,7 @@ export class SloProcessor implements Processor<'records'> {
 
   /** The gauges of an evaluation. */
   toMetrics(states: readonly SloState[]): MetricsBatch {
-    const time = hrTime(states[0]?.at ?? this.now());
+    const time = msToHrTime(states[0]?.at ?? this.now());
     const objective: { attributes: Attributes; value: number }[] = [];
     const ratio: { attributes: Attributes; value: number }[] = [];
     const burn: { attributes: Attributes; value: number }[] = [];
