@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  HTTP_METHODS, HTTP_METHOD_VALUES, LATENCY_KINDS, RECORD_FIELDS, httpMethodIndex, latencyAt, latencyIndex, recordFieldKey, recordFieldValue, redactUrl, statusClass,
+  HTTP_METHODS, HTTP_METHOD_VALUES, LATENCY_KINDS, RECORD_FIELDS, httpMethodIndex, latencyAt, latencyIndex, requestTimeMs, recordFieldKey, recordFieldValue, redactUrl, statusClass,
 } from './record-fields.js';
 import { httpRecord } from '../test/helpers/records.js';
 
@@ -26,6 +26,10 @@ describe('record fields', () => {
       // A key may differ where the value does not (status class), never the other way round.
       assert.ok(!sameKey || sameValue, f);
     }
+  });
+
+  it('request time: negatives count as 0', () => {
+    assert.deepEqual([250, 0, -3].map((requestTime) => requestTimeMs(httpRecord({ requestTime }))), [250, 0, 0]);
   });
 
   it('latencies by kind index', () => {

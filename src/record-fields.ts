@@ -61,6 +61,14 @@ export function recordFieldKey(r: AnalyticsRecord, f: RecordField): string | num
   }
 }
 
+/**
+ * `request_time` (ms) as the duration metrics observe it and latency SLOs judge it — the two must agree:
+ * a negative value (gateway clock step) counts as 0.
+ */
+export function requestTimeMs(r: { readonly requestTime: number }): number {
+  return r.requestTime > 0 ? r.requestTime : 0;
+}
+
 /** The latencies (ms) of an HTTP record an exporter can send: `latency.total`, `.upstream`, `.gateway`. */
 export const LATENCY_KINDS = ['total', 'upstream', 'gateway'] as const;
 

@@ -13,7 +13,7 @@ import type { AnalyticsRecord, MetricsBatch, RecordBatch, UptimeRecord } from '.
 import { compileErrorDefinition, type ErrorDefinition } from '../../src/error-definition.js';
 import { ShuttingDownError } from '../../src/errors.js';
 import { BurstLogger } from '../../src/logger.js';
-import { latencyAt, latencyIndex, recordFieldValue, redactUrl, type RecordField } from '../../src/record-fields.js';
+import { latencyAt, latencyIndex, recordFieldValue, redactUrl, requestTimeMs, type RecordField } from '../../src/record-fields.js';
 import {
   CounterCache, DatagramSender, LinePacker, RecordFieldTrie, dogGlobalTag, dogTag, dogTagKey, formatValue, isAscii, metricName,
   parseStatsdEndpoint, type CounterEntry, type StatsdEndpoint,
@@ -291,8 +291,7 @@ export class DogStatsdExporter implements Exporter {
     }
     ts.c0++;
     cache.touch(ts);
-    const ms = r.requestTime > 0 ? r.requestTime : 0;
-    this.line(`${this.ns}.uptime.check.duration:${ms / this.divisor}|d${ts.suffix}`, ts);
+    this.line(`${this.ns}.uptime.check.duration:${requestTimeMs(r) / this.divisor}|d${ts.suffix}`, ts);
   }
 
   private resetCache(cache: CounterCache<TagSet>): void {

@@ -13,7 +13,7 @@ import { compileErrorDefinition, type ErrorDefinition } from '../../src/error-de
 import { ShuttingDownError } from '../../src/errors.js';
 import { BurstLogger } from '../../src/logger.js';
 import { formatRfc3339Nano } from '../../src/tyk-json.js';
-import { latencyAt, latencyIndex, recordFieldValue, type RecordField } from '../../src/record-fields.js';
+import { latencyAt, latencyIndex, recordFieldValue, requestTimeMs, type RecordField } from '../../src/record-fields.js';
 import {
   CounterCache, DatagramSender, LinePacker, RecordFieldTrie, isAscii, parseStatsdEndpoint, statsdNameSafe, statsdSegment, telegrafTagValue,
   type CounterEntry,
@@ -288,7 +288,7 @@ export class StatsdExporter implements Exporter {
     if (down) n.c1++;
     else n.c0++;
     this.uptimeNames.touch(n);
-    this.line(n, 'check.duration', String(r.requestTime > 0 ? r.requestTime : 0), 'ms', '');
+    this.line(n, 'check.duration', String(requestTimeMs(r)), 'ms', '');
   }
 
   private resetCache(cache: CounterCache<Name>): void {

@@ -24,7 +24,7 @@ import type { AnalyticsRecord, MetricsBatch, RecordBatch, ResourceAttributes, Up
 import { compileErrorDefinition, type ErrorDefinition } from '../../src/error-definition.js';
 import { ShuttingDownError } from '../../src/errors.js';
 import { BurstLogger } from '../../src/logger.js';
-import { HTTP_METHOD_VALUES, httpMethodIndex, redactUrl } from '../../src/record-fields.js';
+import { HTTP_METHOD_VALUES, httpMethodIndex, redactUrl, requestTimeMs } from '../../src/record-fields.js';
 import { VERSION } from '../../src/version.js';
 import { BucketIndex, HistAcc, SeriesTable, seriesBase, type SeriesBase } from './aggregate.js';
 import type { SliConfig, SliMetric, TykPumpMetric } from './config.js';
@@ -318,7 +318,7 @@ export class SliProcessor implements Processor<'records'> {
     } else if (ts < s.minTs) s.minTs = ts;
     else if (ts > s.maxTs) s.maxTs = ts;
     s.requests++;
-    const total = r.requestTime > 0 ? r.requestTime : 0;
+    const total = requestTimeMs(r);
     s.duration.add(this.durationIdx.indexOf(total), total);
     const lat = r.latency;
     const up = lat.upstream > 0 ? lat.upstream : 0;
@@ -448,7 +448,7 @@ export class SliProcessor implements Processor<'records'> {
     }
     table.touch(s, ts, now);
     s.checks++;
-    const ms = r.requestTime > 0 ? r.requestTime : 0;
+    const ms = requestTimeMs(r);
     s.duration.add(this.durationIdx.indexOf(ms), ms);
   }
 

@@ -22,6 +22,7 @@ import { BurstLogger } from '../../src/logger.js';
 import { Delivery } from '../../src/delivery.js';
 import { VERSION } from '../../src/version.js';
 import { msToHrTime } from '../../src/metric-state.js';
+import { requestTimeMs } from '../../src/record-fields.js';
 import { parseRedisEndpoint, type SloProcessorConfig } from './config.js';
 import { SloStore, type Counts } from './store.js';
 
@@ -94,8 +95,7 @@ class Matcher {
   /** Same rules as the metrics: latency is `request_time` (ms, negatives as 0) against the `le` boundary. */
   isBad(r: AnalyticsRecord): boolean {
     if (this.latency) {
-      const ms = r.requestTime > 0 ? r.requestTime : 0;
-      return ms / 1000 > this.threshold;
+      return requestTimeMs(r) / 1000 > this.threshold;
     }
     return (this.slo.sli as { errorDefinition: { isBad(code: number): boolean } }).errorDefinition.isBad(r.responseCode);
   }
