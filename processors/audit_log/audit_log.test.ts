@@ -143,6 +143,9 @@ describe('audit_log processor', () => {
 
     const none = setup();
     assert.equal((await none.run([uptimeRecord()])).length, 0, 'no empty batch is sent downstream');
+    const entry = (await all.run([uptimeRecord({ url: 'https://monitor:s3cret-pw@upstream.internal/health' })])).at(-1)?.logs[0];
+    assert.equal(entry?.attributes['url.full'], 'https://REDACTED:REDACTED@upstream.internal/health');
+    assert.doesNotMatch(JSON.stringify(entry), /s3cret-pw|monitor:/);
   });
 
   it('sets the resource (default service.name merged with config) and the scope', async () => {

@@ -8,6 +8,7 @@ import type { AnyValue, SeverityNumber } from '@opentelemetry/api-logs';
 import type { BatchContext, ComponentContext, Consumer, Processor } from '../../src/component.js';
 import type { AnalyticsRecord, LogEntry, LogsBatch, RecordBatch, ResourceAttributes, UptimeRecord } from '../../src/model.js';
 import { compileErrorDefinition, type ErrorDefinition } from '../../src/error-definition.js';
+import { redactUrl } from '../../src/record-fields.js';
 import type { AuditLogConfig } from './config.js';
 
 /** OTel severity numbers used (INFO, WARN, ERROR). */
@@ -145,9 +146,11 @@ export function networkLog(r: AnalyticsRecord, o: AuditOptions): LogEntry {
 
 /** The log entry of an uptime (host check) record. */
 export function uptimeLog(r: UptimeRecord, o: AuditOptions): LogEntry {
+  // Semantic conventions forbid credentials in url.full, and a log line must never carry a secret.
+  const url = redactUrl(r.url);
   const a: Record<string, AnyValue> = {
     'tyk.record.kind': 'uptime',
-    'url.full': r.url,
+    'url.full': url,
     'http.response.status_code': r.responseCode,
     'tyk.latency.total_ms': r.requestTime,
   };
@@ -166,7 +169,7 @@ export function uptimeLog(r: UptimeRecord, o: AuditOptions): LogEntry {
     timestampNs: r.timestampMs === null ? 0 : r.timestampNs,
     severityNumber: sev.number,
     severityText: sev.text,
-    body: r.tcpError ? `UPTIME ${r.url} tcp_error ${r.requestTime}ms` : `UPTIME ${r.url} ${r.responseCode} ${r.requestTime}ms`,
+    body: r.tcpError ? `UPTIME ${url} tcp_error ${r.requestTime}ms` : `UPTIME ${url} ${r.responseCode} ${r.requestTime}ms`,
     attributes: a,
   };
 }
