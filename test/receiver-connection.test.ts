@@ -24,7 +24,7 @@ import { tykRedisConfigSchema } from '../receivers/tyk_redis/config.js';
  */
 const ACL = [
   'on', '>pump-secret-pw', 'resetkeys', '~acl-*', '~{acl-*', '~host-checker:*', '~{host-checker:*', 'resetchannels', '-@all',
-  '+@connection', '+info', '+llen', '+lrange', '+ltrim', '+rpush', '+del', '+exists', '+eval', '+evalsha',
+  '+@connection', '+info', '+llen', '+lrange', '+ltrim', '+rpush', '+del', '+exists', '+multi', '+exec', '+eval', '+evalsha',
   '+hset', '+hdel', '+hgetall', '+sadd', '+srem', '+smembers', '+set', '+rename',
 ];
 
@@ -116,7 +116,7 @@ describe('tyk_redis connection: ACL user, database, URL credentials', () => {
     assert.equal(c.count, 0);
     assert.equal(await admin.llen('acl-tyk-system-analytics'), 1);
     // Granting the permission later is picked up without a restart.
-    await admin.call('ACL', 'SETUSER', 'readonly', '+evalsha', '+eval', '+lrange', '+ltrim');
+    await admin.call('ACL', 'SETUSER', 'readonly', '+multi', '+exec', '+lrange', '+ltrim');
     await waitFor('drained after the grant', () => c.count === 1, 15_000);
     await waitFor('ready', () => h.health.snapshot().components['tyk_redis']?.ready === true);
   });

@@ -199,6 +199,25 @@ describe('decode: variants the gateway can produce', () => {
     assert.equal(toTykJson(far)['timestamp'], '+010000-01-01T00:00:00.000000005Z');
   });
 
+  it('an empty sub-record remembered by its bytes never hides a non-empty one that follows', () => {
+    const emptyGeo = { Country: { ISOCode: '' }, City: { GeoNameID: 0, Names: null }, Location: { Latitude: 0, Longitude: 0, TimeZone: '' } };
+    const berlin = { Country: { ISOCode: 'DE' }, City: { GeoNameID: 0, Names: null }, Location: { Latitude: 0, Longitude: 0, TimeZone: '' } };
+    const emptyMcp = { IsMCP: false, JSONRPCMethod: '', PrimitiveType: '', PrimitiveName: '' };
+    const tool = { IsMCP: true, JSONRPCMethod: 'tools/call', PrimitiveType: 'tool', PrimitiveName: 'x' };
+    for (let i = 0; i < 3; i++) {
+      const empty = decodeAnalytics(pack(goRecord({ Geo: emptyGeo, MCPStats: emptyMcp })), 'msgpack');
+      assert.equal(empty.geo, EMPTY_GEO);
+      assert.equal(empty.mcpStats, EMPTY_MCP);
+      const full = decodeAnalytics(pack(goRecord({ Geo: berlin, MCPStats: tool })), 'msgpack');
+      assert.equal(full.geo.country.isoCode, 'DE');
+      assert.deepEqual(full.mcpStats, { isMCP: true, jsonRpcMethod: 'tools/call', primitiveType: 'tool', primitiveName: 'x' });
+      // The remembered form cut short (here the record's last value) is not taken for the whole value.
+      const { MCPStats: _last, ...rest } = goRecord();
+      const bytes = pack({ ...rest, MCPStats: emptyMcp });
+      assert.equal(reasonOf(() => decodeAnalytics(bytes.subarray(0, bytes.length - 1), 'msgpack')), 'truncated');
+    }
+  });
+
   it('keeps a __proto__ key in Geo names as plain data', () => {
     const geo = { Country: { ISOCode: 'DE' }, City: { GeoNameID: 1, Names: JSON.parse('{"__proto__":"x","en":"Berlin"}') }, Location: { Latitude: 1, Longitude: 2, TimeZone: 'Europe/Berlin' } };
     const rec = decodeAnalytics(pack(goRecord({ Geo: geo })), 'msgpack');

@@ -16,7 +16,7 @@
 import type { AnalyticsRecord, GeoData, GraphError, GraphQLStats, Latency, MCPStats, NetworkStats, UptimeRecord } from '../../src/model.js';
 import { EMPTY_GEO, EMPTY_GRAPHQL, EMPTY_MCP, EMPTY_NETWORK } from '../../src/model.js';
 import { DecodeError } from '../../src/errors.js';
-import { MsgpackReader, keyTable } from './msgpack-reader.js';
+import { EmptyForms, MsgpackReader, keyTable } from './msgpack-reader.js';
 import { decodeProtobufRecord } from './protobuf-record.js';
 
 /** Options of {@link decodeAnalytics}. */
@@ -132,6 +132,7 @@ function decodeMsgpackAnalytics(raw: boolean): AnalyticsRecord {
   let graphqlStats: GraphQLStats = EMPTY_GRAPHQL, mcpStats: MCPStats = EMPTY_MCP;
   let known = 0;
   let hint = 0;
+  let pathStart = 0, pathLen = -1;
   for (let i = 0; i < n; i++) {
     r.where = '';
     const k = r.key(TOP, hint);
@@ -145,8 +146,8 @@ function decodeMsgpackAnalytics(raw: boolean): AnalyticsRecord {
     switch (k) {
       case 0: method = r.strCached(); break;
       case 1: host = r.strCached(); break;
-      case 2: path = r.str(); break;
-      case 3: rawPath = r.str(); break;
+      case 2: path = r.str(); pathStart = r.lastStart; pathLen = path === '' ? -1 : r.pos - pathStart; break;
+      case 3: rawPath = r.strOr(path, pathStart, pathLen); break;
       case 4: contentLength = r.int(); break;
       case 5: userAgent = r.strCached(); break;
       case 6: day = r.int(); break;
@@ -165,18 +166,18 @@ function decodeMsgpackAnalytics(raw: boolean): AnalyticsRecord {
       case 19: if (raw) rawRequest = r.str(); else r.skipStr(); break;
       case 20: if (raw) rawResponse = r.str(); else r.skipStr(); break;
       case 21: ipAddress = r.strCached(); break;
-      case 22: geo = readGeo(); break;
-      case 23: network = readNetwork(); break;
+      case 22: geo = emptyGeo.skip(r) ? EMPTY_GEO : remembered(emptyGeo, r.pos, readGeo(), EMPTY_GEO); break;
+      case 23: network = emptyNetwork.skip(r) ? EMPTY_NETWORK : remembered(emptyNetwork, r.pos, readNetwork(), EMPTY_NETWORK); break;
       case 24: latency = readLatency(); break;
       case 25: { const t = r.strArray(); tags = t === null || t.length === 0 ? NO_TAGS : t; break; }
       case 26: alias = r.strCached(); break;
       case 27: trackPath = r.bool(); break;
       case 28: r.readTime(); expireAtMs = r.timeMs; expireAtNs = r.timeNs; break;
       case 29: case 35: if (raw) apiSchema = r.str(); else r.skipStr(); break;
-      case 30: originalPath = r.str(); break;
+      case 30: originalPath = r.strOr(path, pathStart, pathLen); break;
       case 31: listenPath = r.strCached(); break;
-      case 32: graphqlStats = readGraphQL(); break;
-      case 33: mcpStats = readMcp(); break;
+      case 32: graphqlStats = emptyGraphQL.skip(r) ? EMPTY_GRAPHQL : remembered(emptyGraphQL, r.pos, readGraphQL(), EMPTY_GRAPHQL); break;
+      case 33: mcpStats = emptyMcp.skip(r) ? EMPTY_MCP : remembered(emptyMcp, r.pos, readMcp(), EMPTY_MCP); break;
       default: r.skip(); break; // CollectionName: always "" from the gateway, not part of the model
     }
   }
@@ -192,6 +193,21 @@ function decodeMsgpackAnalytics(raw: boolean): AnalyticsRecord {
     timeZone: '',
     route: '',
   };
+}
+
+/** Wire forms of the all-empty sub-records (see {@link EmptyForms}). */
+const emptyGeo = new EmptyForms();
+const emptyNetwork = new EmptyForms();
+const emptyGraphQL = new EmptyForms();
+const emptyMcp = new EmptyForms();
+
+/**
+ * Returns `value`; when it is the shared `empty` value, remembers the bytes it was read from (from `start`,
+ * evaluated before the read, to the reader's position after it) as a form of it.
+ */
+function remembered<T>(forms: EmptyForms, start: number, value: T, empty: T): T {
+  if (value === empty) forms.remember(reader, start);
+  return value;
 }
 
 function readLatency(): Latency {

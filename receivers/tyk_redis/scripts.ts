@@ -1,19 +1,35 @@
 /**
- * The Lua scripts of the receiver. Each one is a single atomic step on the Redis server, so any number of
+ * How the receiver claims chunks. Each claim is a single atomic step on the Redis server, so any number of
  * agents (and Tyk Pump's own `MULTI LRANGE/LTRIM EXEC`) can work on the same lists without a record
- * being claimed twice. Every script touches only keys that share one hash slot (an in-flight list carries
+ * being claimed twice. Every step touches only keys that share one hash slot (an in-flight list carries
  * its source key's hash tag), so they are legal in Redis Cluster too.
  */
 import type { RedisClient } from './connection.js';
 
 /**
- * At-most-once claim: `LRANGE key 0 n-1` + `LTRIM key n -1`, the same effect as Tyk Pump's
- * `MULTI LRANGE/LTRIM EXEC` in one round trip. KEYS[1] = list, ARGV[1] = n. Returns the claimed elements.
+ * At-most-once claim: `MULTI / LRANGE key 0 n-1 / LTRIM key n -1 / EXEC` — Tyk Pump's own claim, atomic
+ * and one round trip (ioredis writes the four commands at once). Returns the claimed elements.
+ *
+ * Not a Lua script on purpose: a script turns every element into a Lua string and back, which cost Redis
+ * 3.6–4.3 µs of CPU per 1 KB record against 0.8 µs for the transaction (1000-record claims, Redis 7.0) —
+ * and on a small host Redis takes that CPU from the agent.
  */
-export const CLAIM_LUA = `
-local items = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
-if #items > 0 then redis.call('LTRIM', KEYS[1], #items, -1) end
-return items`;
+export async function claimChunk(client: RedisClient, key: string, n: number): Promise<Buffer[]> {
+  let res: [Error | null, unknown][] | null;
+  try {
+    res = await client.multi().lrangeBuffer(key, 0, n - 1).ltrim(key, n, -1).exec();
+  } catch (err) {
+    // A command refused while queued (NOPERM, …) discards the transaction (EXECABORT): report that error.
+    throw (err as { previousErrors?: Error[] }).previousErrors?.[0] ?? err;
+  }
+  const range = res?.[0];
+  const trim = res?.[1];
+  if (!range || !trim) throw new Error('redis: the claim transaction returned no result');
+  // Either failing (WRONGTYPE, …) leaves the list as it was: report it, return nothing.
+  if (range[0]) throw range[0];
+  if (trim[0]) throw trim[0];
+  return range[1] as Buffer[];
+}
 
 /**
  * At-least-once claim: moves up to n elements from the head of KEYS[1] to the in-flight list KEYS[2] and
@@ -42,14 +58,12 @@ export const INFLIGHT_BUSY = 'TYK_INFLIGHT_BUSY';
 
 /** The script commands defined on a client (ioredis `defineCommand`, EVALSHA with EVAL fallback). */
 export interface ScriptCommands {
-  tykClaimBuffer(key: string, n: number): Promise<Buffer[]>;
   tykClaimInflightBuffer(key: string, inflight: string, n: number): Promise<Buffer[]>;
   tykAdopt(from: string, to: string): Promise<number>;
 }
 
 /** Defines the scripts on `client` and returns it typed with them. */
 export function defineScripts(client: RedisClient): RedisClient & ScriptCommands {
-  client.defineCommand('tykClaim', { numberOfKeys: 1, lua: CLAIM_LUA });
   client.defineCommand('tykClaimInflight', { numberOfKeys: 2, lua: CLAIM_INFLIGHT_LUA });
   client.defineCommand('tykAdopt', { numberOfKeys: 2, lua: ADOPT_LUA });
   return client as RedisClient & ScriptCommands;

@@ -25,6 +25,7 @@ import { parseEndpoint, redactEndpoint, tykRedisConfigSchema } from './config.js
 import { backoffDelay, connectionPlan } from './connection.js';
 import { BookkeepingKeys, drainKeys, hashTagOf } from './keys.js';
 import { decodeAnalytics } from './decode.js';
+import { claimChunk } from './scripts.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const parse = (v: Record<string, unknown>) => tykRedisConfigSchema.parse(v);
@@ -216,6 +217,27 @@ describe('tyk_redis connection options', () => {
 });
 
 describe('tyk_redis draining', () => {
+  it('a claim takes exactly the head of the list atomically, and a failed claim takes nothing', async () => {
+    const r = await redis();
+    const key = `${r.prefix}claim`;
+    await r.client.rpush(key, ...['a', 'b', 'c', 'd', 'e'].map((s) => Buffer.from(s)));
+    assert.deepEqual((await claimChunk(r.client, key, 2)).map(String), ['a', 'b']);
+    assert.deepEqual(await r.client.lrange(key, 0, -1), ['c', 'd', 'e']);
+    // Fewer than asked: all of them, and the list is gone (as Tyk Pump leaves it).
+    assert.deepEqual((await claimChunk(r.client, key, 10)).map(String), ['c', 'd', 'e']);
+    assert.equal(await r.client.exists(key), 0);
+    assert.deepEqual(await claimChunk(r.client, key, 10), []);
+    // Claims racing on one list never share an element.
+    const many = Array.from({ length: 500 }, (_, i) => Buffer.from(String(i)));
+    await r.client.rpush(key, ...many);
+    const got = (await Promise.all(Array.from({ length: 12 }, () => claimChunk(r.client, key, 50)))).flat().map(String);
+    assert.deepEqual(got.sort((a, b) => Number(a) - Number(b)), many.map(String));
+    // A key of another type: the Redis error, and the key untouched.
+    await r.client.set(key, 'x');
+    await assert.rejects(claimChunk(r.client, key, 10), /WRONGTYPE/);
+    assert.equal(await r.client.get(key), 'x');
+  });
+
   it('every record of every fixture file drains and decodes to exactly its expected values', async () => {
     const r = await redis();
     const fixtures = allFixtures();

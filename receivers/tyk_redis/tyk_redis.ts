@@ -21,7 +21,7 @@ import type { TykRedisConfig } from './config.js';
 import { backoffDelay, connectionPlan, createClient, type ConnectionPlan, type RedisClient } from './connection.js';
 import { decodeAnalytics, decodeUptime } from './decode.js';
 import { BookkeepingKeys, drainKeys, type DrainKey } from './keys.js';
-import { defineScripts, INFLIGHT_BUSY, type ScriptCommands } from './scripts.js';
+import { claimChunk, defineScripts, INFLIGHT_BUSY, type ScriptCommands } from './scripts.js';
 import { InflightTracker, type InflightTask } from './inflight.js';
 
 /** One list's share of a chunk. */
@@ -498,7 +498,17 @@ export class TykRedisReceiver implements Receiver {
         }
         const now = Date.now();
         if (now >= this.nextPollAt) {
-          await this.poll();
+          if (this.active.size === 0) {
+            await this.poll();
+            continue;
+          }
+          // Draining: the poll goes out together with the claim (one round trip) instead of in front of
+          // it. Awaited first, it kept the claim from overlapping the decoding of the chunk before — with
+          // a short poll_interval the drain then waited for Redis on nearly every chunk.
+          const polled = this.poll();
+          const chunk = await this.claim();
+          await polled;
+          if (chunk) return chunk;
           continue;
         }
         if (this.active.size === 0) {
@@ -589,10 +599,11 @@ export class TykRedisReceiver implements Receiver {
         return undefined;
       }
     }
-    // Keys of a round may live on different cluster nodes, so one script call per key; ioredis writes
-    // them back to back (one round trip), they just are not one transaction — each list is claimed atomically.
+    // Keys of a round may live on different cluster nodes, so one claim (transaction or script) per key;
+    // ioredis writes them back to back (one round trip), they just are not one transaction — each list is
+    // claimed atomically.
     const results = await Promise.allSettled(planned.map((p) => (p.inflightKey === undefined
-      ? client.tykClaimBuffer(p.list.key.key, p.n)
+      ? claimChunk(client, p.list.key.key, p.n)
       : client.tykClaimInflightBuffer(p.list.key.key, p.inflightKey, p.n))));
     const parts: Part[] = [];
     let broken: unknown;

@@ -25,7 +25,7 @@ import { silentLogger } from '../../src/logger.js';
 import { compileErrorDefinition } from '../../src/error-definition.js';
 import { tykRedisReceiverFactory } from '../../receivers/tyk_redis/index.js';
 import { DEFAULT_CHUNK_SIZE } from '../../receivers/tyk_redis/config.js';
-import { CLAIM_LUA } from '../../receivers/tyk_redis/scripts.js';
+import { claimChunk } from '../../receivers/tyk_redis/scripts.js';
 import { loadFixtures } from '../helpers/fixtures.js';
 import { splitAtNanos, startPrivateRedis } from '../helpers/tyk-redis.js';
 
@@ -156,9 +156,8 @@ async function runVariant(variant: Variant, port: number, n: number, chunk: numb
         await consumer.consume(items.map(naive));
       }
     } else {
-      // Redis alone: the same atomic claim script, one chunk ahead, no decoding.
-      client.defineCommand('claim', { numberOfKeys: 1, lua: CLAIM_LUA });
-      const claim = () => (client as unknown as { claimBuffer(k: string, n: number): Promise<Buffer[]> }).claimBuffer(KEY, chunk);
+      // Redis alone: the receiver's own atomic claim, one chunk ahead, no decoding.
+      const claim = () => claimChunk(client, KEY, chunk);
       let next = claim();
       for (;;) {
         const items = await next;
