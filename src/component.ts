@@ -133,6 +133,11 @@ interface FactoryBase<C> {
 /** Factory of a receiver type. */
 export interface ReceiverFactory<C = unknown> extends FactoryBase<C> {
   readonly kind: 'receiver';
+  /**
+   * `next` feeds every pipeline that lists the receiver. The graph passes a `Pipelines` (src/delivery.ts):
+   * wrap it with `asPipelines(next)` to use `deliver()`, which reports the outcome per pipeline so a retry
+   * goes only to the pipelines that did not take the batch.
+   */
   create(ctx: ComponentContext, config: C, next: Consumer<'records'>): Receiver;
 }
 
