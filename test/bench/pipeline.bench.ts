@@ -72,14 +72,29 @@ interface Job {
 
 // --- variants (each runs in its own child process) ---------------------------------------------------------
 
-/** Ours: a real agent from YAML; done when the prometheus exporter's accumulated request total is complete. */
-async function ours(job: Job): Promise<Outcome> {
+/**
+ * Starts a real agent from `yaml` and resolves once its `prometheus` exporter has accumulated a request
+ * total equal to the backlog's HTTP records (the clock of the "ours" variants).
+ */
+async function runAgentUntilComplete(yaml: string, job: Job): Promise<{ agent: Agent; total: number }> {
   let exporter: PrometheusMetricsExporter | undefined;
   const capturing: Factory[] = factories.map((f) =>
     f.kind === 'exporter' && f.type === 'prometheus'
       ? { ...f, create: (ctx: ComponentContext, config: unknown) => (exporter = f.create(ctx, config) as PrometheusMetricsExporter) }
       : f,
   );
+  const loaded = loadConfigText(yaml, 'bench.yaml', capturing);
+  if (!loaded.config) throw new Error(loaded.problems.map((p) => `${p.path}: ${p.message}`).join('\n'));
+  const agent = new Agent(loaded.config, { logger: silentLogger() });
+  await agent.start();
+  const acc = (exporter as PrometheusMetricsExporter).accumulator;
+  let total = 0;
+  while ((total = acc.total('tyk_http_requests_total')) < job.httpRecords) await new Promise((r) => setTimeout(r, 5));
+  return { agent, total };
+}
+
+/** Ours: a real agent from YAML; done when the prometheus exporter's accumulated request total is complete. */
+async function ours(job: Job): Promise<Outcome> {
   const yaml = `
 receivers:
   tyk_redis:
@@ -103,13 +118,7 @@ service:
     metrics:
       address: 127.0.0.1:0
 `;
-  const loaded = loadConfigText(yaml, 'bench.yaml', capturing);
-  if (!loaded.config) throw new Error(loaded.problems.map((p) => `${p.path}: ${p.message}`).join('\n'));
-  const agent = new Agent(loaded.config, { logger: silentLogger() });
-  await agent.start();
-  const acc = (exporter as PrometheusMetricsExporter).accumulator;
-  let total = 0;
-  while ((total = acc.total('tyk_http_requests_total')) < job.httpRecords) await new Promise((r) => setTimeout(r, 5));
+  const { agent, total } = await runAgentUntilComplete(yaml, job);
   return {
     requests: total,
     // The same number through a real scrape, as Prometheus would read it.
@@ -210,12 +219,6 @@ async function oursWithDogstatsd(job: Job): Promise<Outcome> {
     return lines.shift() as string;
   };
   const sinkPort = Number(await nextLine());
-  let exporter: PrometheusMetricsExporter | undefined;
-  const capturing: Factory[] = factories.map((f) =>
-    f.kind === 'exporter' && f.type === 'prometheus'
-      ? { ...f, create: (ctx: Parameters<typeof f.create>[0], config: unknown) => (exporter = f.create(ctx, config) as PrometheusMetricsExporter) }
-      : f,
-  );
   const yaml = `
 receivers:
   tyk_redis:
@@ -245,13 +248,7 @@ service:
     metrics:
       address: 127.0.0.1:0
 `;
-  const loaded = loadConfigText(yaml, 'bench.yaml', capturing);
-  if (!loaded.config) throw new Error(loaded.problems.map((p) => `${p.path}: ${p.message}`).join('\n'));
-  const agent = new Agent(loaded.config, { logger: silentLogger() });
-  await agent.start();
-  const acc = (exporter as PrometheusMetricsExporter).accumulator;
-  let total = 0;
-  while ((total = acc.total('tyk_http_requests_total')) < job.httpRecords) await new Promise((r) => setTimeout(r, 5));
+  const { agent, total } = await runAgentUntilComplete(yaml, job);
   return {
     requests: total,
     async check() {
