@@ -17,6 +17,16 @@
  * push exporter) calls `ctx.defer()` before resolving `consume()` and calls the returned `Settle` once the
  * data is delivered (or durably spooled), or with an error once it has definitively failed. The receiver
  * acknowledges a chunk only when every pipeline accepted it and every deferral settled without error.
+ *
+ * Acknowledgement is tracked per (pipeline, exporter): each exporter of a pipeline gets a `BatchContext`
+ * of its own for the chunk, and its `consume` outcome and deferrals count for it alone. When an exporter
+ * fails with a retryable error, an at-least-once receiver re-delivers the chunk to that pipeline later;
+ * its processors run again on it, but the exporters that already delivered it (or refused it for good)
+ * are skipped — no exporter gets the same chunk twice while the agent runs. (After a crash, a re-claimed
+ * chunk reaches every exporter again, with the same `ctx.chunkId`: an exporter that must not apply a chunk
+ * twice across crashes keys its writes by it.) Hence the rules for a processor: pass the `ctx` you were
+ * given to `next.consume` unchanged, emit at most one batch per batch consumed (a retry re-sends what a
+ * failed exporter got of the chunk, all of it), and expect a retried chunk to reach you again.
  */
 import type { ZodType } from 'zod';
 import type { Logger } from 'pino';
@@ -80,8 +90,15 @@ export interface ComponentContext {
 /** Called exactly once when deferred delivery finished: without an argument on success. */
 export type Settle = (error?: Error) => void;
 
-/** Per-batch context handed down the pipeline with the data. */
+/** Per-batch context handed down the pipeline with the data (one per exporter of each pipeline, see above). */
 export interface BatchContext {
+  /**
+   * The receiver's id of the claimed chunk this batch comes from: stable across every re-delivery of the
+   * same claimed chunk (including after a crash and adoption by another instance), unique across chunks;
+   * undefined when the receiver cannot give one (and for a batch made outside a receiver, such as the `slo`
+   * processor's timed gauges). An exporter writing to a store that must not apply a chunk twice (SQL) keys its writes by it.
+   */
+  readonly chunkId: string | undefined;
   /** Take over responsibility for finishing delivery asynchronously; call the returned function exactly once. */
   defer(): Settle;
 }
@@ -135,8 +152,9 @@ export interface ReceiverFactory<C = unknown> extends FactoryBase<C> {
   readonly kind: 'receiver';
   /**
    * `next` feeds every pipeline that lists the receiver. The graph passes a `Pipelines` (src/delivery.ts):
-   * wrap it with `asPipelines(next)` to use `deliver()`, which reports the outcome per pipeline so a retry
-   * goes only to the pipelines that did not take the batch.
+   * wrap it with `asPipelines(next)` to use `deliver(batch, { only, chunkId })`, which reports the outcome
+   * per pipeline and exporter so a retry (`only: outcome.retry`) goes only to the exporters that did not
+   * take the batch, and gives every exporter the chunk's id as `ctx.chunkId`.
    */
   create(ctx: ComponentContext, config: C, next: Consumer<'records'>): Receiver;
 }

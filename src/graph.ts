@@ -11,25 +11,12 @@ import type { Logger } from 'pino';
 import type {
   BatchContext, Component, ComponentContext, ComponentKind, Consumer, Exporter, HealthReporter, HealthState, Processor,
 } from './component.js';
-import type { Signal, SignalPayload } from './model.js';
+import type { Signal } from './model.js';
 import type { PipelineSpec, ResolvedConfig } from './config/load.js';
 import type { HttpServers } from './http-server.js';
 import type { SelfTelemetry } from './telemetry.js';
-import { FanOutError, StartError, TimeoutError } from './errors.js';
-import { PipelineFanOut } from './delivery.js';
-
-/** Sends one batch to several consumers concurrently; all of them get it even if one fails. */
-export class FanOut<S extends Signal> implements Consumer<S> {
-  constructor(private readonly consumers: readonly Consumer<S>[]) {}
-
-  async consume(data: SignalPayload[S], ctx: BatchContext): Promise<void> {
-    const only = this.consumers.length === 1 ? this.consumers[0] : undefined;
-    if (only) return only.consume(data, ctx);
-    const results = await Promise.allSettled(this.consumers.map((c) => c.consume(data, ctx)));
-    const errors = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown);
-    if (errors.length > 0) throw new FanOutError(errors);
-  }
-}
+import { StartError, TimeoutError } from './errors.js';
+import { ExporterFanOut, PipelineFanOut } from './delivery.js';
 
 function exporterConsumer(exp: Exporter, signal: Signal, id: string): Consumer<Signal> {
   const fn =
@@ -125,7 +112,7 @@ export class Graph {
     // Processors: one chain per pipeline, built back to front.
     const heads = new Map<string, Consumer<Signal>>();
     for (const p of config.pipelines) {
-      let next: Consumer<Signal> = new FanOut(p.exporters.map((id) => exporterConsumer(exporters.get(id) as Exporter, p.signal, id)));
+      let next: Consumer<Signal> = new ExporterFanOut(p.exporters.map((id) => ({ id, consumer: exporterConsumer(exporters.get(id) as Exporter, p.signal, id) })));
       const chain: Node[] = [];
       for (let i = p.processors.length - 1; i >= 0; i--) {
         const { id, signature } = p.processors[i] as PipelineSpec['processors'][number];

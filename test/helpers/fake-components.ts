@@ -41,7 +41,7 @@ export const fakeReceiver: ReceiverFactory<z.infer<typeof receiverSchema>> = {
         events.push(`start ${ctx.id}`);
         if (config.not_ready) ctx.health.set({ ready: false, detail: 'redis unreachable (test)', facts: { lastDrainAgeSeconds: 99 } });
         receivers.set(ctx.id, {
-          push: (batch, bctx = { defer: () => () => undefined }) => next.consume(batch, bctx),
+          push: (batch, bctx = { chunkId: undefined, defer: () => () => undefined }) => next.consume(batch, bctx),
         });
       },
       async shutdown() {
