@@ -7,6 +7,14 @@
  * what the component holds to its consumer before resolving. The graph starts exporters, then processors,
  * then receivers, and shuts them down in the reverse order.
  *
+ * Shutdown deadline: the graph passes every `shutdown()` the same `ShutdownDeadline`: the end of
+ * `service.shutdown_timeout` less a small reserve (a tenth, at most 1 s) for the work that follows the
+ * waits; when the whole budget is over the agent exits, finished or not. A component that waits during
+ * shutdown (for deliveries to settle, a queue to drain) waits until its own configured timeout or the
+ * deadline, whichever comes first, and then leaves what is unfinished as its delivery guarantee says
+ * (at-least-once: in Redis; a queue: spooled, or dropped and counted). Its configured waits are declared by
+ * the factory's `shutdownWaits()` so that config validation refuses one longer than `service.shutdown_timeout`.
+ *
  * Data flow and backpressure: `consume()` resolves once the component has *accepted* the batch. A
  * component that is full (a bounded queue at capacity) simply does not resolve until it has room, so the
  * receiver upstream stops claiming new data from Redis while it waits; records then stay in Redis.
@@ -108,10 +116,22 @@ export interface Consumer<S extends Signal> {
   consume(data: SignalPayload[S], ctx: BatchContext): Promise<void>;
 }
 
+/** When a shutdown must be over: handed to every component's `shutdown()` by the graph. */
+export interface ShutdownDeadline {
+  /** Epoch milliseconds by which waits must end (`service.shutdown_timeout` after shutdown began, less the reserve). */
+  readonly at: number;
+  /** Aborted at `at`: pass it to whatever waits (HTTP requests, sleeps) so it stops waiting in time. */
+  readonly signal: AbortSignal;
+}
+
 /** Lifecycle shared by all components. */
 export interface Component {
   start(): Promise<void>;
-  shutdown(): Promise<void>;
+  /**
+   * Stops the component (see the contract above). `deadline` is absent when a caller outside the graph
+   * (a test, a tool) stops it: then the component's own timeouts bound the wait.
+   */
+  shutdown(deadline?: ShutdownDeadline): Promise<void>;
 }
 
 /** A receiver produces `records` and pushes them to its consumer. */
@@ -145,6 +165,19 @@ interface FactoryBase<C> {
    * type is the component's config type, so type, defaults and validation cannot drift.
    */
   readonly configSchema: ZodType<C>;
+  /**
+   * Optional: the waits this config makes `shutdown()` spend at most (e.g. a drain timeout), each with its
+   * path inside the component's config. Config validation refuses one longer than `service.shutdown_timeout`.
+   */
+  shutdownWaits?(config: C): readonly ShutdownWait[];
+}
+
+/** One bounded wait of a component's shutdown, as declared by `shutdownWaits()`. */
+export interface ShutdownWait {
+  /** Path of the config key inside the component's config, e.g. `['sending_queue', 'drain_timeout']`. */
+  readonly path: readonly string[];
+  /** The configured wait in milliseconds. */
+  readonly ms: number;
 }
 
 /** Factory of a receiver type. */

@@ -12,7 +12,7 @@
  */
 import type { Logger } from 'pino';
 import type { Counter, Meter, ObservableGauge, ObservableResult } from '@opentelemetry/api';
-import type { ComponentContext, Consumer, Receiver } from '../../src/component.js';
+import type { ComponentContext, Consumer, Receiver, ShutdownDeadline } from '../../src/component.js';
 import type { RecordBatch, TykRecord } from '../../src/model.js';
 import { asPipelines, type PipelineOutcome, type Pipelines, type RetryTarget } from '../../src/delivery.js';
 import { DecodeError } from '../../src/errors.js';
@@ -248,19 +248,20 @@ export class TykRedisReceiver implements Receiver {
     });
   }
 
-  shutdown(): Promise<void> {
-    this.stopped ??= this.stop();
+  shutdown(deadline?: ShutdownDeadline): Promise<void> {
+    this.stopped ??= this.stop(deadline?.at ?? Infinity);
     return this.stopped;
   }
 
-  private async stop(): Promise<void> {
+  /** Waits for what is in flight until `shutdown_timeout` or the graph's deadline (`until`), whichever is first. */
+  private async stop(until: number): Promise<void> {
     this.stopping = true;
     this.wake.notify();
     for (const t of this.timers) clearInterval(t);
     for (const t of this.retryTimers) clearTimeout(t);
     const client = this.client;
     if (!client) return;
-    const deadline = Date.now() + this.config.shutdown_timeout;
+    const deadline = Math.min(Date.now() + this.config.shutdown_timeout, until);
     const within = async (p: Promise<unknown>) => {
       let timer: NodeJS.Timeout | undefined;
       const left = Math.max(0, deadline - Date.now());
