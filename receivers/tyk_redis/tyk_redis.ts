@@ -18,7 +18,7 @@ import { asPipelines, type PipelineOutcome, type Pipelines } from '../../src/del
 import { DecodeError } from '../../src/errors.js';
 import { BurstLogger } from '../../src/logger.js';
 import type { TykRedisConfig } from './config.js';
-import { backoffDelay, connectionPlan, createClient, type ConnectionPlan, type RedisClient } from './connection.js';
+import { backoffDelay, connectionPlan, createClient, type ConnectionPlan, type RedisClient } from '../../internal/redis/connection.js';
 import { decodeAnalytics, decodeUptime } from './decode.js';
 import { BookkeepingKeys, drainKeys, type DrainKey } from './keys.js';
 import { claimChunk, defineScripts, INFLIGHT_BUSY, type ScriptCommands } from './scripts.js';
