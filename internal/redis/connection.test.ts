@@ -78,6 +78,9 @@ describe('redis connection plan', () => {
     // A failed-over master (READONLY) triggers a reconnect, never a re-send of the command.
     assert.equal(plan.options.reconnectOnError?.(new Error("READONLY You can't write against a read only replica.")), 1);
     assert.equal(plan.options.reconnectOnError?.(new Error('NOPERM this user has no permissions')), false);
+    // A refused SELECT outside the connection set-up closes the connection too (never another database).
+    assert.equal(plan.options.reconnectOnError?.(Object.assign(new Error('ERR DB index is out of range'), { command: { name: 'select', args: ['5'] } })), 1);
+    assert.equal(plan.options.enableReadyCheck, true);
     assert.equal(plan.options.tls, undefined);
     assert.equal(plan.describe, 'redis://10.0.0.5:6390/5');
     assert.ok(!plan.describe.includes('pass'));
