@@ -193,7 +193,7 @@ export class SliProcessor implements Processor<'records'> {
     this.resource = Object.freeze({ 'service.name': 'tyk-otel-pump', 'service.version': VERSION, 'service.instance.id': ctx.instanceId });
     this.scope = `tyk-otel-pump/${ctx.id.split('@')[0] ?? ctx.id}`;
     this.burst = new BurstLogger(ctx.logger);
-    this.overflowCounter = ctx.telemetry.meter.createCounter('tyk_otel_pump.processor.sli.overflow_records', {
+    this.overflowCounter = ctx.telemetry.meter.createCounter('processor.sli.overflow_records', {
       description: 'Records an sli processor folded into an otel.metric.overflow series because a metric reached its cardinality limit.',
       unit: '{record}',
     });
