@@ -21,7 +21,7 @@ import { RedisUnavailableError, ShuttingDownError } from '../../src/errors.js';
 import { BurstLogger } from '../../src/logger.js';
 import { Delivery } from '../../src/delivery.js';
 import { VERSION } from '../../src/version.js';
-import { msToHrTime } from '../../src/metric-state.js';
+import { msToHrTime } from '../../internal/metrics/identity.js';
 import { requestTimeMs } from '../../src/record-fields.js';
 import { parseRedisEndpoint, type SloProcessorConfig } from './config.js';
 import { SloStore, type Counts } from './store.js';
