@@ -63,8 +63,14 @@ export interface HealthReporter {
 
 /** Standard self-telemetry every component emits (see `src/telemetry.ts` for the metric names). */
 export interface ComponentTelemetry {
-  /** The shared self-telemetry meter, for component-specific instruments (name them `tyk_otel_pump.<kind>.<what>`). */
+  /**
+   * The shared self-telemetry meter, for component-specific instruments. Names are relative to
+   * `service.telemetry.metrics.prefix`: name them `<kind>.<what>` (`processor.sli.overflow_records`) and the
+   * meter makes `<prefix>.processor.sli.overflow_records`. Never spell the prefix (a test checks).
+   */
   readonly meter: Meter;
+  /** `<prefix>.<suffix>`: the full name of a self-telemetry item made outside the meter (an APM span name). */
+  name(suffix: string): string;
   /** Records (or items) that entered the component and were accepted. */
   accepted(count: number, signal?: Signal): void;
   /** Items refused because they are malformed (decode errors, wrong types); `reason` is a stable snake_case word. */

@@ -103,8 +103,8 @@ export class OtlpHttpExporter implements Exporter {
       gauge.addCallback(cb);
       this.gauges.push({ gauge, cb });
     };
-    add(meter.createObservableGauge('tyk_otel_pump.exporter.spool_size_bytes', { description: 'Bytes of encoded requests in the exporter spool.', unit: 'By' }), (r) => r.observe(spool.sizeBytes, { exporter }));
-    add(meter.createObservableGauge('tyk_otel_pump.exporter.spool_items', { description: 'Log records in the exporter spool.', unit: '{item}' }), (r) => r.observe(spool.items, { exporter }));
+    add(meter.createObservableGauge('exporter.spool_size_bytes', { description: 'Bytes of encoded requests in the exporter spool.', unit: 'By' }), (r) => r.observe(spool.sizeBytes, { exporter }));
+    add(meter.createObservableGauge('exporter.spool_items', { description: 'Log records in the exporter spool.', unit: '{item}' }), (r) => r.observe(spool.items, { exporter }));
   }
 
   /** Metrics: accepted into the accumulator = delivered (the next export carries them). No deferral. */

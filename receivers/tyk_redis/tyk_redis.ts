@@ -18,7 +18,7 @@ import { asPipelines, type PipelineOutcome, type Pipelines, type RetryTarget } f
 import { DecodeError } from '../../src/errors.js';
 import { BurstLogger } from '../../src/logger.js';
 import type { TykRedisConfig } from './config.js';
-import { backoffDelay, connectionPlan, createClient, type ConnectionPlan, type RedisClient } from './connection.js';
+import { backoffDelay, connectionPlan, createClient, type ConnectionPlan, type RedisClient } from '../../internal/redis/connection.js';
 import { decodeAnalytics, decodeUptime } from './decode.js';
 import { BookkeepingKeys, drainKeys, type DrainKey } from './keys.js';
 import { claimChunk, defineScripts, INFLIGHT_BUSY, type ScriptCommands } from './scripts.js';
@@ -91,23 +91,23 @@ function instruments(meter: Meter): Instruments {
   let i = instrumentsByMeter.get(meter);
   if (!i) {
     i = {
-      lag: meter.createObservableGauge('tyk_otel_pump.receiver.drain_lag_seconds', {
+      lag: meter.createObservableGauge('receiver.drain_lag_seconds', {
         description: 'Age of the oldest and newest record of the last chunk claimed from a list (0 once the list is empty).',
         unit: 's',
       }),
-      backlog: meter.createObservableGauge('tyk_otel_pump.receiver.backlog_records', {
+      backlog: meter.createObservableGauge('receiver.backlog_records', {
         description: 'Length of a drained list (LLEN), sampled at most once per poll interval.',
         unit: '{record}',
       }),
-      unacked: meter.createObservableGauge('tyk_otel_pump.receiver.unacked_chunks', {
+      unacked: meter.createObservableGauge('receiver.unacked_chunks', {
         description: 'Chunks claimed from Redis whose delivery has not finished.',
         unit: '{chunk}',
       }),
-      deadLettered: meter.createCounter('tyk_otel_pump.receiver.dead_lettered_items', {
+      deadLettered: meter.createCounter('receiver.dead_lettered_items', {
         description: 'Undecodable list elements pushed to the dead-letter list, by reason.',
         unit: '{item}',
       }),
-      redelivered: meter.createCounter('tyk_otel_pump.receiver.redelivered_items', {
+      redelivered: meter.createCounter('receiver.redelivered_items', {
         description: 'Records delivered again (at-least-once retries and adopted in-flight lists).',
         unit: '{item}',
       }),
