@@ -25,7 +25,7 @@ import { parseEndpoint, redactEndpoint, tykRedisConfigSchema } from './config.js
 import { backoffDelay, connectionPlan } from './connection.js';
 import { BookkeepingKeys, drainKeys, hashTagOf } from './keys.js';
 import { decodeAnalytics } from './decode.js';
-import { claimChunk } from './scripts.js';
+import { claimChunk, parseChunkHeader } from './scripts.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const parse = (v: Record<string, unknown>) => tykRedisConfigSchema.parse(v);
@@ -502,7 +502,9 @@ describe('tyk_redis at-least-once', () => {
     await waitFor('deferred', () => settles.length === 1);
     const inflight = `{${key}}:tyk-otel-pump-inflight:pod-x/tyk_redis:0`;
     assert.equal(await r.client.llen(key), 0);
-    assert.equal(await r.client.llen(inflight), 50);
+    // The chunk-id header, then the 50 records.
+    assert.equal(await r.client.llen(inflight), 51);
+    assert.match(parseChunkHeader((await r.client.lrangeBuffer(inflight, 0, 0))[0]) ?? '', /^[0-9a-f-]{36}$/);
     assert.deepEqual(await r.client.hgetall(`${r.prefix}tyk-otel-pump-inflight:pod-x/tyk_redis`), { [inflight]: `msgpack|${key}` });
     assert.ok(await r.client.pttl(`${r.prefix}tyk-otel-pump-heartbeat:pod-x/tyk_redis`) > 0);
     assert.deepEqual(await r.client.smembers(`${r.prefix}tyk-otel-pump-instances`), ['pod-x/tyk_redis']);

@@ -1,0 +1,179 @@
+/**
+ * Decoding a claimed chunk and handing it to the pipelines: refused elements go to the dead-letter
+ * list, good records to every pipeline (a re-delivery only to the pipelines that failed), and once
+ * delivery settles the chunk is acknowledged — its in-flight list deleted — or re-delivered with backoff.
+ */
+import type { Logger } from 'pino';
+import type { ComponentContext } from '../../src/component.js';
+import type { TykRecord } from '../../src/model.js';
+import type { PipelineOutcome, Pipelines } from '../../src/delivery.js';
+import { DecodeError } from '../../src/errors.js';
+import { BurstLogger } from '../../src/logger.js';
+import type { TykRedisConfig } from './config.js';
+import { backoffDelay, type RedisClient } from './connection.js';
+import { decodeAnalytics, decodeUptime } from './decode.js';
+import { DeadLetterBatch, deadLetterEnvelope, type DeadLetters } from './dead-letter.js';
+import type { Chunk, DropReason, SettledEnd } from './chunk.js';
+import type { InflightTracker } from './inflight.js';
+import { message, type Background, type Wakeup } from './wakeup.js';
+
+/** Age of the oldest and newest record of the last chunk claimed from each list (seconds). */
+export type LagByKey = Map<string, { oldest: number; newest: number }>;
+
+/** What the hand-over needs from the receiver. */
+export interface HandoverDeps {
+  readonly ctx: ComponentContext;
+  readonly config: TykRedisConfig;
+  readonly pipelines: Pipelines;
+  readonly deadLetters: DeadLetters;
+  readonly lag: LagByKey;
+  readonly wake: Wakeup;
+  /** Deliveries whose outcome is pending. */
+  readonly deliveries: Background;
+  /** Acknowledgements and dead-letter writes. */
+  readonly background: Background;
+  /** Logs Redis failures once per burst (shared with the connection state). */
+  readonly redisBurst: BurstLogger;
+  readonly instance: string;
+  client(): RedisClient;
+  tracker(): InflightTracker | undefined;
+  stopping(): boolean;
+}
+
+/** Decodes, delivers, re-delivers and acknowledges chunks. */
+export class Handover {
+  private readonly log: Logger;
+  private readonly decodeBurst: BurstLogger;
+  private readonly deliveryBurst: BurstLogger;
+  private readonly atLeastOnce: boolean;
+  private readonly retryReady: Chunk[] = [];
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
+
+  constructor(private readonly d: HandoverDeps) {
+    this.log = d.ctx.logger;
+    this.decodeBurst = new BurstLogger(this.log);
+    this.deliveryBurst = new BurstLogger(this.log);
+    this.atLeastOnce = d.config.delivery === 'at_least_once';
+  }
+
+  /** A chunk whose re-delivery backoff has passed, if any. */
+  nextRetry(): Chunk | undefined {
+    return this.retryReady.shift();
+  }
+
+  /** Shutdown: no more re-deliveries (the chunks waiting for one are left in Redis). */
+  stop(): void {
+    for (const t of this.retryTimers) clearTimeout(t);
+    this.retryTimers.clear();
+  }
+
+  /** Decodes (once) and hands a chunk to the pipelines; resolves once they accepted it (backpressure). */
+  async deliver(chunk: Chunk): Promise<void> {
+    if (chunk.records === undefined) chunk.decoded(this.decode(chunk));
+    const records = chunk.records ?? [];
+    if (records.length === 0) {
+      this.finish(chunk, 'acknowledged');
+      return;
+    }
+    chunk.handOver();
+    // A re-delivery goes only to the pipelines that have not taken the chunk yet.
+    const { accepted, outcome } = this.d.pipelines.deliver(records, chunk.targets);
+    await accepted; // the next claim waits for this
+    if (chunk.ended) return; // left in Redis by a shutdown that did not wait
+    chunk.accepted();
+    this.d.deliveries.add(outcome.then((o) => this.settle(chunk, o)));
+  }
+
+  private decode(chunk: Chunk): TykRecord[] {
+    const out: TykRecord[] = [];
+    const opts = { raw: this.d.config.decode.raw, maxBytes: this.d.config.decode.max_record_bytes };
+    const dead = this.d.deadLetters;
+    let bad: DeadLetterBatch | undefined;
+    const now = Date.now();
+    for (const part of chunk.parts) {
+      const items = part.items;
+      const enc = part.source.encoding;
+      const first = out.length;
+      for (let i = 0; i < items.length; i++) {
+        const bytes = items[i] as Buffer;
+        try {
+          out.push(enc === 'uptime' ? decodeUptime(bytes, opts) : decodeAnalytics(bytes, enc, opts));
+        } catch (err) {
+          const reason = err instanceof DecodeError ? err.reason : 'decoder_error';
+          const firstOfChunk = bad === undefined;
+          bad ??= new DeadLetterBatch();
+          bad.add(dead.enabled ? deadLetterEnvelope(part.source.key, reason, message(err), bytes, this.d.ctx.id, this.d.instance) : undefined, reason);
+          if (firstOfChunk) {
+            this.decodeBurst.log('warn', { key: part.source.key, reason, err: message(err), deadLetter: dead.enabled ? dead.key : undefined }, 'refused undecodable records');
+          }
+        }
+      }
+      if (out.length > first) this.noteLag(part.source.key, out[first] as TykRecord, out[out.length - 1] as TykRecord, now);
+    }
+    if (bad) {
+      for (const [reason, n] of bad.byReason) this.d.ctx.telemetry.refused(n, reason);
+      dead.push(this.d.client(), bad);
+    }
+    return out;
+  }
+
+  private noteLag(key: string, oldest: TykRecord, newest: TykRecord, now: number): void {
+    const l = this.d.lag.get(key) ?? { oldest: 0, newest: 0 };
+    if (oldest.timestampMs !== null) l.oldest = Math.max(0, (now - oldest.timestampMs) / 1000);
+    if (newest.timestampMs !== null) l.newest = Math.max(0, (now - newest.timestampMs) / 1000);
+    this.d.lag.set(key, l);
+  }
+
+  private settle(chunk: Chunk, o: PipelineOutcome): void {
+    if (chunk.ended) return; // left in Redis by a shutdown that did not wait
+    const n = chunk.records?.length ?? 0;
+    if (o.retry.length > 0 && this.atLeastOnce) {
+      if (this.d.stopping()) {
+        chunk.leave(); // stays in its in-flight list(s) for the next start or a peer
+        return;
+      }
+      chunk.retry(o.retry);
+      const delay = backoffDelay(chunk.attempts, this.d.config.at_least_once.retry_initial_interval, this.d.config.at_least_once.retry_max_interval);
+      this.deliveryBurst.log('warn', { err: o.error?.message, records: n, pipelines: o.retry.length, attempt: chunk.attempts, retryInMs: delay }, 'delivery failed; the chunk stays in redis and is re-delivered to the failed pipelines with backoff');
+      const timer = setTimeout(() => {
+        this.retryTimers.delete(timer);
+        this.retryReady.push(chunk);
+        this.d.wake.notify();
+      }, delay);
+      timer.unref();
+      this.retryTimers.add(timer);
+      return;
+    }
+    if (o.retry.length > 0 || o.failed.length > 0) {
+      this.deliveryBurst.log('error', { err: o.error?.message, records: n, pipelines: o.retry.length + o.failed.length, delivery: this.d.config.delivery }, this.atLeastOnce
+        ? 'delivery failed permanently; the records are dropped in the failed pipelines'
+        : 'delivery failed; the records are dropped in the failed pipelines (delivery: at_most_once)');
+      this.finish(chunk, 'dropped', o.retry.length > 0 ? 'delivery_failed' : 'delivery_failed_permanently');
+      return;
+    }
+    this.finish(chunk, 'acknowledged');
+  }
+
+  /** Ends a chunk; while its in-flight lists exist, deletes them first (retrying until Redis takes it). */
+  private finish(chunk: Chunk, end: SettledEnd, reason?: DropReason): void {
+    if (!chunk.settle(end, reason)) return;
+    const lists = chunk.inflightParts.map((p) => ({ key: p.inflightKey as string, adopted: p.slot === undefined }));
+    const ack = async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await this.d.tracker()?.ack(lists);
+          break;
+        } catch (err) {
+          if (this.d.stopping()) {
+            if (!chunk.ended) chunk.leave();
+            return;
+          }
+          this.d.redisBurst.log('warn', { err: message(err) }, 'could not acknowledge a delivered chunk; retrying (it may be delivered again)');
+          await this.d.wake.wait(backoffDelay(attempt, this.d.config.reconnect.initial_interval, this.d.config.reconnect.max_interval));
+        }
+      }
+      if (!chunk.ended) chunk.acked();
+    };
+    this.d.background.add(ack());
+  }
+}
