@@ -19,6 +19,7 @@
  * acknowledgement or a chunk counted twice.
  */
 import type { RecordBatch } from '../../src/model.js';
+import type { PipelineOutcome } from '../../src/delivery.js';
 import type { DrainKey } from './keys.js';
 
 /** One list's share of a chunk. */
@@ -123,8 +124,8 @@ export class Chunk {
   records: RecordBatch | undefined;
   /** Re-deliveries so far. */
   attempts = 0;
-  /** Pipelines (indexes) still to deliver to; undefined = all. */
-  targets: readonly number[] | undefined;
+  /** Where a re-delivery goes (the failed part of the last outcome); undefined = everywhere. */
+  targets: PipelineOutcome['retry'] | undefined;
   /** Why the records were dropped (when the chunk ends `dropped`). */
   dropReason: DropReason | undefined;
 
@@ -227,7 +228,7 @@ export class Chunk {
   }
 
   /** delivering → retrying: re-deliver to `targets` after a backoff. */
-  retry(targets: readonly number[]): void {
+  retry(targets: PipelineOutcome['retry']): void {
     this.expect('delivering');
     this.attempts++;
     this.targets = targets;
