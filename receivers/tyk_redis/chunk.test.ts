@@ -122,7 +122,7 @@ describe('chunk lifecycle', () => {
     assert.equal(ledger.size, 1);
   });
 
-  it('every chunk left at shutdown ends left, whatever its state; an end cannot be left again', () => {
+  it('every chunk open at shutdown ends left while Redis holds it, lost once it was taken out; an end cannot be left again', () => {
     const { ledger, ends } = recorder();
     const make = () => new Chunk(ledger, [part(true)], { state: 'claimed', id: 'x', recovered: false });
     const states: (() => Chunk)[] = [
@@ -138,8 +138,17 @@ describe('chunk lifecycle', () => {
     assert.deepEqual(chunks.map((c) => c.state), ['claimed', 'unread', 'taking', 'taken', 'delivering', 'retrying', 'acking']);
     for (const c of ledger.openChunks()) c.leave();
     assert.equal(ledger.size, 0);
-    assert.equal(ledger.ended('left'), states.length);
-    assert.deepEqual(ends, states.map(() => 'left'));
+    assert.deepEqual(ends, ['left', 'left', 'left', 'lost', 'left', 'left', 'left']);
+    assert.equal(ledger.ended('left'), 6);
+    assert.equal(ledger.ended('lost'), 1);
+    const { ledger: l2, ends: e2 } = recorder();
+    const taken = new Chunk(l2, [part(true)], { state: 'claimed', id: 't', recovered: false });
+    taken.take();
+    taken.taken();
+    taken.decoded(records(1));
+    taken.handOver();
+    assert.equal(taken.leave(), 'lost');
+    assert.deepEqual(e2, ['lost']);
     for (const c of chunks) assert.throws(() => c.leave(), /left after it ended/);
   });
 

@@ -7,13 +7,15 @@
  *  delivering ──retry──▶ retrying ──handOver──▶ delivering
  *  delivering | claimed | taken ──settle(end)──▶ acking ──acked──▶ end     (while the in-flight list exists)
  *                                            └──────────────────▶ end     (nothing left in Redis)
- *  any state but an end ──leave──▶ left                                    (shutdown: stays in Redis)
+ *  any state but an end ──leave──▶ left   (shutdown, while an in-flight list holds it: it stays in Redis)
+ *                                └──▶ lost   (shutdown, once it is out of Redis and not delivered)
  *  unread ──read(nothing)──▶ empty
  * ```
  * An end is one of `acknowledged` (delivered everywhere), `dropped` (some pipeline failed and the
  * records are given up there), `dead_lettered` (moved to the dead-letter list), `left` (still in an
- * in-flight list in Redis: a peer or the next start re-delivers it) and `empty` (an in-flight list that
- * held nothing). Every chunk reaches exactly one end; the ledger counts the open ones, and every
+ * in-flight list in Redis: a peer or the next start re-delivers it), `lost` (at-most-once: removed from
+ * Redis, then the shutdown came before its delivery finished) and `empty` (an in-flight list that held
+ * nothing). Every chunk reaches exactly one end; the ledger counts the open ones, and every
  * counter and acknowledgement hangs off a transition here rather than off the code that drives it. A
  * transition that is not allowed throws: it is a bug, and it must never become a double
  * acknowledgement or a chunk counted twice.
@@ -34,12 +36,12 @@ export interface ChunkPart {
 }
 
 /** How a chunk ended. */
-export type ChunkEnd = 'acknowledged' | 'dropped' | 'dead_lettered' | 'left' | 'empty';
+export type ChunkEnd = 'acknowledged' | 'dropped' | 'dead_lettered' | 'left' | 'lost' | 'empty';
 
 /** Where a chunk is in its lifecycle. */
 export type ChunkState = 'unread' | 'claimed' | 'taking' | 'taken' | 'delivering' | 'retrying' | 'acking' | ChunkEnd;
 
-/** The ends `settle` may choose (the other two come from `leave` and `read`). */
+/** The ends `settle` may choose (the others come from `leave` and `read`). */
 export type SettledEnd = 'acknowledged' | 'dropped' | 'dead_lettered';
 
 /** Why a chunk's records were dropped (the `reason` label of the dropped counter). */
@@ -47,20 +49,21 @@ export type DropReason = 'delivery_failed' | 'delivery_failed_permanently';
 
 const ALLOWED: Readonly<Record<ChunkState, readonly ChunkState[]>> = {
   unread: ['claimed', 'empty', 'left'],
-  claimed: ['taking', 'delivering', 'acking', 'acknowledged', 'dropped', 'dead_lettered', 'left'],
+  claimed: ['taking', 'delivering', 'acking', 'acknowledged', 'dropped', 'dead_lettered', 'left', 'lost'],
   taking: ['taken', 'left'],
-  taken: ['delivering', 'acknowledged', 'dropped', 'dead_lettered', 'left'],
-  delivering: ['retrying', 'acking', 'acknowledged', 'dropped', 'dead_lettered', 'left'],
+  taken: ['delivering', 'acknowledged', 'dropped', 'dead_lettered', 'lost'],
+  delivering: ['retrying', 'acking', 'acknowledged', 'dropped', 'dead_lettered', 'left', 'lost'],
   retrying: ['delivering', 'left'],
   acking: ['acknowledged', 'dropped', 'dead_lettered', 'left'],
   acknowledged: [],
   dropped: [],
   dead_lettered: [],
   left: [],
+  lost: [],
   empty: [],
 };
 
-const ENDS: ReadonlySet<ChunkState> = new Set<ChunkState>(['acknowledged', 'dropped', 'dead_lettered', 'left', 'empty']);
+const ENDS: ReadonlySet<ChunkState> = new Set<ChunkState>(['acknowledged', 'dropped', 'dead_lettered', 'left', 'lost', 'empty']);
 
 /** Whether `state` is an end. */
 export function isEnd(state: ChunkState): state is ChunkEnd {
@@ -122,6 +125,10 @@ export class Chunk {
   private inRedis: boolean;
   /** Decoded good records (kept for re-delivery after a retryable failure). */
   records: RecordBatch | undefined;
+  /** The elements of `records`, index for index (kept to dead-letter them after a permanent failure; released at the end). */
+  recordBytes: Buffer[] | undefined;
+  /** The first permanent delivery failure of any attempt (the records go to the dead-letter list). */
+  permanentError: Error | undefined;
   /** Re-deliveries so far. */
   attempts = 0;
   /** Where a re-delivery goes (the failed part of the last outcome); undefined = everywhere. */
@@ -191,10 +198,11 @@ export class Chunk {
     this.to('claimed');
   }
 
-  /** Stores the decoded records and releases the raw elements. */
-  decoded(records: RecordBatch): void {
+  /** Stores the decoded records (and their elements) and releases the claimed elements. */
+  decoded(records: RecordBatch, recordBytes?: Buffer[]): void {
     if (this.records !== undefined) throw new Error(`chunk ${this.id ?? '?'} decoded twice`);
     this.records = records;
+    this.recordBytes = recordBytes;
     for (const p of this.parts) p.items = [];
   }
 
@@ -258,10 +266,15 @@ export class Chunk {
     this.to(this.pendingEnd as SettledEnd);
   }
 
-  /** Any state but an end → left: the chunk stays in Redis for a peer or the next start. */
-  leave(): void {
+  /**
+   * Shutdown: any state but an end → left (it stays in Redis for a peer or the next start), or → lost
+   * when it is no longer in Redis (at-most-once, taken and not delivered). Returns the end.
+   */
+  leave(): 'left' | 'lost' {
     if (this.ended) throw new Error(`chunk ${this.id ?? '?'} left after it ended (${this.current})`);
-    this.to('left');
+    const end = this.inRedis ? 'left' : 'lost';
+    this.to(end);
+    return end;
   }
 
   private expect(...states: ChunkState[]): void {
@@ -271,6 +284,10 @@ export class Chunk {
   private to(next: ChunkState): void {
     if (!ALLOWED[this.current].includes(next)) throw new Error(`chunk ${this.id ?? '?'}: ${this.current} → ${next} is not a transition`);
     this.current = next;
-    if (isEnd(next)) this.ledger.close(this, next);
+    if (isEnd(next)) {
+      this.recordBytes = undefined;
+      for (const p of this.parts) p.items = [];
+      this.ledger.close(this, next);
+    }
   }
 }

@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import type { TykRedisConfig } from './config.js';
 import type { RedisClient } from './connection.js';
 import type { DrainKey } from './keys.js';
-import { claimChunk, claimInflight, INFLIGHT_BUSY, readInflight, type ScriptCommands } from './scripts.js';
+import { claimInflight, INFLIGHT_BUSY, readInflight, type ScriptCommands } from './scripts.js';
 import type { InflightTask, InflightTracker } from './inflight.js';
 import { Chunk, type ChunkLedger, type ChunkPart } from './chunk.js';
 import { isReplyError, isWrongType, type RedisHealth } from './health.js';
@@ -32,7 +32,7 @@ export interface DrainDeps {
   readonly backlog: Map<string, number>;
   readonly lag: LagByKey;
   readonly client: RedisClient & ScriptCommands;
-  readonly tracker: InflightTracker | undefined;
+  readonly tracker: InflightTracker;
   stopping(): boolean;
 }
 
@@ -80,20 +80,18 @@ export class Drain {
   /** Runs until shutdown. */
   async run(): Promise<void> {
     const { tracker, health } = this.d;
-    // Connect (and, at-least-once, join and recover) before the first claim.
+    // Connect, join the instances and take over what a previous run or a dead peer left, before the first claim.
     while (!this.d.stopping()) {
       if (!health.connected) {
         await this.d.wake.wait(1000);
         continue;
       }
       try {
-        if (tracker) {
-          await tracker.beat();
-          const own = await tracker.recoverOwn();
-          if (own.length > 0) this.d.log.info({ lists: own.length }, 'found in-flight records of a previous run of this instance; re-delivering them');
-          this.adopt(own);
-          this.adopt(await tracker.adoptDead());
-        }
+        await tracker.beat();
+        const own = await tracker.recoverOwn();
+        if (own.length > 0) this.d.log.info({ lists: own.length }, 'found in-flight records of a previous run of this instance; re-delivering them');
+        this.adopt(own);
+        this.adopt(await tracker.adoptDead());
         break;
       } catch (err) {
         await health.pause(err, 'start-up', this.d.client);
@@ -129,7 +127,7 @@ export class Drain {
           if (chunk) return chunk;
           continue;
         }
-        if (tracker && !tracker.fresh) {
+        if (!tracker.fresh) {
           // Never claim while a peer might think we are dead and adopt what we claim.
           await tracker.beat().then(() => wake.notify(), (err: unknown) => health.pause(err, 'heartbeat', this.d.client));
           continue;
@@ -207,54 +205,45 @@ export class Drain {
   }
 
   /**
-   * One claim round over the lists with data, up to `chunk_size` records in total. Without in-flight
-   * lists the parts of a round form one chunk; with them each list's part is a chunk of its own (the unit
-   * that is read back, re-delivered and acknowledged together, so its id stays the same), and a round
-   * claims from no more lists than there is room for open chunks.
+   * One claim round over the lists with data, up to `chunk_size` records (and about `max_chunk_bytes`)
+   * in total. Every list's part goes to an in-flight list of its own. At-least-once, each part is a chunk
+   * of its own (the unit that is read back, re-delivered and acknowledged together, so its id stays the
+   * same), and a round claims from no more lists than there is room for open chunks. At-most-once, the
+   * parts of a round form one chunk: they are removed from Redis before delivery and never read back.
    */
   private async claim(): Promise<Chunk | undefined> {
-    const { client, tracker, health } = this.d;
+    const { client, tracker, health, config } = this.d;
+    const atLeastOnce = config.delivery === 'at_least_once';
     const lists = [...this.active.values()];
-    const planned: { list: ActiveList; n: number; slot: number | undefined; inflightKey: string | undefined; id: string }[] = [];
-    let budget = this.d.config.chunk_size;
-    const room = Math.max(1, this.d.config.max_unacked_chunks - this.d.ledger.size);
+    const planned: { list: ActiveList; n: number; slot: number; inflightKey: string; id: string }[] = [];
+    let budget = config.chunk_size;
+    const room = atLeastOnce ? Math.max(1, config.max_unacked_chunks - this.d.ledger.size) : lists.length;
     const start = this.rr++ % lists.length;
-    for (let i = 0; i < lists.length && budget > 0; i++) {
+    for (let i = 0; i < lists.length && budget > 0 && planned.length < room; i++) {
       const list = lists[(start + i) % lists.length] as ActiveList;
+      const slot = this.freeSlots.get(list.key.key)?.pop();
+      if (slot === undefined) continue;
       const n = Math.min(list.estimate, budget);
-      let slot: number | undefined;
-      let inflightKey: string | undefined;
-      if (tracker) {
-        if (planned.length >= room) break;
-        slot = this.freeSlots.get(list.key.key)?.pop();
-        if (slot === undefined) continue;
-        inflightKey = tracker.slotKey(list.key, slot);
-      }
-      planned.push({ list, n, slot, inflightKey, id: randomUUID() });
+      planned.push({ list, n, slot, inflightKey: tracker.slotKey(list.key, slot), id: randomUUID() });
       budget -= n;
     }
     if (planned.length === 0) {
       await this.d.wake.wait(1000);
       return undefined;
     }
-    const free = (key: string, slot: number | undefined) => {
-      if (slot !== undefined) this.freeSlots.get(key)?.push(slot);
-    };
-    if (tracker) {
-      try {
-        await Promise.all(planned.map((p) => tracker.register(p.inflightKey as string, p.list.key)));
-      } catch (err) {
-        for (const p of planned) free(p.list.key.key, p.slot);
-        await health.pause(err, 'in-flight registration', client);
-        return undefined;
-      }
+    const free = (key: string, slot: number) => this.freeSlots.get(key)?.push(slot);
+    try {
+      await Promise.all(planned.map((p) => tracker.register(p.inflightKey, p.list.key)));
+    } catch (err) {
+      for (const p of planned) free(p.list.key.key, p.slot);
+      await health.pause(err, 'in-flight registration', client);
+      return undefined;
     }
-    // Keys of a round may live on different cluster nodes, so one claim (transaction or script) per key;
-    // ioredis writes them back to back (one round trip), they just are not one transaction — each list is
-    // claimed atomically.
-    const results = await Promise.allSettled(planned.map((p) => (p.inflightKey === undefined
-      ? claimChunk(client, p.list.key.key, p.n)
-      : claimInflight(client, p.list.key.key, p.inflightKey, p.n, p.id))));
+    // A chunk of several lists shares the byte bound.
+    const maxBytes = atLeastOnce ? config.max_chunk_bytes : Math.max(1, Math.floor(config.max_chunk_bytes / planned.length));
+    // Keys of a round may live on different cluster nodes, so one claim per key; ioredis writes them back
+    // to back (one round trip), they just are not one transaction — each list is claimed atomically.
+    const results = await Promise.allSettled(planned.map((p) => claimInflight(client, p.list.key.key, p.inflightKey, p.n, maxBytes, p.id)));
     const parts: ChunkPart[] = [];
     const chunks: Chunk[] = [];
     let broken: unknown;
@@ -262,26 +251,24 @@ export class Drain {
       const p = planned[i] as (typeof planned)[number];
       const key = p.list.key.key;
       if (r.status === 'fulfilled') {
-        const items = r.value;
-        if (items.length < p.n) this.active.delete(key);
-        else {
-          p.list.estimate -= items.length;
-          if (p.list.estimate <= 0) this.active.delete(key);
-        }
+        const { items, left } = r.value;
+        if (left === 0) this.active.delete(key);
+        else p.list.estimate = left;
         if (items.length === 0) {
           free(key, p.slot);
           return;
         }
         const part: ChunkPart = { source: p.list.key, items, inflightKey: p.inflightKey, slot: p.slot };
-        if (p.inflightKey === undefined) parts.push(part);
-        else chunks.push(new Chunk(this.d.ledger, [part], { state: 'claimed', id: p.id, recovered: false }));
+        if (atLeastOnce) chunks.push(new Chunk(this.d.ledger, [part], { state: 'claimed', id: p.id, recovered: false }));
+        else parts.push(part);
         return;
       }
       const err = r.reason as unknown;
       const busy = isReplyError(err) && err.message.includes(INFLIGHT_BUSY);
-      if (p.inflightKey !== undefined && (!isReplyError(err) || busy)) {
-        // The claim may have run (lost reply) or the slot still holds an unacknowledged chunk:
-        // read the in-flight list back and deliver whatever it holds before using the slot again.
+      // A timeout or a broken connection (the claim may have run, its reply lost), a busy slot (it holds
+      // a chunk not delivered yet) or an error half-way through the script: read the in-flight list back
+      // and deliver whatever it holds before the slot is used again. Nothing claimed is ever lost.
+      if (!isReplyError(err) || busy || /@user_script/.test(err.message)) {
         this.unread.push(new Chunk(this.d.ledger, [{ source: p.list.key, items: [], inflightKey: p.inflightKey, slot: p.slot }], { state: 'unread', recovered: true }));
       } else {
         free(key, p.slot);

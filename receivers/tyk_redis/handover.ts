@@ -1,7 +1,9 @@
 /**
- * Decoding a claimed chunk and handing it to the pipelines: refused elements go to the dead-letter
- * list, good records to every pipeline (a re-delivery only to the pipelines that failed), and once
- * delivery settles the chunk is acknowledged — its in-flight list deleted — or re-delivered with backoff.
+ * Decoding a claimed chunk and handing it to the pipelines. Refused elements go to the dead-letter list
+ * (confirmed before the chunk leaves Redis); at-most-once then removes the chunk from Redis, at-least-once
+ * keeps it there until delivery settled. Good records go to every pipeline (a re-delivery only where
+ * delivery failed); once delivery settles the chunk is acknowledged — its in-flight list deleted — or
+ * re-delivered with backoff, and records a destination refused for good go to the dead-letter list.
  */
 import type { Logger } from 'pino';
 import type { ComponentContext } from '../../src/component.js';
@@ -30,14 +32,19 @@ export interface HandoverDeps {
   readonly wake: Wakeup;
   /** Deliveries whose outcome is pending. */
   readonly deliveries: Background;
-  /** Acknowledgements and dead-letter writes. */
+  /** Acknowledgements. */
   readonly background: Background;
   /** Logs Redis failures once per burst (shared with the connection state). */
   readonly redisBurst: BurstLogger;
   readonly instance: string;
-  client(): RedisClient;
-  tracker(): InflightTracker | undefined;
+  readonly client: RedisClient;
+  readonly tracker: InflightTracker;
   stopping(): boolean;
+}
+
+/** Whether some pipeline (or exporter) refused the batch for good on this attempt. */
+function refusedForGood(o: PipelineOutcome): boolean {
+  return o.failed.length > 0 || o.retry.some((t) => ((t as { failed?: readonly unknown[] }).failed?.length ?? 0) > 0);
 }
 
 /** Decodes, delivers, re-delivers and acknowledges chunks. */
@@ -69,7 +76,11 @@ export class Handover {
 
   /** Decodes (once) and hands a chunk to the pipelines; resolves once they accepted it (backpressure). */
   async deliver(chunk: Chunk): Promise<void> {
-    if (chunk.records === undefined) chunk.decoded(this.decode(chunk));
+    if (chunk.records === undefined) {
+      const refused = this.decode(chunk);
+      if (refused && !(await this.deadLetter(chunk, refused))) return;
+    }
+    if (!this.atLeastOnce && chunk.state === 'claimed' && !(await this.take(chunk))) return;
     const records = chunk.records ?? [];
     if (records.length === 0) {
       this.finish(chunk, 'acknowledged');
@@ -84,25 +95,29 @@ export class Handover {
     this.d.deliveries.add(outcome.then((o) => this.settle(chunk, o)));
   }
 
-  private decode(chunk: Chunk): TykRecord[] {
+  /** Decodes every element; returns the refused ones' dead-letter batch, if any. */
+  private decode(chunk: Chunk): DeadLetterBatch | undefined {
     const out: TykRecord[] = [];
+    const bytesOut: Buffer[] = [];
     const opts = { raw: this.d.config.decode.raw, maxBytes: this.d.config.decode.max_record_bytes };
     const dead = this.d.deadLetters;
     let bad: DeadLetterBatch | undefined;
     const now = Date.now();
+    let index = 0;
     for (const part of chunk.parts) {
       const items = part.items;
       const enc = part.source.encoding;
       const first = out.length;
-      for (let i = 0; i < items.length; i++) {
+      for (let i = 0; i < items.length; i++, index++) {
         const bytes = items[i] as Buffer;
         try {
           out.push(enc === 'uptime' ? decodeUptime(bytes, opts) : decodeAnalytics(bytes, enc, opts));
+          bytesOut.push(bytes);
         } catch (err) {
           const reason = err instanceof DecodeError ? err.reason : 'decoder_error';
           const firstOfChunk = bad === undefined;
           bad ??= new DeadLetterBatch();
-          bad.add(dead.enabled ? deadLetterEnvelope(part.source.key, reason, message(err), bytes, this.d.ctx.id, this.d.instance) : undefined, reason);
+          bad.add(dead.enabled ? deadLetterEnvelope({ source: part.source.key, reason, error: message(err), bytes, receiver: this.d.ctx.id, instance: this.d.instance, chunkId: chunk.id, index }) : undefined, reason);
           if (firstOfChunk) {
             this.decodeBurst.log('warn', { key: part.source.key, reason, err: message(err), deadLetter: dead.enabled ? dead.key : undefined }, 'refused undecodable records');
           }
@@ -110,11 +125,9 @@ export class Handover {
       }
       if (out.length > first) this.noteLag(part.source.key, out[first] as TykRecord, out[out.length - 1] as TykRecord, now);
     }
-    if (bad) {
-      for (const [reason, n] of bad.byReason) this.d.ctx.telemetry.refused(n, reason);
-      dead.push(this.d.client(), bad);
-    }
-    return out;
+    chunk.decoded(out, bytesOut);
+    if (bad) for (const [reason, n] of bad.byReason) this.d.ctx.telemetry.refused(n, reason);
+    return bad;
   }
 
   private noteLag(key: string, oldest: TykRecord, newest: TykRecord, now: number): void {
@@ -124,9 +137,26 @@ export class Handover {
     this.d.lag.set(key, l);
   }
 
-  private settle(chunk: Chunk, o: PipelineOutcome): void {
+  /** Writes dead letters before the chunk leaves Redis. False when the chunk was left (shutdown). */
+  private async deadLetter(chunk: Chunk, batch: DeadLetterBatch): Promise<boolean> {
+    const result = await this.d.deadLetters.write(this.d.client, batch);
+    if (result !== 'stopped') return true;
+    if (!chunk.ended) chunk.leave();
+    return false;
+  }
+
+  /** At-most-once: removes the chunk's in-flight lists before delivery. False when the chunk was left (shutdown). */
+  private async take(chunk: Chunk): Promise<boolean> {
+    chunk.take();
+    if (!(await this.removeInflight(chunk))) return false;
+    chunk.taken();
+    return true;
+  }
+
+  private async settle(chunk: Chunk, o: PipelineOutcome): Promise<void> {
     if (chunk.ended) return; // left in Redis by a shutdown that did not wait
     const n = chunk.records?.length ?? 0;
+    if (refusedForGood(o)) chunk.permanentError ??= o.error ?? new Error('refused');
     if (o.retry.length > 0 && this.atLeastOnce) {
       if (this.d.stopping()) {
         chunk.leave(); // stays in its in-flight list(s) for the next start or a peer
@@ -144,8 +174,18 @@ export class Handover {
       this.retryTimers.add(timer);
       return;
     }
-    if (o.retry.length > 0 || o.failed.length > 0) {
-      this.deliveryBurst.log('error', { err: o.error?.message, records: n, pipelines: o.retry.length + o.failed.length, delivery: this.d.config.delivery }, this.atLeastOnce
+    if (chunk.permanentError && this.d.deadLetters.enabled) {
+      // A destination refused the records for good: they go to the dead-letter list, never to nothing.
+      this.deliveryBurst.log('error', { err: chunk.permanentError.message, records: n, deadLetter: this.d.deadLetters.key }, 'a destination refused records for good; they go to the dead-letter list');
+      const result = await this.d.deadLetters.write(this.d.client, this.refusedBatch(chunk, chunk.permanentError));
+      if (chunk.ended) return;
+      if (result === 'stopped') chunk.leave();
+      else if (result === 'written') this.finish(chunk, 'dead_lettered');
+      else this.finish(chunk, 'dropped', 'delivery_failed_permanently');
+      return;
+    }
+    if (o.retry.length > 0 || chunk.permanentError) {
+      this.deliveryBurst.log('error', { err: o.error?.message ?? chunk.permanentError?.message, records: n, pipelines: o.retry.length + o.failed.length, delivery: this.d.config.delivery }, this.atLeastOnce
         ? 'delivery failed permanently; the records are dropped in the failed pipelines'
         : 'delivery failed; the records are dropped in the failed pipelines (delivery: at_most_once)');
       this.finish(chunk, 'dropped', o.retry.length > 0 ? 'delivery_failed' : 'delivery_failed_permanently');
@@ -154,26 +194,48 @@ export class Handover {
     this.finish(chunk, 'acknowledged');
   }
 
+  /** Dead-letter envelopes of every record of a chunk a destination refused for good. */
+  private refusedBatch(chunk: Chunk, err: Error): DeadLetterBatch {
+    const batch = new DeadLetterBatch();
+    const records = chunk.records ?? [];
+    const bytes = chunk.recordBytes ?? [];
+    const source = chunk.parts.map((p) => p.source.key).join(',');
+    for (let i = 0; i < records.length; i++) {
+      const b = bytes[i];
+      if (!b) continue;
+      batch.add(deadLetterEnvelope({ source, reason: 'delivery_failed_permanently', error: err.message, bytes: b, receiver: this.d.ctx.id, instance: this.d.instance, chunkId: chunk.id, index: i }), 'delivery_failed_permanently');
+    }
+    return batch;
+  }
+
   /** Ends a chunk; while its in-flight lists exist, deletes them first (retrying until Redis takes it). */
   private finish(chunk: Chunk, end: SettledEnd, reason?: DropReason): void {
     if (!chunk.settle(end, reason)) return;
+    this.d.background.add(this.removeInflight(chunk).then((ok) => {
+      if (ok && !chunk.ended) chunk.acked();
+    }));
+  }
+
+  /**
+   * Deletes a chunk's in-flight lists, retrying until Redis confirms (deleting twice is harmless). On a
+   * shutdown meanwhile the chunk is left in Redis; returns false then.
+   */
+  private async removeInflight(chunk: Chunk): Promise<boolean> {
     const lists = chunk.inflightParts.map((p) => ({ key: p.inflightKey as string, adopted: p.slot === undefined }));
-    const ack = async () => {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await this.d.tracker()?.ack(lists);
-          break;
-        } catch (err) {
-          if (this.d.stopping()) {
-            if (!chunk.ended) chunk.leave();
-            return;
-          }
-          this.d.redisBurst.log('warn', { err: message(err) }, 'could not acknowledge a delivered chunk; retrying (it may be delivered again)');
-          await this.d.wake.wait(backoffDelay(attempt, this.d.config.reconnect.initial_interval, this.d.config.reconnect.max_interval));
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.d.tracker.ack(lists);
+        return true;
+      } catch (err) {
+        if (this.d.stopping()) {
+          if (!chunk.ended) chunk.leave();
+          return false;
         }
+        this.d.redisBurst.log('warn', { err: message(err) }, this.atLeastOnce
+          ? 'could not acknowledge a delivered chunk; retrying (it may be delivered again)'
+          : 'could not remove a claimed chunk from its in-flight list; retrying before delivering it');
+        await this.d.wake.wait(backoffDelay(attempt, this.d.config.reconnect.initial_interval, this.d.config.reconnect.max_interval));
       }
-      if (!chunk.ended) chunk.acked();
-    };
-    this.d.background.add(ack());
+    }
   }
 }

@@ -31,6 +31,7 @@ interface Instruments {
   readonly unacked: ObservableGauge;
   readonly deadLettered: Counter;
   readonly redelivered: Counter;
+  readonly lost: Counter;
 }
 const instrumentsByMeter = new WeakMap<Meter, Instruments>();
 
@@ -56,6 +57,10 @@ function instruments(meter: Meter): Instruments {
       }),
       redelivered: meter.createCounter('tyk_otel_pump.receiver.redelivered_items', {
         description: 'Records delivered again (at-least-once retries and adopted in-flight lists).',
+        unit: '{item}',
+      }),
+      lost: meter.createCounter('tyk_otel_pump.receiver.lost_items', {
+        description: 'Records removed from Redis and never delivered, by reason (shutdown: at-most-once chunks whose delivery had not finished when the shutdown deadline passed).',
         unit: '{item}',
       }),
     };
@@ -121,28 +126,29 @@ export class TykRedisReceiver implements Receiver {
     this.registerGauges();
     this.ctx.health.set({ ready: false, detail: `connecting to redis (${plan.describe})`, facts: health.snapshot() });
     this.timers.push(setInterval(() => health.report(), 1000));
-    if (config.delivery === 'at_least_once') {
-      this.tracker = new InflightTracker(client, this.book, this.instance, {
-        heartbeatIntervalMs: config.at_least_once.heartbeat_interval,
-        heartbeatTimeoutMs: config.at_least_once.heartbeat_timeout,
-      }, this.log);
-      this.timers.push(setInterval(() => this.heartbeat(), config.at_least_once.heartbeat_interval));
-      this.timers.push(setInterval(() => this.adoptDead(), config.at_least_once.heartbeat_timeout));
-    }
+    // Both delivery modes claim into in-flight lists of this instance (see drain.ts).
+    const tracker = new InflightTracker(client, this.book, this.instance, {
+      heartbeatIntervalMs: config.at_least_once.heartbeat_interval,
+      heartbeatTimeoutMs: config.at_least_once.heartbeat_timeout,
+    }, this.log);
+    this.tracker = tracker;
+    this.timers.push(setInterval(() => this.heartbeat(), config.at_least_once.heartbeat_interval));
+    this.timers.push(setInterval(() => this.adoptDead(), config.at_least_once.heartbeat_timeout));
     for (const t of this.timers) t.unref();
+    const stopping = () => this.stopping;
     const deadLetterKey = config.dead_letter.key !== '' ? config.dead_letter.key : this.book.deadLetter;
-    const deadLetters = new DeadLetters(this.ctx, config.dead_letter, deadLetterKey, this.inst.deadLettered, health.burst, this.background);
+    const deadLetters = new DeadLetters(this.ctx, config.dead_letter, config.reconnect, deadLetterKey, this.inst.deadLettered, health.burst, this.wake, stopping);
     this.handover = new Handover({
       ctx: this.ctx, config, pipelines: asPipelines(this.next), deadLetters, lag: this.lag, wake: this.wake,
       deliveries: this.deliveries, background: this.background, redisBurst: health.burst, instance: this.instance,
-      client: () => client, tracker: () => this.tracker, stopping: () => this.stopping,
+      client, tracker, stopping,
     });
     this.drain = new Drain({
       config, keys: this.keys, log: this.log, health, ledger: this.ledger, handover: this.handover, wake: this.wake,
-      backlog: this.backlog, lag: this.lag, client, tracker: this.tracker, stopping: () => this.stopping,
+      backlog: this.backlog, lag: this.lag, client, tracker, stopping,
     });
     this.log.info(
-      { redis: plan.describe, mode: plan.mode, delivery: config.delivery, lists: this.keys.map((k) => k.key), chunkSize: config.chunk_size, instance: this.tracker ? this.instance : undefined },
+      { redis: plan.describe, mode: plan.mode, delivery: config.delivery, lists: this.keys.map((k) => k.key), chunkSize: config.chunk_size, maxChunkBytes: config.max_chunk_bytes, instance: this.instance },
       'draining Tyk analytics from redis',
     );
     client.connect().catch(() => undefined); // failures arrive as events and are retried with backoff
@@ -160,6 +166,7 @@ export class TykRedisReceiver implements Receiver {
   /** A chunk ended: give its slots back, count what it dropped, maybe claim more. */
   private ended(chunk: Chunk, end: ChunkEnd): void {
     if (end === 'dropped') this.ctx.telemetry.dropped(chunk.records?.length ?? 0, chunk.dropReason ?? 'delivery_failed');
+    if (end === 'lost') this.inst.lost.add(chunk.records?.length ?? chunk.itemCount, { receiver: this.ctx.id, reason: 'shutdown' });
     if (end === 'empty' && this.tracker) {
       // An empty adopted list: forget it in our registry (a slot list is simply reused).
       const adopted = chunk.parts.filter((p) => p.slot === undefined && p.inflightKey !== undefined).map((p) => ({ key: p.inflightKey as string, adopted: true }));
@@ -188,16 +195,18 @@ export class TykRedisReceiver implements Receiver {
     // Deliveries already handed downstream: wait for them to settle (and be acknowledged).
     while (this.deliveries.size > 0 && Date.now() < deadline) await within(this.deliveries.any());
     while (this.background.size > 0 && Date.now() < deadline) await within(this.background.any());
-    // What is still open stays in Redis (in-flight lists) for the next start or a peer.
+    // What is still open stays in Redis (in-flight lists) for the next start or a peer — unless
+    // at-most-once had taken it out of Redis already: that is lost (counted).
     for (const chunk of this.ledger.openChunks()) chunk.leave();
     const unfinished = this.ledger.ended('left') + (this.drain?.pendingAdopted ?? 0);
     if (this.tracker && this.health?.connected) {
       await within(this.tracker.leave(unfinished === 0).catch(() => undefined));
     }
     if (unfinished > 0) {
-      this.log.warn({ chunks: unfinished, delivery: this.config.delivery }, this.tracker
-        ? 'shut down with undelivered chunks; they stay in redis in-flight lists and are re-delivered on the next start or by a peer'
-        : 'shut down before every chunk was delivered');
+      this.log.warn({ chunks: unfinished, delivery: this.config.delivery }, 'shut down with undelivered chunks; they stay in redis in-flight lists and are re-delivered on the next start or by a peer');
+    }
+    if (this.ledger.ended('lost') > 0) {
+      this.log.warn({ chunks: this.ledger.ended('lost'), delivery: this.config.delivery }, 'shut down before every chunk taken out of redis was delivered; its records are lost (counted as lost_items, reason shutdown)');
     }
     for (const { gauge, cb } of this.gaugeCallbacks) gauge.removeCallback(cb);
     this.ctx.health.set({ ready: false, detail: 'stopped' });
@@ -207,13 +216,13 @@ export class TykRedisReceiver implements Receiver {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // At-least-once background work
+  // In-flight bookkeeping in the background
 
   private heartbeat(): void {
     const t = this.tracker;
     if (!t || !this.health?.connected || this.stopping) return;
     this.background.add(t.beat().then(() => this.wake.notify(), (err: unknown) => {
-      this.health?.burst.log('warn', { err: message(err) }, 'could not refresh the at-least-once heartbeat');
+      this.health?.burst.log('warn', { err: message(err) }, 'could not refresh the heartbeat of this instance');
     }));
   }
 
