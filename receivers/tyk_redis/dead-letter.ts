@@ -12,26 +12,29 @@ import type { Counter } from '@opentelemetry/api';
 import type { ComponentContext } from '../../src/component.js';
 import type { BurstLogger } from '../../src/logger.js';
 import type { TykRedisConfig } from './config.js';
-import { backoffDelay, type RedisClient } from './connection.js';
-import { deadLetterBytesKey } from './keys.js';
+import { backoffDelay, type RedisClient } from '../../internal/redis/connection.js';
 import { isReplyError } from './health.js';
 import { message, type Wakeup } from './wakeup.js';
 
-/** Pushes envelopes and trims the list by entries and bytes. KEYS: list, byte counter. ARGV: max entries, max bytes, envelopes… */
+/**
+ * Pushes envelopes and trims the list to its newest ARGV[1] entries and about ARGV[2] bytes (measured
+ * with `MEMORY USAGE … SAMPLES 0`, so entries removed by an operator are accounted for at once). KEYS:
+ * the list. ARGV: max entries, max bytes, envelopes… Returns the list's length.
+ */
 export const DEAD_LETTER_LUA = `
 local maxLen, maxBytes = tonumber(ARGV[1]), tonumber(ARGV[2])
-local added = 0
 for i = 3, #ARGV, 1000 do redis.call('RPUSH', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV))) end
-for i = 3, #ARGV do added = added + #ARGV[i] end
 local len = redis.call('LLEN', KEYS[1])
-local total = added
-if len > #ARGV - 2 then total = (tonumber(redis.call('GET', KEYS[2])) or 0) + added end
-while len > 0 and (len > maxLen or total > maxBytes) do
+if len > maxLen then
+  redis.call('LTRIM', KEYS[1], -maxLen, -1)
+  len = maxLen
+end
+local excess = (redis.call('MEMORY', 'USAGE', KEYS[1], 'SAMPLES', '0') or 0) - maxBytes
+while excess > 0 and len > 0 do
   local e = redis.call('LPOP', KEYS[1])
-  total = total - #e
+  excess = excess - #e
   len = len - 1
 end
-if len == 0 then redis.call('DEL', KEYS[2]) else redis.call('SET', KEYS[2], math.max(total, 0)) end
 return len`;
 
 /** Wraps an element into the dead-letter envelope (one JSON object per list element). */
@@ -68,8 +71,6 @@ export type DeadLetterResult = 'written' | 'failed' | 'stopped';
 
 /** Writes envelopes to the dead-letter list. */
 export class DeadLetters {
-  private readonly bytesKey: string;
-
   constructor(
     private readonly ctx: ComponentContext,
     private readonly config: TykRedisConfig['dead_letter'],
@@ -80,9 +81,7 @@ export class DeadLetters {
     private readonly burst: BurstLogger,
     private readonly wake: Wakeup,
     private readonly stopping: () => boolean,
-  ) {
-    this.bytesKey = deadLetterBytesKey(key);
-  }
+  ) {}
 
   /** Whether elements are dead-lettered at all. */
   get enabled(): boolean {
@@ -107,7 +106,7 @@ export class DeadLetters {
     const last = (push[push.length - 1] as (typeof push)[number]).envelope;
     for (let attempt = 1; ; attempt++) {
       try {
-        await client.eval(DEAD_LETTER_LUA, 2, this.key, this.bytesKey, max, this.config.max_bytes, ...push.map((e) => e.envelope));
+        await client.eval(DEAD_LETTER_LUA, 1, this.key, max, this.config.max_bytes, ...push.map((e) => e.envelope));
         this.count(fits);
         return 'written';
       } catch (err) {

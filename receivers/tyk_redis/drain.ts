@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { TykRedisConfig } from './config.js';
-import type { RedisClient } from './connection.js';
+import type { RedisClient } from '../../internal/redis/connection.js';
 import type { DrainKey } from './keys.js';
 import { claimInflight, INFLIGHT_BUSY, readInflight, type ScriptCommands } from './scripts.js';
 import type { InflightTask, InflightTracker } from './inflight.js';

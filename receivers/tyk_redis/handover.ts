@@ -12,7 +12,7 @@ import type { PipelineOutcome, Pipelines } from '../../src/delivery.js';
 import { DecodeError } from '../../src/errors.js';
 import { BurstLogger } from '../../src/logger.js';
 import type { TykRedisConfig } from './config.js';
-import { backoffDelay, type RedisClient } from './connection.js';
+import { backoffDelay, type RedisClient } from '../../internal/redis/connection.js';
 import { decodeAnalytics, decodeUptime } from './decode.js';
 import { DeadLetterBatch, deadLetterEnvelope, type DeadLetters } from './dead-letter.js';
 import type { Chunk, DropReason, SettledEnd } from './chunk.js';
@@ -44,7 +44,7 @@ export interface HandoverDeps {
 
 /** Whether some pipeline (or exporter) refused the batch for good on this attempt. */
 function refusedForGood(o: PipelineOutcome): boolean {
-  return o.failed.length > 0 || o.retry.some((t) => ((t as { failed?: readonly unknown[] }).failed?.length ?? 0) > 0);
+  return o.failed.length > 0 || o.retry.some((t) => t.failed.length > 0);
 }
 
 /** Decodes, delivers, re-delivers and acknowledges chunks. */
@@ -88,7 +88,7 @@ export class Handover {
     }
     chunk.handOver();
     // A re-delivery goes only to the pipelines that have not taken the chunk yet.
-    const { accepted, outcome } = this.d.pipelines.deliver(records, chunk.targets);
+    const { accepted, outcome } = this.d.pipelines.deliver(records, { only: chunk.targets, chunkId: chunk.id });
     await accepted; // the next claim waits for this
     if (chunk.ended) return; // left in Redis by a shutdown that did not wait
     chunk.accepted();

@@ -79,11 +79,3 @@ export class BookkeepingKeys {
     return `{${hashTagOf(sourceKey)}}:tyk-otel-pump-inflight:${instance}:${suffix}`;
   }
 }
-
-/**
- * The byte counter of a dead-letter list (how many bytes of envelopes it holds). It carries the list's
- * hash tag, so one script may update both in Redis Cluster too.
- */
-export function deadLetterBytesKey(deadLetterKey: string): string {
-  return `{${hashTagOf(deadLetterKey)}}:tyk-otel-pump-dead-letter-bytes`;
-}

@@ -5,7 +5,7 @@
  * delivery modes, so a reply lost to a timeout never loses the elements: they are read back. Every step touches only keys that share one hash slot (an in-flight list carries
  * its source key's hash tag), so they are legal in Redis Cluster too.
  */
-import type { RedisClient } from './connection.js';
+import type { RedisClient } from '../../internal/redis/connection.js';
 
 /**
  * The first element of every in-flight list: this marker followed by the chunk id. It makes the id travel

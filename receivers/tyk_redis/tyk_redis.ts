@@ -10,10 +10,10 @@
  */
 import type { Logger } from 'pino';
 import type { Counter, Meter, ObservableGauge, ObservableResult } from '@opentelemetry/api';
-import type { ComponentContext, Consumer, Receiver } from '../../src/component.js';
+import type { ComponentContext, Consumer, Receiver, ShutdownDeadline } from '../../src/component.js';
 import { asPipelines } from '../../src/delivery.js';
 import type { TykRedisConfig } from './config.js';
-import { connectionPlan, createClient, type RedisClient } from './connection.js';
+import { connectionPlan, createClient, type RedisClient } from '../../internal/redis/connection.js';
 import { BookkeepingKeys, drainKeys, type DrainKey } from './keys.js';
 import { defineScripts, type ScriptCommands } from './scripts.js';
 import { InflightTracker } from './inflight.js';
@@ -39,27 +39,27 @@ function instruments(meter: Meter): Instruments {
   let i = instrumentsByMeter.get(meter);
   if (!i) {
     i = {
-      lag: meter.createObservableGauge('tyk_otel_pump.receiver.drain_lag_seconds', {
+      lag: meter.createObservableGauge('receiver.drain_lag_seconds', {
         description: 'Age of the oldest and newest record of the last chunk claimed from a list (0 once the list is empty).',
         unit: 's',
       }),
-      backlog: meter.createObservableGauge('tyk_otel_pump.receiver.backlog_records', {
+      backlog: meter.createObservableGauge('receiver.backlog_records', {
         description: 'Length of a drained list (LLEN), sampled at most once per poll interval.',
         unit: '{record}',
       }),
-      unacked: meter.createObservableGauge('tyk_otel_pump.receiver.unacked_chunks', {
+      unacked: meter.createObservableGauge('receiver.unacked_chunks', {
         description: 'Chunks claimed from Redis whose delivery has not finished.',
         unit: '{chunk}',
       }),
-      deadLettered: meter.createCounter('tyk_otel_pump.receiver.dead_lettered_items', {
+      deadLettered: meter.createCounter('receiver.dead_lettered_items', {
         description: 'Undecodable list elements pushed to the dead-letter list, by reason.',
         unit: '{item}',
       }),
-      redelivered: meter.createCounter('tyk_otel_pump.receiver.redelivered_items', {
+      redelivered: meter.createCounter('receiver.redelivered_items', {
         description: 'Records delivered again (at-least-once retries and adopted in-flight lists).',
         unit: '{item}',
       }),
-      lost: meter.createCounter('tyk_otel_pump.receiver.lost_items', {
+      lost: meter.createCounter('receiver.lost_items', {
         description: 'Records removed from Redis and never delivered, by reason (shutdown: at-most-once chunks whose delivery had not finished when the shutdown deadline passed).',
         unit: '{item}',
       }),
@@ -158,8 +158,8 @@ export class TykRedisReceiver implements Receiver {
     });
   }
 
-  shutdown(): Promise<void> {
-    this.stopped ??= this.stop();
+  shutdown(deadline?: ShutdownDeadline): Promise<void> {
+    this.stopped ??= this.stop(deadline?.at ?? Infinity);
     return this.stopped;
   }
 
@@ -177,14 +177,15 @@ export class TykRedisReceiver implements Receiver {
     this.wake.notify();
   }
 
-  private async stop(): Promise<void> {
+  /** Waits for what is in flight until `shutdown_timeout` or the graph's deadline (`until`), whichever is first. */
+  private async stop(until: number): Promise<void> {
     this.stopping = true;
     this.wake.notify();
     for (const t of this.timers) clearInterval(t);
     this.handover?.stop();
     const client = this.client;
     if (!client) return;
-    const deadline = Date.now() + this.config.shutdown_timeout;
+    const deadline = Math.min(Date.now() + this.config.shutdown_timeout, until);
     const within = async (p: Promise<unknown>) => {
       let timer: NodeJS.Timeout | undefined;
       const left = Math.max(0, deadline - Date.now());
