@@ -565,6 +565,50 @@ describe('tyk_redis at-least-once', () => {
     assert.ok(h2.logs.some((l) => l.msg?.startsWith('found in-flight records of a previous run')));
   });
 
+  it('gives every chunk an id of its own (identical records too) that stays the same on a retry, after a restart and after an adoption', async () => {
+    const r = await redis();
+    const key = `${r.prefix}tyk-system-analytics`;
+    // Four chunks of byte-identical records: content cannot tell them apart, their ids must.
+    await r.push(key, Array.from({ length: 40 }, () => uniqueMsgpack(smallTemplate(), 7)));
+    const cfg = { delivery: 'at_least_once', chunk_size: 10, max_unacked_chunks: 4, shutdown_timeout: '100ms', at_least_once: { instance_id: 'pod-id', retry_initial_interval: '10ms', retry_max_interval: '20ms' } };
+    // 1. First delivery fails (retryable) once per chunk, then every chunk is held (never settled).
+    const first = new Map<string, number>();
+    const held = new ScriptedConsumer((_call, _d, ctx) => {
+      const id = ctx.chunkId as string;
+      first.set(id, (first.get(id) ?? 0) + 1);
+      if (first.get(id) === 1) throw new ShuttingDownError('exporter');
+      void ctx.defer();
+    });
+    const h1 = harness(r, cfg, held);
+    await h1.receiver.start();
+    await waitFor('4 chunks, each delivered twice', () => first.size === 4 && [...first.values()].every((n) => n === 2));
+    assert.ok([...first.keys()].every((id) => typeof id === 'string' && id.length > 0));
+    await h1.close();
+    open.harness.splice(open.harness.indexOf(h1), 1);
+    // 2. A restart with the same instance id re-delivers them under the same ids.
+    const again = new Set<string>();
+    const holdAgain = new ScriptedConsumer((_call, _d, ctx) => {
+      again.add(ctx.chunkId as string);
+      void ctx.defer();
+    });
+    const h2 = harness(r, cfg, holdAgain);
+    await h2.receiver.start();
+    await waitFor('4 chunks again', () => again.size === 4);
+    assert.deepEqual([...again].sort(), [...first.keys()].sort());
+    // Shutting down drops the heartbeat: a peer adopts (RENAMEs) the lists at once.
+    await h2.close();
+    open.harness.splice(open.harness.indexOf(h2), 1);
+    // 3. Adopted by another instance: still the same ids.
+    const adopted = new Map<string, number>();
+    const c = new ScriptedConsumer((_call, data, ctx) => void adopted.set(ctx.chunkId as string, data.length));
+    const h3 = harness(r, { ...cfg, at_least_once: { instance_id: 'peer', heartbeat_interval: '50ms', heartbeat_timeout: '200ms' } }, c);
+    await h3.receiver.start();
+    await waitFor('adopted and delivered', () => adopted.size === 4);
+    assert.deepEqual([...adopted.keys()].sort(), [...first.keys()].sort());
+    assert.deepEqual([...adopted.values()], [10, 10, 10, 10]);
+    await waitFor('nothing in flight', async () => (await r.client.keys(`{${key}}*`)).length === 0);
+  });
+
   it('never appends to an in-flight list that still exists (a lost claim reply): reads it back and delivers it first', async () => {
     const r = await redis();
     const key = `${r.prefix}tyk-system-analytics`;
