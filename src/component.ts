@@ -82,6 +82,11 @@ export type Settle = (error?: Error) => void;
 
 /** Per-batch context handed down the pipeline with the data. */
 export interface BatchContext {
+  /**
+   * The receiver's id of the claimed chunk this batch comes from, stable across re-deliveries of that chunk;
+   * undefined when the receiver cannot give one. Exporters that must not apply a chunk twice key writes by it.
+   */
+  readonly chunkId?: string | undefined;
   /** Take over responsibility for finishing delivery asynchronously; call the returned function exactly once. */
   defer(): Settle;
 }
