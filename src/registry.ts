@@ -16,6 +16,7 @@ import { dogstatsdExporterFactory } from '../exporters/dogstatsd/index.js';
 import { statsdExporterFactory } from '../exporters/statsd/index.js';
 import { fileExporterFactory } from '../exporters/file/index.js';
 import { sqlExporterFactory } from '../exporters/sql/index.js';
+import { sqlAggregateExporterFactory } from '../exporters/sql_aggregate/index.js';
 
 /** All factories, receivers first, then processors, then exporters. */
 export const factories: readonly Factory[] = [
@@ -32,4 +33,5 @@ export const factories: readonly Factory[] = [
   statsdExporterFactory,
   fileExporterFactory,
   sqlExporterFactory,
+  sqlAggregateExporterFactory,
 ];

@@ -13,34 +13,10 @@ import { copyRows, type TextRow } from '../../internal/postgres/bulk.js';
 import { ensureTable, listTables } from '../../internal/postgres/ddl.js';
 import { quoteIdent } from '../../internal/postgres/pool.js';
 import { PgWriter } from '../../internal/postgres/writer.js';
-import { recordZone, shardSuffix } from '../../internal/postgres/zone.js';
+import { shardSuffix } from '../../internal/postgres/zone.js';
+import { shardRuns } from '../../internal/postgres/shards.js';
 import { ANALYTICS_COLUMN_NAMES, ANALYTICS_COLUMNS, ANALYTICS_TABLE, SHARD_INDEXES, analyticsRow } from './columns.js';
 import type { SqlConfig } from './config.js';
-
-/** One run of consecutive records bound for the same table. */
-interface TableRun {
-  readonly table: string;
-  readonly records: AnalyticsRecord[];
-}
-
-/**
- * Splits `records` into maximal runs of consecutive records with the same shard date, in input order (Tyk
- * does not sort: an interleaved batch gives several runs, even for the same table).
- */
-export function shardRuns(records: readonly AnalyticsRecord[], base: string, sharding: boolean, zone: string): TableRun[] {
-  if (!sharding) return records.length === 0 ? [] : [{ table: base, records: [...records] }];
-  const runs: TableRun[] = [];
-  let current: TableRun | undefined;
-  for (const r of records) {
-    const table = `${base}_${shardSuffix(r.timestampMs ?? -62135596800000, recordZone(r, zone))}`;
-    if (current === undefined || current.table !== table) {
-      current = { table, records: [] };
-      runs.push(current);
-    }
-    current.records.push(r);
-  }
-  return runs;
-}
 
 /** Creates (with Tyk's indexes) or migrates one raw table. */
 export async function ensureAnalyticsTable(client: pg.ClientBase, table: string, withShardIndexes: boolean): Promise<boolean> {
