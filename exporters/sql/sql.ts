@@ -7,7 +7,7 @@
  * per statement, all statements and the exactly-once marker in one transaction.
  */
 import type pg from 'pg';
-import type { BatchContext, ComponentContext, Exporter } from '../../src/component.js';
+import type { BatchContext, ComponentContext, Exporter, ShutdownDeadline } from '../../src/component.js';
 import type { AnalyticsRecord, RecordBatch } from '../../src/model.js';
 import { copyRows, type TextRow } from '../../internal/postgres/bulk.js';
 import { ensureTable, listTables } from '../../internal/postgres/ddl.js';
@@ -111,7 +111,7 @@ export class SqlExporter implements Exporter {
     }
   }
 
-  async shutdown(): Promise<void> {
-    await this.writer.shutdown();
+  async shutdown(deadline?: ShutdownDeadline): Promise<void> {
+    await this.writer.shutdown(deadline);
   }
 }

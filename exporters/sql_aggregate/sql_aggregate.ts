@@ -5,7 +5,7 @@
  * a chunk and its exactly-once marker are one transaction, so a re-delivered chunk never sums twice.
  */
 import type pg from 'pg';
-import type { BatchContext, ComponentContext, Exporter } from '../../src/component.js';
+import type { BatchContext, ComponentContext, Exporter, ShutdownDeadline } from '../../src/component.js';
 import type { AnalyticsRecord, RecordBatch, UptimeRecord } from '../../src/model.js';
 import { insertRows, type TextRow } from '../../internal/postgres/bulk.js';
 import { ensureTable } from '../../internal/postgres/ddl.js';
@@ -146,8 +146,8 @@ export class SqlAggregateExporter implements Exporter {
     }
   }
 
-  async shutdown(): Promise<void> {
-    await this.writer.shutdown();
+  async shutdown(deadline?: ShutdownDeadline): Promise<void> {
+    await this.writer.shutdown(deadline);
   }
 }
 

@@ -6,7 +6,7 @@
  * (backpressure), nothing is dropped here.
  */
 import type pg from 'pg';
-import type { ComponentContext } from '../../src/component.js';
+import type { ComponentContext, ShutdownDeadline } from '../../src/component.js';
 import { ShuttingDownError, type ExportError } from '../../src/errors.js';
 import { BurstLogger } from '../../src/logger.js';
 import type { PostgresConnectionConfig } from './config.js';
@@ -178,13 +178,20 @@ export class PgWriter {
     if (!this.preparing) this.o.ctx.health.set({ ready: true, facts: { postgres: this.describe } });
   }
 
-  /** Stops retries and closes the pool (waiting for queries in flight). Idempotent. */
-  async shutdown(): Promise<void> {
+  /**
+   * Stops retries and closes the pool, waiting for queries in flight until `deadline` (a transaction cut
+   * there is rolled back by the server: its chunk stays unacknowledged and is written on re-delivery). Idempotent.
+   */
+  async shutdown(deadline?: ShutdownDeadline): Promise<void> {
     this.stopping = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     const pool = this.pool;
     this.pool = undefined;
-    if (pool) await pool.end().catch(() => undefined);
+    if (pool) {
+      const ended = pool.end().catch(() => undefined);
+      if (deadline === undefined || deadline.signal.aborted) await (deadline === undefined ? ended : Promise.resolve());
+      else await Promise.race([ended, new Promise<void>((resolve) => deadline.signal.addEventListener('abort', () => resolve(), { once: true }))]);
+    }
     this.o.ctx.health.set({ ready: false, detail: 'stopped' });
   }
 }
