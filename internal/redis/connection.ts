@@ -228,6 +228,12 @@ export function redactRedisError(err: unknown): void {
  * connection: the error is reworded to say which database failed, the INFO ready check that follows the
  * set-up is answered "not ready" (so no 'ready' event, no command), and ioredis closes the connection and
  * retries with the plan's backoff. The component sees an unreachable Redis with that reason.
+ *
+ * The other places ioredis selects a database cannot run a command elsewhere either: after 'ready' it
+ * re-selects only when `select()` was called on the client (never here), and a SELECT refused outside
+ * the set-up closes the connection (`reconnectOnError`); commands are never queued offline nor re-sent
+ * after a reconnect (`enableOfflineQueue`, `autoResendUnfulfilledCommands` false), the two queues ioredis
+ * replays with a SELECT in front. Cluster has database 0 only (validation refuses another).
  */
 export function guardDatabase(client: Redis, db: number): void {
   // ioredis' connector decides after INFO whether the connection may become ready (Sentinel: "is it the
