@@ -20,7 +20,7 @@ import { RedisUnavailableError, ShuttingDownError } from '../../src/errors.js';
 import { BurstLogger } from '../../src/logger.js';
 import { Delivery } from '../../src/delivery.js';
 import { VERSION } from '../../src/version.js';
-import { msToHrTime } from '../../src/metric-state.js';
+import { msToHrTime } from '../../internal/metrics/identity.js';
 import { requestTimeMs } from '../../src/record-fields.js';
 import { connectionPlan, createClient, type RedisClient } from '../../internal/redis/connection.js';
 import { ConnectionWatch } from '../../internal/redis/watch.js';
