@@ -23,18 +23,20 @@
  *
  * Delivery: accepting is not delivering. A component that finishes delivery asynchronously (a queued
  * push exporter) calls `ctx.defer()` before resolving `consume()` and calls the returned `Settle` once the
- * data is delivered (or durably spooled), or with an error once it has definitively failed. The receiver
- * acknowledges a chunk only when every pipeline accepted it and every deferral settled without error.
+ * data is delivered (or durably spooled), or with an error once it has definitively failed. An
+ * at-least-once receiver acknowledges a chunk only once every exporter of every pipeline has delivered it
+ * (possibly over several attempts) or refused it for good.
  *
  * Acknowledgement is tracked per (pipeline, exporter): each exporter of a pipeline gets a `BatchContext`
  * of its own for the chunk, and its `consume` outcome and deferrals count for it alone. When an exporter
  * fails with a retryable error, an at-least-once receiver re-delivers the chunk to that pipeline later;
  * its processors run again on it, but the exporters that already delivered it (or refused it for good)
  * are skipped — no exporter gets the same chunk twice while the agent runs. (After a crash, a re-claimed
- * chunk reaches every exporter again, with the same `ctx.chunkId`: an exporter that must not apply a chunk
- * twice across crashes keys its writes by it.) Hence the rules for a processor: pass the `ctx` you were
- * given to `next.consume` unchanged, emit at most one batch per batch consumed (a retry re-sends what a
- * failed exporter got of the chunk, all of it), and expect a retried chunk to reach you again.
+ * chunk reaches every exporter again, with the same `ctx.chunkId` when the receiver gives one: an
+ * exporter that must not apply a chunk twice across crashes keys its writes by it.) Hence the rules for a
+ * processor: pass the `ctx` you were given to `next.consume` unchanged, emit at most one batch per batch
+ * consumed (a retry re-sends what a failed exporter got of the chunk, all of it), and expect a retried
+ * chunk to reach you again.
  */
 import type { ZodType } from 'zod';
 import type { Logger } from 'pino';
