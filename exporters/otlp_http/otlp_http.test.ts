@@ -94,6 +94,7 @@ function deferred(): { ctx: BatchContext; settled: Promise<Error | undefined>; i
     settled,
     isSettled: () => done,
     ctx: {
+      chunkId: undefined,
       defer: () => (err) => {
         done = true;
         resolve(err);
