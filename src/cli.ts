@@ -127,6 +127,11 @@ export const commands: Record<string, Command> = {
     usage: 'slo-rules [--config FILE] [--out FILE] [--format prometheus|datadog] [--slo NAME]...',
     run: async (args, io) => (await import('./slo/command.js')).runSloRules(args, io),
   },
+  dashboards: {
+    summary: 'write Grafana dashboards (APIs, SLOs, agent) for the config to a directory',
+    usage: 'dashboards [--config FILE] [--out DIR] [--namespace NS]',
+    run: async (args, io) => (await import('./commands/dashboards.js')).runDashboards(args, io),
+  },
   demo: {
     summary: 'push realistic synthetic gateway traffic (exact gateway msgpack) into the Redis of the first tyk_redis receiver',
     usage: 'demo [--config FILE] [--rate N] [--duration S] [--apis N] [--key-prefix P] [--uptime-key K] [--seed N]',
