@@ -132,6 +132,11 @@ export const commands: Record<string, Command> = {
     usage: 'dashboards [--config FILE] [--out DIR] [--namespace NS]',
     run: async (args, io) => (await import('./commands/dashboards.js')).runDashboards(args, io),
   },
+  rules: {
+    summary: 'write Prometheus alerting rules for the agent itself (--agent): down, not ready, backlog, lag, refused, exporters',
+    usage: 'rules --agent [--config FILE] [--out FILE] [--job NAME] [--runbook-url URL]',
+    run: async (args, io) => (await import('./commands/rules.js')).runRules(args, io),
+  },
   demo: {
     summary: 'push realistic synthetic gateway traffic (exact gateway msgpack) into the Redis of the first tyk_redis receiver',
     usage: 'demo [--config FILE] [--rate N] [--duration S] [--apis N] [--key-prefix P] [--uptime-key K] [--seed N]',

@@ -8,72 +8,17 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Dashboard, Panel } from '@grafana/schema';
-import { loadConfigFile } from '../src/config/load.js';
+import { loadConfigFile, type ResolvedConfig } from '../src/config/load.js';
+import { agentRules, DEFAULT_AGENT_RULES } from '../src/mixin/agent-rules.js';
+import { metricNames, type NameOptions } from '../src/mixin/names.js';
 import { factories } from '../src/registry.js';
 import { generateRules, renderRules } from '../src/slo/rules.js';
 import { buildDashboards, nameOptions } from '../src/commands/dashboards.js';
-import { dashboardQueries } from '../src/dashboards/grafana.js';
+import { dashboardQueries } from '../src/mixin/grafana.js';
 import { startDemoAgent, type DemoAgent } from './helpers/demo-agent.js';
 import { startPrometheus, type PrometheusServer } from './helpers/prometheus.js';
 import { waitFor } from './helpers/agent.js';
-
-/** What Grafana substitutes, as the test substitutes it (scrape and evaluation every second). */
-function grafanaExpand(expr: string): string {
-  return expr
-    .replaceAll('$__rate_interval', '15s')
-    .replaceAll('$__range', '1m')
-    .replace(/\$(api|route|method|instance)\b/g, '.*');
-}
-
-/** Labels Prometheus itself adds or knows, valid on any query. */
-const BUILTIN_LABELS = new Set(['instance', 'job', '__name__', 'alertname', 'alertstate']);
-/** Built-in series that may legitimately be empty (ALERTS has series only while an alert is active). */
-const BUILTIN_METRICS = new Set(['ALERTS', 'up']);
-const PROMQL_WORDS = new Set(['sum', 'max', 'min', 'count', 'rate', 'increase', 'topk', 'histogram_quantile', 'vector', 'by', 'on', 'and', 'or', 'without', 'ignoring']);
-
-/** Metric names (identifiers directly followed by `{`) and label names (matchers, `by (…)`, `on (…)`) of a query. */
-export function referenced(expr: string): { metrics: string[]; labels: string[] } {
-  const metrics = new Set<string>();
-  const labels = new Set<string>();
-  for (const m of expr.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)\{([^}]*)\}/g)) {
-    if (!PROMQL_WORDS.has(m[1] as string)) metrics.add(m[1] as string);
-    for (const l of (m[2] as string).matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)/g)) labels.add(l[1] as string);
-  }
-  for (const m of expr.matchAll(/\b(?:by|on|without|ignoring)\s*\(([^)]*)\)/g)) {
-    for (const l of (m[1] as string).split(',')) if (l.trim() !== '') labels.add(l.trim());
-  }
-  return { metrics: [...metrics], labels: [...labels] };
-}
-
-interface Checker {
-  labelsOf(metric: string): Promise<Set<string>>;
-  query(expr: string): Promise<{ metric: Record<string, string> }[]>;
-}
-
-/** The problems of one query ([] when it returns data and names only what exists). */
-export async function checkQuery(c: Checker, expr: string, legend?: string): Promise<string[]> {
-  const problems: string[] = [];
-  const { metrics, labels } = referenced(expr);
-  const known = new Set(BUILTIN_LABELS);
-  for (const metric of metrics) {
-    const l = await c.labelsOf(metric);
-    if (l.size === 0 && !BUILTIN_METRICS.has(metric)) problems.push(`metric ${metric} has no series`);
-    for (const x of l) known.add(x);
-  }
-  for (const label of labels) if (!known.has(label)) problems.push(`label ${label} exists on none of ${metrics.join(', ')}`);
-  let result: { metric: Record<string, string> }[] = [];
-  try {
-    result = await c.query(grafanaExpand(expr));
-    if (result.length === 0) problems.push('returned no data');
-  } catch (err) {
-    problems.push(`error: ${(err as Error).message}`);
-  }
-  for (const m of (legend ?? '').matchAll(/\{\{\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}/g)) {
-    const label = m[1] as string;
-    if (result.length > 0 && !result.some((s) => s.metric[label] !== undefined)) problems.push(`legend label ${label} is on no result series`);
-  }
-  return problems;
-}
+import { BUILTIN_LABELS, BUILTIN_METRICS, checkQuery, grafanaExpand, referenced, type Checker } from './helpers/promql-check.js';
 
 /** `label_values(metric, label)` of a variable query. */
 function variableQueries(d: Dashboard): { name: string; metric: string; label: string }[] {
@@ -93,12 +38,13 @@ describe('generated dashboards against a real Prometheus scraping a demo-fed age
   let prom: PrometheusServer;
   let checker: Checker;
   let dashboards: ReturnType<typeof buildDashboards>;
+  let config: ResolvedConfig;
 
   before(async () => {
     demo = await startDemoAgent();
     const loaded = await loadConfigFile(demo.configFile, factories);
     assert.ok(loaded.config, JSON.stringify(loaded.problems));
-    const config = loaded.config;
+    config = loaded.config;
     const names = nameOptions(config);
     assert.ok(typeof names !== 'string', String(names));
     dashboards = buildDashboards(config, names);
@@ -144,9 +90,17 @@ describe('generated dashboards against a real Prometheus scraping a demo-fed age
     const any = dashboards[0]?.dashboard as Dashboard;
     const expr = dashboardQueries(any)[0]?.expr as string;
     const metric = referenced(expr).metrics[0] as string;
-    assert.ok((await checkQuery(checker, expr.replace(metric, `${metric}_nope`))).some((p) => p.includes('has no series')));
-    assert.ok((await checkQuery(checker, `sum by (tyk_api_nam) (rate(${metric}[1m])) or vector(0)`)).some((p) => p.includes('label tyk_api_nam')));
-    assert.ok((await checkQuery(checker, `sum(rate(${metric}{}[1m]))`, '{{tyk_api_name}}')).some((p) => p.includes('legend label')));
+    // Two scrapes, so the rate below has data and the legend check has series to look at.
+    await waitFor('a rate', async () => (await prom.query(`sum(rate(${metric}[1m]))`)).length > 0, 30_000, 500);
+    const cases: [string, string | undefined, string][] = [
+      [expr.replace(metric, `${metric}_nope`), undefined, 'has no series'],
+      [`sum by (tyk_api_nam) (rate(${metric}[1m])) or vector(0)`, undefined, 'label tyk_api_nam'],
+      [`sum(rate(${metric}[1m]))`, '{{tyk_api_name}}', 'legend label'],
+    ];
+    for (const [q, legend, want] of cases) {
+      const problems = await checkQuery(checker, q, legend);
+      assert.ok(problems.some((p) => p.includes(want)), `${q}: ${JSON.stringify(problems)}`);
+    }
   });
 
   it('every panel query returns data, without errors, naming only metrics and labels that exist', async () => {
@@ -167,6 +121,25 @@ describe('generated dashboards against a real Prometheus scraping a demo-fed age
       return failures.length === 0;
     }, 90_000, 2000).catch(() => undefined);
     assert.deepEqual(failures, [], `${failures.length} of ${queries.length} queries failed:\n${failures.join('\n')}`);
+  });
+
+  it('the agent alert rules name only metrics and labels the agent serves', async () => {
+    const rules = agentRules(metricNames(nameOptions(config) as NameOptions), { ...DEFAULT_AGENT_RULES, queueCapacities: { otlp_http: 5000 } });
+    const problems: string[] = [];
+    for (const r of rules.groups[0]?.rules ?? []) {
+      if (!('alert' in r)) continue;
+      const { metrics, labels } = referenced(r.expr);
+      const known = new Set(BUILTIN_LABELS);
+      for (const metric of metrics) {
+        const l = await checker.labelsOf(metric);
+        if (l.size === 0 && !BUILTIN_METRICS.has(metric)) problems.push(`${r.alert}: metric ${metric} has no series`);
+        for (const x of l) known.add(x);
+      }
+      for (const label of labels) if (!known.has(label)) problems.push(`${r.alert}: label ${label} exists on none of ${metrics.join(', ')}`);
+      // The expression itself is valid PromQL that Prometheus evaluates.
+      await prom.query(r.expr);
+    }
+    assert.deepEqual(problems, []);
   });
 
   it('every template variable query finds values', async () => {

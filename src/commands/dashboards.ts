@@ -14,10 +14,10 @@ import { loadConfigFile, type ResolvedConfig } from '../config/load.js';
 import { formatProblem } from '../errors.js';
 import { factories } from '../registry.js';
 import type { SliConfig } from '../../processors/sli/config.js';
-import { agentDashboard } from '../dashboards/agent.js';
-import { apisDashboard, tykCompatibleDashboard } from '../dashboards/apis.js';
-import { metricNames, type NameOptions } from '../dashboards/names.js';
-import { sloGaugesDashboard, slosDashboard } from '../dashboards/slos.js';
+import { agentDashboard } from '../mixin/agent.js';
+import { apisDashboard, tykCompatibleDashboard } from '../mixin/apis.js';
+import { metricNames, type NameOptions } from '../mixin/names.js';
+import { sloGaugesDashboard, slosDashboard } from '../mixin/slos.js';
 
 /** Usage line of the command. */
 export const DASHBOARDS_USAGE = 'dashboards [--config FILE] [--out DIR] [--namespace NS]';

@@ -22,6 +22,16 @@ function sli(name: SliMetric, unit: string, kind: NameKind, ns: string): string 
   return prometheusName(name, unit, kind, ns);
 }
 
+/**
+ * The name of a self-telemetry instrument as `/metrics` serves it: self-telemetry goes through the OTel
+ * SDK's Prometheus serializer, which replaces invalid characters and adds `_total` to counters but no
+ * unit suffix (unlike the `prometheus` exporter's Collector naming).
+ */
+export function selfTelemetryName(name: string, kind: NameKind): string {
+  const base = name.replace(/[^a-zA-Z0-9_:]/g, '_');
+  return kind === 'counter' && !base.endsWith('_total') ? `${base}_total` : base;
+}
+
 /** Label names (OTel attribute → Prometheus label) the dashboards group and filter by. */
 export const LABELS = {
   ...PROM_LABELS,
@@ -35,6 +45,7 @@ export const LABELS = {
   /** `tyk_otel_pump_receiver_drain_lag_seconds{record="oldest|newest"}`. */
   record: 'record',
   le: 'le',
+  component: 'component',
   /** `slo` processor gauges. */
   sloName: 'tyk_slo_name',
   window: 'window',
@@ -44,9 +55,9 @@ export const LABELS = {
 /** Every metric name the generated dashboards and agent rules use. */
 export function metricNames(o: NameOptions) {
   const ns = o.namespace === '' ? '' : `${o.namespace}_`;
-  const self = (what: string, unit: string, kind: NameKind) => prometheusName(`${o.telemetryPrefix}.${what}`, unit, kind);
+  const self = (what: string, _unit: string, kind: NameKind) => selfTelemetryName(`${o.telemetryPrefix}.${what}`, kind);
   // The tyk_redis receiver names its own instruments with the fixed `tyk_otel_pump` prefix.
-  const receiver = (what: string, unit: string, kind: NameKind) => prometheusName(`tyk_otel_pump.receiver.${what}`, unit, kind);
+  const receiver = (what: string, _unit: string, kind: NameKind) => selfTelemetryName(`tyk_otel_pump.receiver.${what}`, kind);
   const [tykStatus, tykStatusPerPath, , , tykLatency] = TYK_PUMP_METRICS;
   return {
     requests: `${ns}${PROM_METRICS.requests}`,
@@ -73,6 +84,8 @@ export function metricNames(o: NameOptions) {
       exporterSent: self('exporter.sent_items', '{item}', 'counter'),
       exporterFailed: self('exporter.send_failed_items', '{item}', 'counter'),
       exporterQueue: self('exporter.queue_size', '{item}', 'gauge'),
+      ready: self('ready', '1', 'gauge'),
+      componentReady: self('component.ready', '1', 'gauge'),
       rss: self('process.memory.rss_bytes', 'By', 'gauge'),
       heap: self('process.heap_used_bytes', 'By', 'gauge'),
       backlog: receiver('backlog_records', '{record}', 'gauge'),

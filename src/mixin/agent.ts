@@ -19,8 +19,13 @@ export function agentDashboard(m: MetricNames): Dashboard {
   const a = m.agent;
   const rate = (metric: string) => `rate(${metric}${SEL}[${RATE}])`;
   const panels: Panel[] = [
-    panel({ kind: 'stat', title: 'Agents up', w: 6, h: 4, unit: 'short', targets: [{ expr: `sum(up${SEL} and on (instance, job) ${a.rss}${SEL})` }] }),
-    panel({ kind: 'stat', title: 'Records drained/s', w: 6, h: 4, unit: 'short', targets: [{ expr: `sum(${rate(a.receiverAccepted)})` }] }),
+    panel({
+      kind: 'stat', title: 'Ready (every agent)', w: 4, h: 4, unit: 'short', min: 0, max: 1, thresholds: [[0, 'red'], [1, 'green']],
+      description: 'What /ready answers: 1 when every component of every selected agent is ready.',
+      targets: [{ expr: `min(${a.ready}${SEL})` }],
+    }),
+    panel({ kind: 'stat', title: 'Agents up', w: 4, h: 4, unit: 'short', targets: [{ expr: `sum(up${SEL} and on (instance, job) ${a.rss}${SEL})` }] }),
+    panel({ kind: 'stat', title: 'Records drained/s', w: 4, h: 4, unit: 'short', targets: [{ expr: `sum(${rate(a.receiverAccepted)})` }] }),
     panel({ kind: 'stat', title: 'Backlog (records)', w: 6, h: 4, unit: 'short', thresholds: [[10_000, 'orange'], [100_000, 'red']], targets: [{ expr: `sum(${a.backlog}${SEL})` }] }),
     panel({ kind: 'stat', title: 'Oldest record lag', w: 6, h: 4, unit: 's', thresholds: [[30, 'orange'], [300, 'red']], targets: [{ expr: `max(${a.lag}{instance=~"$instance", ${LABELS.record}="oldest"})` }] }),
     row('Drain'),
@@ -38,6 +43,7 @@ export function agentDashboard(m: MetricNames): Dashboard {
       kind: 'timeseries', title: 'Drain lag per list (age of the oldest record claimed)', unit: 's',
       targets: [{ expr: `max by (${LABELS.key}) (${a.lag}{instance=~"$instance", ${LABELS.record}="oldest"})`, legend: `{{${LABELS.key}}}` }],
     }),
+    panel({ kind: 'timeseries', title: 'Component readiness (1 ready, 0 not)', unit: 'short', min: 0, max: 1, targets: [{ expr: `min by (${LABELS.component}) (${a.componentReady}${SEL})`, legend: `{{${LABELS.component}}}` }] }),
     panel({ kind: 'timeseries', title: 'At-least-once chunks in flight', unit: 'short', targets: [{ expr: by([LABELS.receiver], `${a.unacked}${SEL}`), legend: `{{${LABELS.receiver}}}` }] }),
     row('Exporters'),
     panel({
