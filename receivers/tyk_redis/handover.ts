@@ -19,7 +19,7 @@ import type { CoercionSink } from '../../internal/tyk-wire/tolerant.js';
 import { DeadLetterBatch, deadLetterEnvelope, type DeadLetters } from './dead-letter.js';
 import type { Chunk, DropReason, SettledEnd } from './chunk.js';
 import type { InflightTracker } from './inflight.js';
-import { message, type Background, type Wakeup } from './wakeup.js';
+import { message, type Background, type Wakeup } from '../../internal/async/wakeup.js';
 
 /** Age of the oldest and newest record of the last chunk claimed from each list (seconds). */
 export type LagByKey = Map<string, { oldest: number; newest: number }>;
