@@ -285,6 +285,44 @@ describe('sql_aggregate exporter (real PostgreSQL)', () => {
     for (const s of ['20330707', '20330708', '20330709']) assert.equal((await db.rows<Row>(`SELECT count(*) AS n FROM tyk_uptime_analytics_${s}`))[0]?.['n'], '2');
   });
 
+  it('GraphQL records per API into tyk_graph_aggregated (Tyk\'s columns, types/fields/operation/rootfields, GraphQL errors as errors)', async () => {
+    await db.client.query('DROP TABLE IF EXISTS tyk_graph_aggregated, tyk_mcp_aggregated');
+    await reset();
+    const ms = Date.UTC(2030, 7, 8, 9, 10);
+    const gql = (code: number, hasErrors: boolean) => httpRecord({
+      timestampMs: ms, orgId: 'o', apiId: 'g1', apiName: 'G', apiVersion: '', tags: [], responseCode: code,
+      graphqlStats: { isGraphQL: true, hasErrors, operationType: 1, variables: '', rootFields: ['countries'], types: { Country: ['name', 'code'] }, errors: null },
+    });
+    await write(db, [[gql(200, true), gql(200, false), httpRecord({ timestampMs: ms, orgId: 'o', tags: [] })]], { graphql: { enabled: true }, uptime: { enabled: false } });
+    const cols = await db.rows<{ column_name: string }>('SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position', [db.schema, 'tyk_graph_aggregated']);
+    const agg = tykColumns(TYK_AGGREGATE_DDL).map(([n]) => n);
+    assert.deepEqual(cols.map((c) => c.column_name), ['id', 'org_id', 'dimension', 'dimension_value', 'api_id', ...agg.slice(1, 23), ...agg.slice(27), 'timestamp']);
+    const r = await rows(db, 'tyk_graph_aggregated');
+    assert.deepEqual(r.map((x) => [x['dimension'], x['dimension_value'], x['counter_hits'], x['counter_success'], x['counter_error']]), [
+      ['', 'total', '2', '2', '0'], ['apiid', 'g1', '2', '2', '0'], ['fields', 'Country_code', '2', '1', '1'], ['fields', 'Country_name', '2', '1', '1'],
+      ['operation', 'Query', '2', '1', '1'], ['rootfields', 'countries', '2', '1', '1'], ['types', 'Country', '2', '1', '1'],
+    ]);
+    const bucket = String(Date.UTC(2030, 7, 8, 9) / 1000);
+    for (const x of r) {
+      assert.equal(x['id'], hex(`${bucket}g1${x['dimension']}${x['dimension_value']}`), 'id keyed by the API id');
+      assert.deepEqual([x['org_id'], x['api_id']], ['o', 'g1']);
+    }
+    assert.equal((await rows(db)).find((x) => x['dimension'] === '')?.['counter_hits'], '1', 'tyk_aggregated leaves GraphQL records out');
+    assert.deepEqual(await db.rows(`SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = 'tyk_graph_aggregated' AND indexname <> 'tyk_graph_aggregated_pkey'`, [db.schema]), []);
+  });
+
+  it('MCP records per API into tyk_mcp_aggregated: apiid, total, methods, primitives, names (Tyk\'s mcp_sql_aggregate_test), with its index', async () => {
+    await reset();
+    const ms = Date.UTC(2030, 7, 8, 9, 10);
+    const mcp = (name: string) => httpRecord({ timestampMs: ms, orgId: 'o', apiId: 'm1', apiVersion: '', tags: [], mcpStats: { isMCP: true, jsonRpcMethod: 'tools/call', primitiveType: 'tool', primitiveName: name } });
+    await write(db, [[mcp('my_tool'), mcp('my_tool')]], { mcp: { enabled: true }, uptime: { enabled: false } });
+    const r = await rows(db, 'tyk_mcp_aggregated');
+    assert.deepEqual(r.map((x) => [x['dimension'], x['dimension_value'], x['counter_human_identifier'], x['counter_hits']]), [
+      ['', 'total', '', '2'], ['apiid', 'm1', 'Orders API', '2'], ['methods', 'tools/call', 'tools/call', '2'], ['names', 'tool_my_tool', 'my_tool', '2'], ['primitives', 'tool', 'tool', '2'],
+    ]);
+    await waitFor('the mcp dimension index', async () => (await db.rows(`SELECT 1 FROM pg_indexes WHERE schemaname = $1 AND indexname = 'tyk_mcp_aggregated_idx_dimension'`, [db.schema])).length === 1);
+  });
+
   it('a chunk delivered twice with one chunk id is summed once', async () => {
     await reset();
     const ms = Date.UTC(2030, 1, 1, 1);
