@@ -14,6 +14,8 @@ import { componentContext } from '../../test/helpers/context.js';
 import { httpRecord, networkRecord, uptimeRecord } from '../../test/helpers/records.js';
 import { testPostgres, type TestPostgres } from '../../test/helpers/postgres.js';
 import { waitFor } from '../../test/helpers/agent.js';
+import { allFixtures } from '../../test/helpers/fixtures.js';
+import { decodeFixture } from '../../test/helpers/decoded-fixtures.js';
 import { sqlAggregateConfigSchema } from './config.js';
 import { SqlAggregateExporter } from './sql_aggregate.js';
 
@@ -321,6 +323,54 @@ describe('sql_aggregate exporter (real PostgreSQL)', () => {
       ['', 'total', '', '2'], ['apiid', 'm1', 'Orders API', '2'], ['methods', 'tools/call', 'tools/call', '2'], ['names', 'tool_my_tool', 'my_tool', '2'], ['primitives', 'tool', 'tool', '2'],
     ]);
     await waitFor('the mcp dimension index', async () => (await db.rows(`SELECT 1 FROM pg_indexes WHERE schemaname = $1 AND indexname = 'tyk_mcp_aggregated_idx_dimension'`, [db.schema])).length === 1);
+  });
+
+  it('the fixtures\' records: per org and per API, hits/successes/errors/codes/latency totals equal counts from the fixtures\' expected JSON', async () => {
+    await reset();
+    const fixtures = allFixtures().filter((f) => f.format !== 'uptime');
+    await write(db, [fixtures.map(decodeFixture)], { uptime: { enabled: false } });
+    type Want = { hits: number; success: number; error: number; latency: number; codes: Map<string, number> };
+    const want = new Map<string, Want>();
+    const add = (key: string, e: Record<string, any>) => {
+      const w = want.get(key) ?? { hits: 0, success: 0, error: 0, latency: 0, codes: new Map<string, number>() };
+      const code = e['response_code'] as number;
+      w.hits++;
+      if (code >= 200 && code < 300) w.success++;
+      if (code >= 400) {
+        w.error++;
+        const col = ['400', '401', '403', '404', '429', '500', '501', '502', '503', '504'].includes(String(code)) ? `code_${code}` : `code_${String(code)[0]}x`;
+        w.codes.set(col, (w.codes.get(col) ?? 0) + 1);
+      }
+      w.latency += e['latency'].total as number;
+      want.set(key, w);
+    };
+    for (const f of fixtures) {
+      const e = f.expected as Record<string, any>;
+      if (e['org_id'] === '' || e['graphql_stats'].IsGraphQL || e['mcp_stats'].is_mcp) continue;
+      if (e['response_code'] === -1) {
+        // A network-only record makes an apiid row with 0 hits (it carries bytes only).
+        const k = `apiid ${e['org_id']} ${e['api_id']}`;
+        if (e['api_id'] !== '' && !want.has(k)) want.set(k, { hits: 0, success: 0, error: 0, latency: 0, codes: new Map() });
+        continue;
+      }
+      add(`total ${e['org_id']}`, e);
+      if (e['api_id'] !== '') add(`apiid ${e['org_id']} ${e['api_id']}`, e);
+    }
+    const got = await rows(db);
+    let checked = 0;
+    for (const x of got) {
+      const key = x['dimension'] === '' ? `total ${x['org_id']}` : x['dimension'] === 'apiid' ? `apiid ${x['org_id']} ${x['dimension_value']}` : undefined;
+      if (key === undefined) continue;
+      const w = want.get(key);
+      assert.ok(w, `unexpected row ${key}`);
+      assert.deepEqual([x['counter_hits'], x['counter_success'], x['counter_error'], x['counter_total_latency']], [String(w.hits), String(w.success), String(w.error), String(w.latency)], key);
+      for (const col of ['code_400', 'code_401', 'code_403', 'code_404', 'code_429', 'code_4x', 'code_500', 'code_501', 'code_502', 'code_503', 'code_504', 'code_5x', 'code_200', 'code_2x']) {
+        assert.equal(x[col], String(w.codes.get(col) ?? 0), `${key} ${col}`);
+      }
+      checked++;
+    }
+    assert.equal(checked, want.size, 'a total row per org and an apiid row per API');
+    assert.ok(want.size >= 5);
   });
 
   it('a chunk delivered twice with one chunk id is summed once', async () => {
