@@ -7,7 +7,7 @@
  */
 import type pg from 'pg';
 import type { ComponentContext, ShutdownDeadline } from '../../src/component.js';
-import { ShuttingDownError, type ExportError } from '../../src/errors.js';
+import { ShuttingDownError, StartError, type ExportError } from '../../src/errors.js';
 import { BurstLogger } from '../../src/logger.js';
 import type { PostgresConnectionConfig } from './config.js';
 import { BATCH_MARKER_DDL, pruneMarkers, writeOnce, type BatchKey, type OnceOutcome } from './once.js';
@@ -66,7 +66,14 @@ export class PgWriter {
   /** Creates the pool and starts preparing in the background; never blocks on PostgreSQL. */
   start(): void {
     if (this.pool !== undefined || this.stopping) return;
-    const { pool, target } = createPool(this.o.connection, { configDir: this.o.ctx.configDir, logger: this.o.ctx.logger, applicationName: `tyk-otel-pump ${this.o.ctx.id}` });
+    let created: ReturnType<typeof createPool>;
+    try {
+      created = createPool(this.o.connection, { configDir: this.o.ctx.configDir, logger: this.o.ctx.logger, applicationName: `tyk-otel-pump ${this.o.ctx.id}` });
+    } catch (err) {
+      // A malformed connection string or an unreadable TLS file: the config can never work.
+      throw new StartError(this.o.ctx.id, err instanceof Error ? err.message : String(err), { cause: err });
+    }
+    const { pool, target } = created;
     this.pool = pool;
     this.target = target;
     this.o.ctx.health.set({ ready: false, detail: `connecting to postgresql (${target.describe})`, facts: { postgres: target.describe } });
