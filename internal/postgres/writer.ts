@@ -7,7 +7,7 @@
  */
 import type pg from 'pg';
 import type { ComponentContext, ShutdownDeadline } from '../../src/component.js';
-import { ShuttingDownError, StartError, type ExportError } from '../../src/errors.js';
+import { ExportError, ShuttingDownError, StartError } from '../../src/errors.js';
 import { BurstLogger } from '../../src/logger.js';
 import type { PostgresConnectionConfig } from './config.js';
 import { BATCH_MARKER_DDL, pruneMarkers, writeOnce, type BatchKey, type OnceOutcome } from './once.js';
@@ -40,6 +40,11 @@ export async function withDdlLock<T>(client: pg.ClientBase, fn: () => Promise<T>
   } finally {
     await client.query('SELECT pg_advisory_unlock($1)', [DDL_LOCK_KEY]).catch(() => undefined);
   }
+}
+
+/** The same failure, retryable (DDL problems are the database's, not the batch's). */
+function asRetryable(e: ExportError): ExportError {
+  return e.retryable ? e : new ExportError(e.message, { retryable: true, cause: e.cause });
 }
 
 /** Pool + preparation + health + exactly-once batches. */
@@ -119,7 +124,9 @@ export class PgWriter {
         client.release();
       }
     } catch (err) {
-      const e = toExportError(err, 'preparing the postgresql tables');
+      // Retryable whatever the cause (even a missing privilege): the data is not at fault, so it waits in
+      // the source until the database is fixed rather than being dropped.
+      const e = asRetryable(toExportError(err, 'preparing the postgresql tables'));
       this.markFailing(e);
       throw e;
     } finally {
@@ -169,8 +176,8 @@ export class PgWriter {
         client.release();
       }
     } catch (err) {
-      const e = toExportError(err, 'creating a postgresql table');
-      if (e.retryable) this.markFailing(e);
+      const e = asRetryable(toExportError(err, 'creating a postgresql table'));
+      this.markFailing(e);
       throw e;
     }
   }
