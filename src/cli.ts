@@ -127,6 +127,11 @@ export const commands: Record<string, Command> = {
     usage: 'slo-rules [--config FILE] [--out FILE] [--format prometheus|datadog] [--slo NAME]...',
     run: async (args, io) => (await import('./slo/command.js')).runSloRules(args, io),
   },
+  convert: {
+    summary: 'write an otel-config.yaml (and a Collector config) from a Tyk Pump pump.conf and/or TYK_PMP_* variables',
+    usage: 'convert [--pump-conf FILE] [--env] [--out FILE] [--collector-out FILE]',
+    run: async (args, io) => (await import('./commands/convert/index.js')).runConvert(args, io),
+  },
   demo: {
     summary: 'push realistic synthetic gateway traffic (exact gateway msgpack) into the Redis of the first tyk_redis receiver',
     usage: 'demo [--config FILE] [--rate N] [--duration S] [--apis N] [--key-prefix P] [--uptime-key K] [--seed N]',
