@@ -105,6 +105,7 @@ export function convert(pumpConfText: string | undefined, env: Readonly<Record<s
     report.dropped(src(ctx, key), why || 'not a Tyk Pump setting the converter knows');
   }
 
+  if (Object.keys(agent.root['processors'] as object).length === 0) delete agent.root['processors'];
   if (converted === 0) report.dropped('pumps', 'no pump could be converted: the agent config has no pipeline and will not validate');
   const from = opts.source ?? 'the Tyk Pump configuration';
   agent.setHeader(`tyk-otel-pump configuration converted from ${from} by \`tyk-otel-pump convert\`.\nOne pipeline per Tyk pump, all fed by the one tyk_redis receiver. Check it with \`tyk-otel-pump validate\`.`);

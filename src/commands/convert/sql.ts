@@ -34,6 +34,7 @@ export const SQL_AGGREGATE_META: readonly EnvKey[] = [
 function common(ctx: Ctx, m: Reader, at: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const dialect = m.str('type') ?? 'postgres';
+  if (dialect === 'postgres' && m.has('type')) ctx.report.mapped(m.src('type'), 'PostgreSQL, which the exporter writes');
   if (dialect !== 'postgres') ctx.report.approximated(m.has('type') ? m.src('type') : `${m.path}.type`, `"${dialect}": the exporter writes PostgreSQL only; point connection_string at PostgreSQL (the tables are Tyk's)`);
   const cs = m.secret('connection_string');
   if (cs !== undefined) {

@@ -116,6 +116,8 @@ export function convertStorage(ctx: Ctx, plan: UptimePlan): void {
   if (minVersion === '1.3') {
     tls['min_version'] = '1.3';
     report.mapped(s.src('ssl_min_version'), `${at}.tls.min_version`);
+  } else if (minVersion === '1.2') {
+    report.mapped(s.src('ssl_min_version'), `${at}.tls.min_version 1.2 (the default)`);
   } else if (minVersion === '1.0' || minVersion === '1.1') {
     report.approximated(s.src('ssl_min_version'), `TLS ${minVersion} is not offered: the agent's minimum is 1.2`);
   }
