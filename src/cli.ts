@@ -132,6 +132,11 @@ export const commands: Record<string, Command> = {
     usage: 'convert [--pump-conf FILE] [--env] [--out FILE] [--collector-out FILE]',
     run: async (args, io) => (await import('./commands/convert/index.js')).runConvert(args, io),
   },
+  'dead-letters': {
+    summary: 'list, show, replay or purge the records a receiver could not decode',
+    usage: 'dead-letters list|show N|replay [N...]|purge [N...] [--config FILE] [--receiver ID] [--reason R] [--since T] [--limit N] [--json]',
+    run: async (args, io) => (await import('./commands/dead-letters.js')).runDeadLetters(args, io),
+  },
   demo: {
     summary: 'push realistic synthetic gateway traffic (exact gateway msgpack) into the Redis of the first tyk_redis receiver',
     usage: 'demo [--config FILE] [--rate N] [--duration S] [--apis N] [--key-prefix P] [--uptime-key K] [--seed N]',

@@ -139,6 +139,49 @@ export interface ReceiverFactory<C = unknown> extends FactoryBase<C> {
    * goes only to the pipelines that did not take the batch.
    */
   create(ctx: ComponentContext, config: C, next: Consumer<'records'>): Receiver;
+  /**
+   * Optional: opens the receiver's dead-letter list for the `dead-letters` command (list, show, replay,
+   * purge) with the same connection settings the receiver uses. `configDir` resolves relative file paths.
+   */
+  openDeadLetters?(config: C, configDir: string): DeadLetterStore;
+}
+
+/** One dead-lettered element, as operator tools see it. */
+export interface DeadLetterEntry {
+  /** Position in the dead-letter list (0 = oldest) when it was read. */
+  readonly index: number;
+  /** ISO time it was dead-lettered. */
+  readonly time: string;
+  readonly reason: string;
+  /** The list it was drained from, where `replay` pushes it back. */
+  readonly source: string;
+  readonly format: 'msgpack' | 'protobuf' | 'uptime';
+  readonly sizeBytes: number;
+  /** The decode error that sent it here. */
+  readonly error: string;
+  readonly receiver: string;
+  readonly instance: string;
+  /** The element's original bytes. */
+  readonly bytes: Buffer;
+  /** The dead-letter list element itself (identifies it for replay and purge). */
+  readonly element: string;
+}
+
+/** A receiver's dead-letter list, opened by `ReceiverFactory.openDeadLetters`. */
+export interface DeadLetterStore {
+  /** Where the list is (`redis://host:port/db key`, no credentials). */
+  readonly describe: string;
+  /** Every entry, oldest first (elements that are not our envelope come back with reason `unreadable`). */
+  list(): Promise<DeadLetterEntry[]>;
+  /** A readable, secret-masked dump of an entry's bytes, flagging what the typed decoder refuses. */
+  dump(entry: DeadLetterEntry): string;
+  /** The error this version's decoder still gives for the entry, or undefined when it now decodes. */
+  check(entry: DeadLetterEntry): string | undefined;
+  /** Pushes the entry's bytes back to its source list and removes it; false when it was no longer there. */
+  replay(entry: DeadLetterEntry): Promise<boolean>;
+  /** Removes the entry; false when it was no longer there. */
+  purge(entry: DeadLetterEntry): Promise<boolean>;
+  close(): Promise<void>;
 }
 
 /** Factory of a processor type. */

@@ -9,14 +9,39 @@
  * - `<prefix>_exporter_sent_items_total{exporter,signal}`, `…_send_failed_items_total{exporter,signal,reason}`
  * - `<prefix>_exporter_queue_size{exporter}`
  * - `<prefix>_process_memory_rss_bytes`, `…_process_heap_used_bytes`, `…_process_uptime_seconds`
+ *
+ * Besides the pull endpoint, `service.telemetry.metrics.readers` may push the same instruments over
+ * OTLP/HTTP with the SDK's `PeriodicExportingMetricReader` (see {@link TelemetryPushReader}).
  */
 import { type Attributes, type Counter, type Meter } from '@opentelemetry/api';
-import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { MeterProvider, PeriodicExportingMetricReader, type IMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
+import { OTLPMetricExporter as OTLPJsonMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
+import { OTLPMetricExporter as OTLPProtoMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ComponentKind, ComponentTelemetry } from './component.js';
 import type { Signal } from './model.js';
 
+
+/** One push reader of self-telemetry: OTLP/HTTP every `intervalMs` (the Collector's `readers[].periodic`). */
+export interface TelemetryPushReader {
+  readonly protocol: 'http/protobuf' | 'http/json';
+  /** Full URL to POST to (`…/v1/metrics`). */
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+}
+
+/**
+ * The OTel JS SDK's own OTLP metric exporter for one push reader. Self-telemetry is a few dozen series, so
+ * the SDK exporter's simple retry (a failed export is dropped, the next interval sends cumulative values
+ * again) loses nothing that matters: counters are cumulative.
+ */
+function otlpExporter(p: TelemetryPushReader): PushMetricExporter {
+  const options = { url: p.url, headers: { ...p.headers }, timeoutMillis: p.timeoutMs };
+  return p.protocol === 'http/json' ? new OTLPJsonMetricExporter(options) : new OTLPProtoMetricExporter(options);
+}
 
 /** The agent's self-telemetry registry. */
 export class SelfTelemetry {
@@ -29,10 +54,14 @@ export class SelfTelemetry {
   private readonly queueSizes = new Map<string, number>();
   private readonly prefix: string;
 
-  constructor(prefix: string, resource: Readonly<Record<string, string>> = {}) {
+  constructor(prefix: string, resource: Readonly<Record<string, string>> = {}, push: readonly TelemetryPushReader[] = []) {
     this.prefix = prefix;
     this.reader = new PrometheusExporter({ preventServerStart: true });
-    this.provider = new MeterProvider({ resource: resourceFromAttributes(resource), readers: [this.reader] });
+    const readers: IMetricReader[] = [this.reader];
+    for (const p of push) {
+      readers.push(new PeriodicExportingMetricReader({ exporter: otlpExporter(p), exportIntervalMillis: p.intervalMs, exportTimeoutMillis: Math.min(p.timeoutMs, p.intervalMs) }));
+    }
+    this.provider = new MeterProvider({ resource: resourceFromAttributes(resource), readers });
     this.meter = this.provider.getMeter('tyk-otel-pump');
     this.serializer = new PrometheusSerializer('', false, undefined, true, true);
     const started = Date.now();
