@@ -48,9 +48,17 @@ function common(ctx: Ctx, m: Reader, at: string): Record<string, unknown> {
   }
   if (m.has('postgres') || m.has('mysql')) ctx.report.dropped(m.src(m.has('postgres') ? 'postgres' : 'mysql'), 'driver options of gorm: the exporter uses node-postgres with parameterised statements');
   if (m.has('log_level')) ctx.report.dropped(m.src('log_level'), "gorm's SQL log level: the agent logs failures, not statements");
-  if (m.has('migrate_sharded_tables')) ctx.report.dropped(m.src('migrate_sharded_tables'), 'tables are created when first written to');
-  m.touch('postgres', 'mysql', 'log_level', 'migrate_sharded_tables');
+  m.touch('postgres', 'mysql', 'log_level');
   return out;
+}
+
+/** `batch_size`, within the exporter's limit (PostgreSQL's bind-parameter limit for its row width). */
+function batchSize(ctx: Ctx, m: Reader, at: string, out: Record<string, unknown>, max: number, what: string): void {
+  const batch = m.num('batch_size');
+  if (batch === undefined || batch <= 0) return;
+  out['batch_size'] = Math.min(Math.trunc(batch), max);
+  if (batch > max) ctx.report.approximated(m.src('batch_size'), `${at}.batch_size ${max}: ${what} per statement at most (PostgreSQL's bind-parameter limit; Tyk Pump's INSERT would fail above it)`);
+  else ctx.report.mapped(m.src('batch_size'), `${at}.batch_size`);
 }
 
 /** Converts one sql pump. */
@@ -60,10 +68,10 @@ export function convertSql(ctx: Ctx, p: PumpEntry): void {
   const m = new Reader(ctx, `pumps.${p.name}.meta`, p.meta);
   const pre = pumpProcessors(ctx, p);
   const out = common(ctx, m, at);
-  const batch = m.num('batch_size');
-  if (batch !== undefined && batch > 0) {
-    out['batch_size'] = batch;
-    ctx.report.mapped(m.src('batch_size'), `${at}.batch_size`);
+  batchSize(ctx, m, at, out, 1260, 'rows');
+  if (m.bool('migrate_sharded_tables')) {
+    out['migrate_sharded_tables'] = true;
+    ctx.report.mapped(m.src('migrate_sharded_tables'), `${at}.migrate_sharded_tables`);
   }
   if (pumpTimeout(ctx, p) !== undefined) ctx.report.dropped(`pumps.${p.name}.timeout`, 'a slow database slows the pipeline (backpressure) instead of abandoning the write');
   m.dropUnread('not a Tyk sql pump setting');
@@ -90,24 +98,27 @@ export function convertSqlAggregate(ctx: Ctx, p: PumpEntry): void {
     ctx.report.mapped(m.src('ignore_tag_prefix_list'), `${at}.ignore_tag_prefix_list`);
   }
   const threshold = m.num('threshold_len_tag_list');
-  if (threshold !== undefined) {
+  if (threshold !== undefined && threshold >= 0) {
     out['threshold_len_tag_list'] = threshold;
-    ctx.report.mapped(m.src('threshold_len_tag_list'), `${at}.threshold_len_tag_list`);
-  }
+    ctx.report.mapped(m.src('threshold_len_tag_list'), `${at}.threshold_len_tag_list (accepted; Tyk's SQL aggregate pump does not use it either)`);
+  } else if (threshold !== undefined) ctx.report.mapped(m.src('threshold_len_tag_list'), 'negative turns the warning off; Tyk\'s SQL aggregate pump does not use it anyway');
+  batchSize(ctx, m, at, out, 1365, 'aggregate rows');
+  if (m.has('migrate_sharded_tables')) ctx.report.dropped(m.src('migrate_sharded_tables'), 'aggregate tables are checked when first written to');
+  m.touch('migrate_sharded_tables');
   if (m.has('ignore_aggregations')) ctx.report.dropped(m.src('ignore_aggregations'), 'Tyk\'s SQL aggregate pump declares it but never applies it; so neither does the exporter');
-  if (m.has('batch_size')) ctx.report.dropped(m.src('batch_size'), 'aggregate rows are upserted per flush, not in batches of records');
-  m.touch('ignore_aggregations', 'batch_size');
+  m.touch('ignore_aggregations');
   if (pumpTimeout(ctx, p) !== undefined) ctx.report.dropped(`pumps.${p.name}.timeout`, 'a slow database slows the pipeline (backpressure) instead of abandoning the write');
   m.dropUnread('not a Tyk sql_aggregate pump setting');
   ctx.agent.set(['exporters', `sql_aggregate/${id}`], out, `from pumps.${p.name} (sql_aggregate): Tyk's tyk_aggregated rows`);
   addPipeline(ctx, p, 'records', pre, [`sql_aggregate/${id}`]);
 }
 
-/** The SQL uptime pump → `sql_aggregate/uptime` with `uptime: true` in its own pipeline of uptime records. */
+/** The SQL uptime pump → `sql_aggregate/uptime` (its `uptime` aggregates) in its own pipeline of uptime records only. */
 export function convertSqlUptime(ctx: Ctx, plan: UptimePlan): void {
   if (!plan.sql) return;
-  const out: Record<string, unknown> = { connection_string: plan.sql.connection_string, uptime: true };
-  if (plan.sql.table_sharding !== undefined) out['table_sharding'] = plan.sql.table_sharding;
+  const uptime: Record<string, unknown> = { enabled: true };
+  if (plan.sql.table_sharding !== undefined) uptime['table_sharding'] = plan.sql.table_sharding;
+  const out: Record<string, unknown> = { connection_string: plan.sql.connection_string, uptime };
   ctx.agent.set(['processors', 'filter/uptime'], { kinds: ['uptime'] }, 'uptime records only, as Tyk Pump hands them to its uptime pump alone');
   ctx.agent.set(['exporters', 'sql_aggregate/uptime'], out, 'from uptime_pump_config (uptime_type sql): tyk_uptime_analytics');
   ctx.agent.set(['service', 'pipelines', 'records/uptime'], { receivers: [ctx.receiver], processors: ['filter/uptime'], exporters: ['sql_aggregate/uptime'] }, 'the uptime pump');

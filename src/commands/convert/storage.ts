@@ -9,7 +9,7 @@ import { Reader, seconds, type Ctx } from './context.js';
 export interface UptimePlan {
   /** Drain the host-checker list. */
   readonly drain: boolean;
-  /** Write uptime records with a native exporter (`sql_aggregate` with `uptime: true`). */
+  /** Write uptime records with a native exporter (`sql_aggregate`, its `uptime` aggregates). */
   readonly sql: { readonly connection_string: string; readonly table_sharding: boolean | undefined; readonly source: string } | undefined;
 }
 
@@ -176,9 +176,9 @@ export function planUptime(ctx: Ctx): UptimePlan {
     const dialect = u.str('type') ?? 'postgres';
     if (dialect !== 'postgres') ctx.report.approximated(u.src('type'), `"${dialect}": the sql exporters write PostgreSQL; point connection_string at PostgreSQL`);
     const sharding = u.bool('table_sharding');
-    u.touch('batch_size', 'log_level', 'postgres', 'mysql');
+    u.touch('batch_size', 'log_level', 'postgres', 'mysql', 'mongo_url', 'collection_name');
     u.dropUnread('not used for SQL uptime');
-    ctx.report.mapped(`${u.src('uptime_type')}, connection_string`, 'uptime records → a sql_aggregate exporter with uptime: true in pipeline records/uptime (table tyk_uptime_analytics)');
+    ctx.report.mapped(`${u.src('uptime_type')}, connection_string`, 'uptime records → exporters::sql_aggregate/uptime (uptime.enabled, tyk_uptime_analytics) in pipeline records/uptime');
     return { drain: true, sql: { connection_string: cs, table_sharding: sharding, source: 'uptime_pump_config' } };
   }
   u.touch(...Object.keys(ctx.conf.uptime));
