@@ -3,7 +3,7 @@
  * families, names and labels; the OTel-native metrics off, so the scrape holds what Tyk Pump served) and a
  * `prometheus` exporter on the pump's `listen_address`.
  */
-import { SLI_METRICS, TYK_PUMP_METRICS } from '../../../processors/sli/config.js';
+import { SLI_NATIVE_METRICS as SLI_METRICS, TYK_PROMETHEUS_FAMILIES as TYK_PUMP_METRICS } from './vocabulary.js';
 import { Reader, pumpId, type Ctx } from './context.js';
 import { addPipeline, pumpProcessors, pumpTimeout } from './common.js';
 import type { EnvKey, PumpEntry } from './pump-conf.js';

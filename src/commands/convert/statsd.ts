@@ -3,8 +3,7 @@
  * `dogstatsd` and `statsd` exporters with their Tyk-compatible metric switched on, fed by a records
  * pipeline of their own.
  */
-import { TYK_TAGS as DOGSTATSD_TAGS } from '../../../exporters/dogstatsd/config.js';
-import { TYK_FIELDS, TYK_TAGS as STATSD_TAGS } from '../../../exporters/statsd/config.js';
+import { TYK_DOGSTATSD_TAGS as DOGSTATSD_TAGS, TYK_STATSD_FIELDS as TYK_FIELDS, TYK_STATSD_TAGS as STATSD_TAGS } from './vocabulary.js';
 import { Reader, pumpId, seconds, type Ctx } from './context.js';
 import { addPipeline, pumpProcessors, pumpTimeout } from './common.js';
 import type { EnvKey, PumpEntry } from './pump-conf.js';
