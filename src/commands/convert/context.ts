@@ -32,8 +32,18 @@ export function src(ctx: Ctx, path: string): string {
  */
 export function secretRef(ctx: Ctx, path: string, value: string): string {
   const env = ctx.conf.fromEnv.get(path);
-  return env ? `\${env:${env}}` : value;
+  if (env) return `\${env:${env}}`;
+  // Tyk Pump's KV reference to an environment variable (pump kv.go): the same variable, read by the agent.
+  const kv = /^env:\/\/([A-Za-z_][A-Za-z0-9_]*)$/.exec(value);
+  if (kv) return `\${env:${kv[1]}}`;
+  if (/^(vault|consul|secrets|awssm|azurekv|gcpsm):\/\//.test(value)) {
+    ctx.report.dropped(path, 'a Tyk KV store reference: the agent reads no KV store; put the secret in the environment and write ${env:VAR}');
+  }
+  return value;
 }
+
+/** Keys whose values are never shown in the report. */
+const SECRET_KEY = /password|token|secret|api_key|connection_string|application_id/i;
 
 /** `n` seconds as a duration string. */
 export const seconds = (n: number): string => `${n}s`;
@@ -87,7 +97,8 @@ export class Reader {
     const v = this.raw(key);
     if (v === undefined || v === null) return undefined;
     if (ok(v)) return v;
-    this.ctx.report.dropped(this.src(key), `expected ${what}, got ${JSON.stringify(v).slice(0, 40)}; ignored`);
+    const shown = SECRET_KEY.test(key) ? 'a value of another type' : JSON.stringify(v).slice(0, 40);
+    this.ctx.report.dropped(this.src(key), `expected ${what}, got ${shown}; ignored`);
     return undefined;
   }
 

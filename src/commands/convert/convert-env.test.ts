@@ -93,6 +93,30 @@ describe('convert: pump.conf + environment', () => {
     assert.match(report, /TYK_PMP_PUMPS_NOTAPUMP_\*: no TYK_PMP_PUMPS_NOTAPUMP_TYPE/);
   });
 
+  it('follows a meta_env_prefix set in pump.conf, and KV env:// references', () => {
+    const conf = JSON.stringify({
+      dont_purge_uptime_data: true,
+      analytics_storage_config: { host: 'r', port: 6379, password: 'env://REDIS_PASSWORD' },
+      pumps: { p: { type: 'prometheus', meta: { meta_env_prefix: 'MY_PROM', listen_address: ':1' } } },
+    });
+    const out = parse(convert(conf, { MY_PROM_ADDR: ':2', TYK_PMP_PUMPS_PROMETHEUS_META_ADDR: ':3' }).agentYaml) as Yaml;
+    assert.equal((out['exporters']?.['prometheus/p'] as Record<string, unknown>)['endpoint'], '0.0.0.0:2');
+    assert.equal((out['receivers']?.['tyk_redis'] as Record<string, unknown>)['password'], '${env:REDIS_PASSWORD}');
+  });
+
+  it('ignores the file when TYK_PMP_OMITCONFIGFILE is true, as Tyk Pump does', () => {
+    const r = convert(PUMP_CONF, { TYK_PMP_OMITCONFIGFILE: 'true', TYK_PMP_PUMPS_STDOUT_META_FORMAT: 'json' });
+    const out = parse(r.agentYaml) as Yaml;
+    assert.deepEqual(Object.keys(out['service']?.['pipelines'] ?? {}), ['records/stdout']);
+    assert.match(r.report.format(), /TYK_PMP_OMITCONFIGFILE is true/);
+  });
+
+  it('never shows a secret of the wrong type in the report', () => {
+    const r = convert(JSON.stringify({ analytics_storage_config: { host: 'r', port: 1, password: 123456789 }, pumps: { s: { type: 'stdout' } } }), {});
+    assert.equal(r.report.format().includes('123456789'), false);
+    assert.match(r.report.format(), /analytics_storage_config\.password: expected a string, got a value of another type/);
+  });
+
   it('reads the environment alone when there is no pump.conf', () => {
     const only = parse(convert(undefined, { TYK_PMP_PUMPS_PROMETHEUS_META_ADDR: ':9999', TYK_PMP_DONTPURGEUPTIMEDATA: 'true' }).agentYaml) as Yaml;
     assert.deepEqual(only['exporters']?.['prometheus/prometheus'], { endpoint: '0.0.0.0:9999', without_scope_info: true, without_target_info: true });

@@ -198,6 +198,10 @@ export function readPumpConf(
   report: Report,
 ): PumpConf {
   let root: Record<string, unknown> = {};
+  if (text !== undefined && parseEnvValue(env['TYK_PMP_OMITCONFIGFILE'] ?? '', 'bool') === true) {
+    report.dropped('pump.conf', 'TYK_PMP_OMITCONFIGFILE is true: Tyk Pump reads only the environment, so does the converter');
+    text = undefined;
+  }
   if (text !== undefined) {
     let parsed: unknown;
     try {
