@@ -256,6 +256,8 @@ export function readPumpConf(
       report.dropped(`pumps.${name}`, 'not a JSON object; skipped');
       continue;
     }
+    const clash = pumps.get(name.toUpperCase());
+    if (clash) report.dropped(`pumps.${clash.name}`, `Tyk Pump upper-cases pump names, so "${name}" replaces it`);
     pumps.set(name.toUpperCase(), { name, conf: structuredClone(p), fromEnvOnly: false });
   }
   // Pumps named in the environment: TYK_PMP_PUMPS_<NAME>_<FIELD>.
