@@ -15,24 +15,27 @@ export function pumpProcessors(ctx: Ctx, p: PumpEntry): string[] {
   const id = pumpId(p);
   const base = `pumps.${p.name}`;
   const r = new Reader(ctx, base, p.conf);
-  const filters = r.object('filters') ?? {};
-  const f = new Reader(ctx, `${base}.filters`, filters);
+  const g = new Reader(ctx, '', ctx.conf.globals);
+  // Tyk Pump has filters per pump only; a global `filters` applies to the pumps without their own.
+  const own = r.object('filters');
+  const global = own === undefined ? g.object('filters') : undefined;
+  const f = new Reader(ctx, own !== undefined ? `${base}.filters` : 'filters', own ?? global ?? {});
   const filter: Record<string, unknown> = {};
   for (const k of FILTER_KEYS) {
     const v = k.endsWith('codes') ? f.numList(k) : f.list(k);
     if (v === undefined || v.length === 0) continue;
     filter[k] = v;
-    ctx.report.mapped(f.src(k), `processors::filter/${id}.${k} (same rule order: block lists beat allow lists)`);
+    if (own !== undefined) ctx.report.mapped(f.src(k), `processors::filter/${id}.${k} (same rule order: block lists beat allow lists)`);
+    else ctx.report.approximated(`${f.src(k)} → ${base}`, `processors::filter/${id}.${k}: Tyk Pump reads filters per pump only (it ignores a global one); applied to this pump, which has none of its own`);
   }
-  f.dropUnread('not a Tyk Pump filter');
+  if (own !== undefined || global !== undefined) f.dropUnread('not a Tyk Pump filter');
   const kinds = ctx.uptimeDrained ? ['http', 'network'] : undefined;
   if (kinds) filter['kinds'] = kinds;
   if (Object.keys(filter).length > 0) {
-    ctx.agent.set(['processors', `filter/${id}`], filter, `from ${base}.filters${kinds ? ' (kinds: Tyk Pump sends uptime records only to its uptime pump)' : ''}`);
+    ctx.agent.set(['processors', `filter/${id}`], filter, `from ${own === undefined && global !== undefined ? 'the global filters' : `${base}.filters`}${kinds ? ' (kinds: Tyk Pump sends uptime records only to its uptime pump)' : ''}`);
     ids.push(`filter/${id}`);
   }
 
-  const g = new Reader(ctx, '', ctx.conf.globals);
   const redact: Record<string, unknown> = {};
   const omit = r.bool('omit_detailed_recording');
   const globalOmit = g.bool('omit_detailed_recording');
@@ -50,15 +53,21 @@ export function pumpProcessors(ctx: Ctx, p: PumpEntry): string[] {
     redact['max_record_size'] = effSize;
     ctx.report.mapped(size !== undefined && size > 0 ? r.src('max_record_size') : `${g.src('max_record_size')} → ${base}`, `processors::redact/${id}.max_record_size (bytes of the base64 raw request/response, as Tyk)`);
   }
-  const ignore = r.list('ignore_fields') ?? g.list('ignore_fields');
+  const ownIgnore = r.list('ignore_fields');
+  const ignore = ownIgnore ?? g.list('ignore_fields');
   if (ignore && ignore.length > 0) {
     redact['ignore_fields'] = ignore;
-    ctx.report.mapped(r.has('ignore_fields') ? r.src('ignore_fields') : `${g.src('ignore_fields')} → ${base}`, `processors::redact/${id}.ignore_fields`);
+    if (ownIgnore) ctx.report.mapped(r.src('ignore_fields'), `processors::redact/${id}.ignore_fields`);
+    else ctx.report.approximated(`${g.src('ignore_fields')} → ${base}`, `processors::redact/${id}.ignore_fields: Tyk Pump reads ignore_fields per pump only; applied to this pump, which has none of its own`);
   }
   for (const k of ['raw_request_decoded', 'raw_response_decoded'] as const) {
-    if (r.bool(k)) {
+    const v = r.bool(k);
+    if (v) {
       redact[k] = true;
       ctx.report.mapped(r.src(k), `processors::redact/${id}.${k}`);
+    } else if (v === undefined && g.bool(k)) {
+      redact[k] = true;
+      ctx.report.approximated(`${g.src(k)} → ${base}`, `processors::redact/${id}.${k}: the global flag is a deprecated no-op in Tyk Pump; applied to this pump as its name says`);
     }
   }
   if (Object.keys(redact).length > 0) {

@@ -39,7 +39,7 @@ export const FAMILIES: Readonly<Record<string, Family>> = {
 const HANDLED_GLOBALS = new Set([
   'purge_delay', 'purge_chunk', 'storage_expiration_time', 'dont_purge_uptime_data', 'max_record_size', 'omit_detailed_recording',
   'health_check_endpoint_name', 'health_check_endpoint_port', 'log_level', 'log_format', 'analytics_storage_type',
-  'enable_multiple_analytics_keys', 'ignore_fields', 'raw_request_decoded', 'raw_response_decoded',
+  'enable_multiple_analytics_keys', 'ignore_fields', 'raw_request_decoded', 'raw_response_decoded', 'filters',
 ]);
 
 /** Global keys with no counterpart, and why. */

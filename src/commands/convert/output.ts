@@ -44,7 +44,7 @@ export class OutDoc {
 
   /** Renders the YAML text. Lists of scalars are written inline. */
   render(): string {
-    const doc = new Document(this.root);
+    const doc = new Document(this.root, { aliasDuplicateObjects: false });
     flowScalarLists(doc.contents);
     const byPath = new Map<string, { path: readonly string[]; lines: string[] }>();
     for (const n of this.notes) {
