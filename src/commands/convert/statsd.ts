@@ -69,7 +69,7 @@ export function convertDogstatsd(ctx: Ctx, p: PumpEntry): void {
     report.dropped(m.src('tags'), `"${t}" is not a Tyk dogstatsd tag (Tyk Pump fails every batch with "undefined tag")`);
   }
   if (m.has('async_uds') || m.has('async_uds_write_timeout_seconds')) {
-    report.approximated(m.src('async_uds'), 'the exporter never blocks the pipeline on the socket: lines are queued and written every flush_interval (1s), a full socket drops and counts them; there is no write timeout to set');
+    report.approximated(m.src('async_uds'), 'no write timeout to set: at most 32 datagrams are in flight (beyond that the pipeline waits and records stay in Redis); a missing socket is re-opened at most once per second and the datagrams in between are dropped and counted');
   }
   m.touch('async_uds', 'async_uds_write_timeout_seconds');
   const buffered = m.bool('buffered');
