@@ -96,7 +96,7 @@ export function convertStorage(ctx: Ctx, plan: UptimePlan): void {
     report.mapped(s.src('key_prefix'), `${at}.key_prefix`);
   }
   for (const k of ['optimisation_max_active', 'optimisation_max_idle']) {
-    if (s.has(k)) report.dropped(s.src(k), 'the receiver uses one connection (pipelined claims), not a pool');
+    if (s.has(k)) report.dropped(s.src(k), 'the receiver uses one Redis client (one connection, one per node in a Cluster), not a pool');
     s.touch(k);
   }
 
