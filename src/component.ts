@@ -7,6 +7,14 @@
  * what the component holds to its consumer before resolving. The graph starts exporters, then processors,
  * then receivers, and shuts them down in the reverse order.
  *
+ * Shutdown deadline: the graph passes every `shutdown()` the same `ShutdownDeadline`: the end of
+ * `service.shutdown_timeout` less a small reserve (a tenth, at most 1 s) for the work that follows the
+ * waits; when the whole budget is over the agent exits, finished or not. A component that waits during
+ * shutdown (for deliveries to settle, a queue to drain) waits until its own configured timeout or the
+ * deadline, whichever comes first, and then leaves what is unfinished as its delivery guarantee says
+ * (at-least-once: in Redis; a queue: spooled, or dropped and counted). Its configured waits are declared by
+ * the factory's `shutdownWaits()` so that config validation refuses one longer than `service.shutdown_timeout`.
+ *
  * Data flow and backpressure: `consume()` resolves once the component has *accepted* the batch. A
  * component that is full (a bounded queue at capacity) simply does not resolve until it has room, so the
  * receiver upstream stops claiming new data from Redis while it waits; records then stay in Redis.
@@ -15,8 +23,20 @@
  *
  * Delivery: accepting is not delivering. A component that finishes delivery asynchronously (a queued
  * push exporter) calls `ctx.defer()` before resolving `consume()` and calls the returned `Settle` once the
- * data is delivered (or durably spooled), or with an error once it has definitively failed. The receiver
- * acknowledges a chunk only when every pipeline accepted it and every deferral settled without error.
+ * data is delivered (or durably spooled), or with an error once it has definitively failed. An
+ * at-least-once receiver acknowledges a chunk only once every exporter of every pipeline has delivered it
+ * (possibly over several attempts) or refused it for good.
+ *
+ * Acknowledgement is tracked per (pipeline, exporter): each exporter of a pipeline gets a `BatchContext`
+ * of its own for the chunk, and its `consume` outcome and deferrals count for it alone. When an exporter
+ * fails with a retryable error, an at-least-once receiver re-delivers the chunk to that pipeline later;
+ * its processors run again on it, but the exporters that already delivered it (or refused it for good)
+ * are skipped — no exporter gets the same chunk twice while the agent runs. (After a crash, a re-claimed
+ * chunk reaches every exporter again, with the same `ctx.chunkId` when the receiver gives one: an
+ * exporter that must not apply a chunk twice across crashes keys its writes by it.) Hence the rules for a
+ * processor: pass the `ctx` you were given to `next.consume` unchanged, emit at most one batch per batch
+ * consumed (a retry re-sends what a failed exporter got of the chunk, all of it), and expect a retried
+ * chunk to reach you again.
  */
 import type { ZodType } from 'zod';
 import type { Logger } from 'pino';
@@ -43,8 +63,14 @@ export interface HealthReporter {
 
 /** Standard self-telemetry every component emits (see `src/telemetry.ts` for the metric names). */
 export interface ComponentTelemetry {
-  /** The shared self-telemetry meter, for component-specific instruments (name them `tyk_otel_pump.<kind>.<what>`). */
+  /**
+   * The shared self-telemetry meter, for component-specific instruments. Names are relative to
+   * `service.telemetry.metrics.prefix`: name them `<kind>.<what>` (`processor.sli.overflow_records`) and the
+   * meter makes `<prefix>.processor.sli.overflow_records`. Never spell the prefix (a test checks).
+   */
   readonly meter: Meter;
+  /** `<prefix>.<suffix>`: the full name of a self-telemetry item made outside the meter (an APM span name). */
+  name(suffix: string): string;
   /** Records (or items) that entered the component and were accepted. */
   accepted(count: number, signal?: Signal): void;
   /** Items refused because they are malformed (decode errors, wrong types); `reason` is a stable snake_case word. */
@@ -80,8 +106,15 @@ export interface ComponentContext {
 /** Called exactly once when deferred delivery finished: without an argument on success. */
 export type Settle = (error?: Error) => void;
 
-/** Per-batch context handed down the pipeline with the data. */
+/** Per-batch context handed down the pipeline with the data (one per exporter of each pipeline, see above). */
 export interface BatchContext {
+  /**
+   * The receiver's id of the claimed chunk this batch comes from: stable across every re-delivery of the
+   * same claimed chunk (including after a crash and adoption by another instance), unique across chunks;
+   * undefined when the receiver cannot give one (and for a batch made outside a receiver, such as the `slo`
+   * processor's timed gauges). An exporter writing to a store that must not apply a chunk twice (SQL) keys its writes by it.
+   */
+  readonly chunkId: string | undefined;
   /** Take over responsibility for finishing delivery asynchronously; call the returned function exactly once. */
   defer(): Settle;
 }
@@ -91,10 +124,22 @@ export interface Consumer<S extends Signal> {
   consume(data: SignalPayload[S], ctx: BatchContext): Promise<void>;
 }
 
+/** When a shutdown must be over: handed to every component's `shutdown()` by the graph. */
+export interface ShutdownDeadline {
+  /** Epoch milliseconds by which waits must end (`service.shutdown_timeout` after shutdown began, less the reserve). */
+  readonly at: number;
+  /** Aborted at `at`: pass it to whatever waits (HTTP requests, sleeps) so it stops waiting in time. */
+  readonly signal: AbortSignal;
+}
+
 /** Lifecycle shared by all components. */
 export interface Component {
   start(): Promise<void>;
-  shutdown(): Promise<void>;
+  /**
+   * Stops the component (see the contract above). `deadline` is absent when a caller outside the graph
+   * (a test, a tool) stops it: then the component's own timeouts bound the wait.
+   */
+  shutdown(deadline?: ShutdownDeadline): Promise<void>;
 }
 
 /** A receiver produces `records` and pushes them to its consumer. */
@@ -128,6 +173,19 @@ interface FactoryBase<C> {
    * type is the component's config type, so type, defaults and validation cannot drift.
    */
   readonly configSchema: ZodType<C>;
+  /**
+   * Optional: the waits this config makes `shutdown()` spend at most (e.g. a drain timeout), each with its
+   * path inside the component's config. Config validation refuses one longer than `service.shutdown_timeout`.
+   */
+  shutdownWaits?(config: C): readonly ShutdownWait[];
+}
+
+/** One bounded wait of a component's shutdown, as declared by `shutdownWaits()`. */
+export interface ShutdownWait {
+  /** Path of the config key inside the component's config, e.g. `['sending_queue', 'drain_timeout']`. */
+  readonly path: readonly string[];
+  /** The configured wait in milliseconds. */
+  readonly ms: number;
 }
 
 /** Factory of a receiver type. */
@@ -135,8 +193,9 @@ export interface ReceiverFactory<C = unknown> extends FactoryBase<C> {
   readonly kind: 'receiver';
   /**
    * `next` feeds every pipeline that lists the receiver. The graph passes a `Pipelines` (src/delivery.ts):
-   * wrap it with `asPipelines(next)` to use `deliver()`, which reports the outcome per pipeline so a retry
-   * goes only to the pipelines that did not take the batch.
+   * wrap it with `asPipelines(next)` to use `deliver(batch, { only, chunkId })`, which reports the outcome
+   * per pipeline and exporter so a retry (`only: outcome.retry`) goes only to the exporters that did not
+   * take the batch, and gives every exporter the chunk's id as `ctx.chunkId`.
    */
   create(ctx: ComponentContext, config: C, next: Consumer<'records'>): Receiver;
   /**

@@ -171,7 +171,7 @@ export class RedactProcessor implements Processor<'records'> {
   ) {
     this.compiled = compileRedaction(config);
     this.burst = new BurstLogger(ctx.logger);
-    this.decodeFailures = ctx.telemetry.meter.createCounter('tyk_otel_pump.processor.redact.decode_failures', {
+    this.decodeFailures = ctx.telemetry.meter.createCounter('processor.redact.decode_failures', {
       description: 'raw_request/raw_response values that were not valid base64 and were forwarded undecoded.',
       unit: '{field}',
     });

@@ -11,7 +11,7 @@
  */
 import type { DeadLetterEntry, DeadLetterStore } from '../../src/component.js';
 import type { TykRedisConfig } from './config.js';
-import { connectionPlan, createClient, type RedisClient } from './connection.js';
+import { connectionPlan, createClient, type RedisClient } from '../../internal/redis/connection.js';
 import { BookkeepingKeys, hashTagOf } from './keys.js';
 import type { ListEncoding } from './keys.js';
 import { dumpElement, typedError } from './dead-letter-dump.js';

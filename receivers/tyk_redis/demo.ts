@@ -22,7 +22,7 @@ import type { Io } from '../../src/cli.js';
 import { loadConfigFile } from '../../src/config/load.js';
 import { formatProblem } from '../../src/errors.js';
 import { tykRedisConfigSchema, type TykRedisConfig } from './config.js';
-import { connectionPlan, createClient, type RedisClient } from './connection.js';
+import { connectionPlan, createClient, type RedisClient } from '../../internal/redis/connection.js';
 import { drainKeys } from './keys.js';
 import { encodeAnalytics, encodeUptime } from './encode.js';
 

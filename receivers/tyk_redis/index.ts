@@ -13,6 +13,7 @@ export const tykRedisReceiverFactory: ReceiverFactory<TykRedisConfig> = {
   type: 'tyk_redis',
   description: 'Drains Tyk analytics and uptime records from Redis (at-most-once like Tyk Pump, or at-least-once).',
   configSchema: tykRedisConfigSchema,
+  shutdownWaits: (config) => [{ path: ['shutdown_timeout'], ms: config.shutdown_timeout }],
   create: (ctx, config, next) => new TykRedisReceiver(ctx, config, next),
   openDeadLetters,
 };

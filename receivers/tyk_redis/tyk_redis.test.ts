@@ -8,9 +8,6 @@
  */
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { BatchContext, Consumer } from '../../src/component.js';
 import type { RecordBatch, TykRecord } from '../../src/model.js';
 import { ShuttingDownError, type DecodeError } from '../../src/errors.js';
@@ -21,11 +18,10 @@ import { allFixtures, loadFixtures } from '../../test/helpers/fixtures.js';
 import { testRedis, type TestRedis } from '../../test/helpers/redis.js';
 import { waitFor } from '../../test/helpers/agent.js';
 import { CollectingConsumer, receiverHarness, sample, smallTemplate, uniqueId, uniqueMsgpack, type ReceiverHarness } from '../../test/helpers/tyk-redis.js';
-import { parseEndpoint, redactEndpoint, tykRedisConfigSchema } from './config.js';
-import { backoffDelay, connectionPlan } from './connection.js';
+import { tykRedisConfigSchema } from './config.js';
 import { BookkeepingKeys, drainKeys, hashTagOf } from './keys.js';
 import { decodeAnalytics } from './decode.js';
-import { claimChunk } from './scripts.js';
+import { chunkHeader, claimInflight, defineScripts, parseChunkHeader, readInflight } from './scripts.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const parse = (v: Record<string, unknown>) => tykRedisConfigSchema.parse(v);
@@ -112,100 +108,9 @@ describe('tyk_redis config', () => {
     assert.equal(problems({ msgpack: false, protobuf: false, uptime: false })[0]?.path, 'receivers::tyk_redis::msgpack');
     assert.equal(problems({ sentinel: { password: 'x' } }).length, 0);
   });
-
-  it('parses endpoints: redis://, rediss://, user info, database, IPv6, bare host:port', () => {
-    assert.deepEqual(parseEndpoint('redis://127.0.0.1:6379/0'), { host: '127.0.0.1', port: 6379, tls: false, username: '', password: '', database: 0 });
-    assert.deepEqual(parseEndpoint('rediss://app:p%40ss@redis.example:6380/3'), { host: 'redis.example', port: 6380, tls: true, username: 'app', password: 'p@ss', database: 3 });
-    assert.deepEqual(parseEndpoint('redis://[::1]'), { host: '::1', port: 6379, tls: false, username: '', password: '', database: undefined });
-    assert.deepEqual(parseEndpoint('redis.internal:6379'), { host: 'redis.internal', port: 6379, tls: false, username: '', password: '', database: undefined });
-    for (const bad of ['http://x:1', 'redis://h:1/db', 'redis://', 'justahost', ':6379']) assert.equal(parseEndpoint(bad), undefined, bad);
-    assert.equal(redactEndpoint('redis://app:p@ss@h:1'), 'redis://app:<redacted>@h:1');
-  });
 });
 
-describe('tyk_redis connection options', () => {
-  it('standalone: explicit username/password/database win over the URL; the description has no secret', () => {
-    const plan = connectionPlan(parse({ endpoint: 'redis://urluser:urlpass@10.0.0.5:6390/2', password: 'keypass', database: 5 }), '/');
-    assert.equal(plan.mode, 'standalone');
-    if (plan.mode !== 'standalone') return;
-    assert.equal(plan.options.host, '10.0.0.5');
-    assert.equal(plan.options.port, 6390);
-    assert.equal(plan.options.username, 'urluser');
-    assert.equal(plan.options.password, 'keypass');
-    assert.equal(plan.options.db, 5);
-    assert.equal(plan.options.enableOfflineQueue, false);
-    assert.equal(plan.options.autoResendUnfulfilledCommands, false);
-    // A failed-over master (READONLY) triggers a reconnect, never a re-send of the command.
-    assert.equal(plan.options.reconnectOnError?.(new Error("READONLY You can't write against a read only replica.")), 1);
-    assert.equal(plan.options.reconnectOnError?.(new Error('NOPERM this user has no permissions')), false);
-    assert.equal(plan.options.tls, undefined);
-    assert.equal(plan.describe, 'redis://10.0.0.5:6390/5');
-    assert.ok(!plan.describe.includes('pass'));
-  });
-
-  it('TLS: rediss:// or tls.enabled, PEM files relative to the config dir, server name, skip-verify', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tls-plan-'));
-    try {
-      writeFileSync(join(dir, 'ca.pem'), 'CA');
-      writeFileSync(join(dir, 'c.pem'), 'CERT');
-      writeFileSync(join(dir, 'k.pem'), 'KEY');
-      const plan = connectionPlan(parse({ endpoint: 'rediss://cache.example:6380', tls: { ca_file: 'ca.pem', cert_file: 'c.pem', key_file: 'k.pem', min_version: '1.3' } }), dir);
-      assert.equal(plan.mode, 'standalone');
-      if (plan.mode !== 'standalone') return;
-      const tls = plan.options.tls as Record<string, unknown>;
-      assert.equal(String(tls['ca']), 'CA');
-      assert.equal(String(tls['cert']), 'CERT');
-      assert.equal(String(tls['key']), 'KEY');
-      assert.equal(tls['servername'], 'cache.example');
-      assert.equal(tls['minVersion'], 'TLSv1.3');
-      assert.equal(tls['rejectUnauthorized'], true);
-      assert.ok(plan.describe.startsWith('rediss://'));
-      const insecure = connectionPlan(parse({ endpoint: '10.1.1.1:6379', tls: { enabled: true, insecure_skip_verify: true, server_name: 'redis.internal' } }), dir);
-      const t2 = (insecure.mode === 'standalone' ? insecure.options.tls : undefined) as Record<string, unknown>;
-      assert.equal(t2['rejectUnauthorized'], false);
-      assert.equal(t2['servername'], 'redis.internal');
-      assert.equal(typeof t2['checkServerIdentity'], 'function');
-      assert.throws(() => connectionPlan(parse({ tls: { enabled: true, ca_file: 'missing.pem' } }), dir), /cannot read tls.ca_file .*missing.pem: ENOENT/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-
-  it('Sentinel: master name, sentinel addresses and credentials, data-node credentials and database', () => {
-    const plan = connectionPlan(parse({
-      sentinel: { master_name: 'mymaster', addrs: ['10.0.0.1:26379', '10.0.0.2:26379'], password: 'spass', username: 'suser' },
-      password: 'dpass', database: 1,
-    }), '/');
-    assert.equal(plan.mode, 'sentinel');
-    const o = plan.options as Record<string, unknown>;
-    assert.equal(o['name'], 'mymaster');
-    assert.deepEqual(o['sentinels'], [{ host: '10.0.0.1', port: 26379 }, { host: '10.0.0.2', port: 26379 }]);
-    assert.equal(o['sentinelPassword'], 'spass');
-    assert.equal(o['sentinelUsername'], 'suser');
-    assert.equal(o['password'], 'dpass');
-    assert.equal(o['db'], 1);
-    assert.ok(!plan.describe.includes('pass'));
-  });
-
-  it('Cluster: seed nodes, credentials and TLS per node, no offline queue', () => {
-    const plan = connectionPlan(parse({ cluster: { addrs: ['10.0.0.1:7000', '10.0.0.2:7001'] }, username: 'u', password: 'p', tls: { enabled: true } }), '/');
-    assert.equal(plan.mode, 'cluster');
-    if (plan.mode !== 'cluster') return;
-    assert.deepEqual(plan.nodes, [{ host: '10.0.0.1', port: 7000 }, { host: '10.0.0.2', port: 7001 }]);
-    assert.equal(plan.options.enableOfflineQueue, false);
-    assert.equal(plan.options.redisOptions?.username, 'u');
-    assert.equal(plan.options.redisOptions?.password, 'p');
-    assert.ok(plan.options.redisOptions?.tls);
-    assert.equal(typeof plan.options.clusterRetryStrategy, 'function');
-  });
-
-  it('reconnects with exponential backoff, capped, with jitter', () => {
-    assert.equal(backoffDelay(1, 100, 10_000, () => 0.5), 100);
-    assert.equal(backoffDelay(4, 100, 10_000, () => 0.5), 800);
-    assert.equal(backoffDelay(30, 100, 10_000, () => 0.5), 10_000);
-    assert.equal(backoffDelay(30, 100, 10_000, () => 1), 11_000);
-  });
-
+describe('tyk_redis keys', () => {
   it('in-flight lists carry their source key\'s hash tag (same Redis Cluster slot)', () => {
     assert.equal(hashTagOf('analytics-tyk-system-analytics_3'), 'analytics-tyk-system-analytics_3');
     assert.equal(hashTagOf('{tyk}analytics-tyk-system-analytics'), 'tyk');
@@ -217,25 +122,54 @@ describe('tyk_redis connection options', () => {
 });
 
 describe('tyk_redis draining', () => {
-  it('a claim takes exactly the head of the list atomically, and a failed claim takes nothing', async () => {
+  it('a claim moves exactly the head of the list into an in-flight list atomically, bounded by count and bytes; a failed claim takes nothing', async () => {
     const r = await redis();
+    const client = defineScripts(r.client);
     const key = `${r.prefix}claim`;
+    const inf = (i: number | string) => `{${key}}:inflight:${i}`;
+    const take = async (n: number, slot: number | string, maxBytes = 1 << 24) => {
+      const got = await claimInflight(client, key, inf(slot), n, maxBytes, `id-${slot}`);
+      return got.items.map(String);
+    };
     await r.client.rpush(key, ...['a', 'b', 'c', 'd', 'e'].map((s) => Buffer.from(s)));
-    assert.deepEqual((await claimChunk(r.client, key, 2)).map(String), ['a', 'b']);
+    assert.deepEqual(await take(2, 0), ['a', 'b']);
+    assert.deepEqual(await r.client.lrange(key, 0, -1), ['c', 'd', 'e']);
+    // The in-flight list holds the chunk-id header, then the elements.
+    assert.deepEqual((await r.client.lrangeBuffer(inf(0), 0, -1)).map((b, i) => (i === 0 ? parseChunkHeader(b) : String(b))), ['id-0', 'a', 'b']);
+    // A slot that still holds a chunk is never appended to.
+    await assert.rejects(take(2, 0), /TYK_INFLIGHT_BUSY/);
     assert.deepEqual(await r.client.lrange(key, 0, -1), ['c', 'd', 'e']);
     // Fewer than asked: all of them, and the list is gone (as Tyk Pump leaves it).
-    assert.deepEqual((await claimChunk(r.client, key, 10)).map(String), ['c', 'd', 'e']);
+    assert.deepEqual(await take(10, 1), ['c', 'd', 'e']);
     assert.equal(await r.client.exists(key), 0);
-    assert.deepEqual(await claimChunk(r.client, key, 10), []);
+    assert.deepEqual(await take(10, 2), []);
+    assert.equal(await r.client.exists(inf(2)), 0, 'an empty claim leaves no in-flight list');
+    // Bytes: the claim stops after the element that reaches the bound (always at least one element).
+    await r.client.rpush(key, 'x'.repeat(600), 'y'.repeat(600), 'z'.repeat(600), 'w');
+    assert.deepEqual((await take(10, 3, 1000)).map((s) => s[0]), ['x', 'y']);
+    assert.deepEqual((await take(10, 4, 10)).map((s) => s[0]), ['z']);
+    const left = await claimInflight(client, key, inf(5), 10, 10, 'id-5');
+    assert.deepEqual([left.items.map(String), left.bytes, left.left], [['w'], 1, 0]);
     // Claims racing on one list never share an element.
     const many = Array.from({ length: 500 }, (_, i) => Buffer.from(String(i)));
     await r.client.rpush(key, ...many);
-    const got = (await Promise.all(Array.from({ length: 12 }, () => claimChunk(r.client, key, 50)))).flat().map(String);
+    const got = (await Promise.all(Array.from({ length: 12 }, (_, i) => take(50, `race-${i}`)))).flat();
     assert.deepEqual(got.sort((a, b) => Number(a) - Number(b)), many.map(String));
-    // A key of another type: the Redis error, and the key untouched.
+    // A key of another type: the Redis error, and the key untouched, no in-flight list made.
     await r.client.set(key, 'x');
-    await assert.rejects(claimChunk(r.client, key, 10), /WRONGTYPE/);
+    await assert.rejects(take(10, 6), /WRONGTYPE/);
     assert.equal(await r.client.get(key), 'x');
+    assert.equal(await r.client.exists(inf(6)), 0);
+    // Reading a list back: its id, its elements; a header-only list is deleted.
+    assert.deepEqual(await readInflight(client, inf(0), 'new'), { id: 'id-0', items: [Buffer.from('a'), Buffer.from('b')] });
+    await r.client.rpush(inf(7), Buffer.from('legacy'));
+    const legacy = await readInflight(client, inf(7), 'given');
+    assert.deepEqual(legacy, { id: 'given', items: [Buffer.from('legacy')] });
+    assert.equal((await readInflight(client, inf(7), 'other')).id, 'given', 'a legacy list keeps the id it was given');
+    await r.client.rpush(inf(8), chunkHeader('only'));
+    assert.deepEqual(await readInflight(client, inf(8), 'x'), { id: 'x', items: [] });
+    assert.equal(await r.client.exists(inf(8)), 0);
+    await r.client.del(...Array.from({ length: 9 }, (_, i) => inf(i)), ...Array.from({ length: 12 }, (_, i) => inf(`race-${i}`)));
   });
 
   it('every record of every fixture file drains and decodes to exactly its expected values', async () => {
@@ -502,7 +436,9 @@ describe('tyk_redis at-least-once', () => {
     await waitFor('deferred', () => settles.length === 1);
     const inflight = `{${key}}:tyk-otel-pump-inflight:pod-x/tyk_redis:0`;
     assert.equal(await r.client.llen(key), 0);
-    assert.equal(await r.client.llen(inflight), 50);
+    // The chunk-id header, then the 50 records.
+    assert.equal(await r.client.llen(inflight), 51);
+    assert.match(parseChunkHeader((await r.client.lrangeBuffer(inflight, 0, 0))[0]) ?? '', /^[0-9a-f-]{36}$/);
     assert.deepEqual(await r.client.hgetall(`${r.prefix}tyk-otel-pump-inflight:pod-x/tyk_redis`), { [inflight]: `msgpack|${key}` });
     assert.ok(await r.client.pttl(`${r.prefix}tyk-otel-pump-heartbeat:pod-x/tyk_redis`) > 0);
     assert.deepEqual(await r.client.smembers(`${r.prefix}tyk-otel-pump-instances`), ['pod-x/tyk_redis']);
@@ -530,7 +466,7 @@ describe('tyk_redis at-least-once', () => {
     await waitFor('nothing in flight', async () => (await r.client.keys(`{${key}}*`)).length === 0);
   });
 
-  it('re-delivers after a retryable failure (with backoff) and drops on a permanent one', async () => {
+  it('re-delivers after a retryable failure (with backoff) and dead-letters what is refused for good', async () => {
     const r = await redis();
     const key = `${r.prefix}tyk-system-analytics`;
     await r.push(key, Array.from({ length: 30 }, (_, i) => uniqueMsgpack(smallTemplate(), i)));
@@ -553,9 +489,15 @@ describe('tyk_redis at-least-once', () => {
     });
     const h2 = harness(r, { delivery: 'at_least_once', chunk_size: 100 }, permanent, { id: 'tyk_redis/perm' });
     await h2.receiver.start();
-    await waitFor('dropped', async () => sample(await h2.scrape(), 'tyk_otel_pump_receiver_dropped_items_total', { reason: 'delivery_failed_permanently' }) === 10);
+    // Refused for good: the records go to the dead-letter list with their exact bytes, never to nothing.
+    await waitFor('dead-lettered', async () => sample(await h2.scrape(), 'tyk_otel_pump_receiver_dead_lettered_items_total', { reason: 'delivery_failed_permanently' }) === 10);
     assert.equal(permanent.calls, 1);
     await waitFor('in-flight deleted', async () => (await r.client.keys(`{${key}}*`)).length === 0);
+    const envelopes = (await r.client.lrange(`${r.prefix}tyk-otel-pump-dead-letter`, 0, -1)).map((e) => JSON.parse(e) as Record<string, unknown>);
+    assert.equal(envelopes.length, 10);
+    assert.ok(envelopes.every((e) => e['reason'] === 'delivery_failed_permanently' && e['error'] === 'bad data' && typeof e['chunk_id'] === 'string'));
+    assert.deepEqual(envelopes.map((e) => uniqueId(decodeAnalytics(Buffer.from(e['bytes_b64'] as string, 'base64'), 'msgpack'))), Array.from({ length: 10 }, (_, i) => 100 + i));
+    assert.equal(sample(await h2.scrape(), 'tyk_otel_pump_receiver_dropped_items_total'), 0);
   });
 
   it('re-delivers only to the pipeline that failed: the others count the chunk once', async () => {
@@ -621,6 +563,50 @@ describe('tyk_redis at-least-once', () => {
     await waitFor('all 40', () => c.count === 40);
     assert.deepEqual(c.batches.flat().map((x) => uniqueId(x as TykRecord & { timestampMs: number })).sort((a, b) => a - b), Array.from({ length: 40 }, (_, i) => i));
     assert.ok(h2.logs.some((l) => l.msg?.startsWith('found in-flight records of a previous run')));
+  });
+
+  it('gives every chunk an id of its own (identical records too) that stays the same on a retry, after a restart and after an adoption', async () => {
+    const r = await redis();
+    const key = `${r.prefix}tyk-system-analytics`;
+    // Four chunks of byte-identical records: content cannot tell them apart, their ids must.
+    await r.push(key, Array.from({ length: 40 }, () => uniqueMsgpack(smallTemplate(), 7)));
+    const cfg = { delivery: 'at_least_once', chunk_size: 10, max_unacked_chunks: 4, shutdown_timeout: '100ms', at_least_once: { instance_id: 'pod-id', retry_initial_interval: '10ms', retry_max_interval: '20ms' } };
+    // 1. First delivery fails (retryable) once per chunk, then every chunk is held (never settled).
+    const first = new Map<string, number>();
+    const held = new ScriptedConsumer((_call, _d, ctx) => {
+      const id = ctx.chunkId as string;
+      first.set(id, (first.get(id) ?? 0) + 1);
+      if (first.get(id) === 1) throw new ShuttingDownError('exporter');
+      void ctx.defer();
+    });
+    const h1 = harness(r, cfg, held);
+    await h1.receiver.start();
+    await waitFor('4 chunks, each delivered twice', () => first.size === 4 && [...first.values()].every((n) => n === 2));
+    assert.ok([...first.keys()].every((id) => typeof id === 'string' && id.length > 0));
+    await h1.close();
+    open.harness.splice(open.harness.indexOf(h1), 1);
+    // 2. A restart with the same instance id re-delivers them under the same ids.
+    const again = new Set<string>();
+    const holdAgain = new ScriptedConsumer((_call, _d, ctx) => {
+      again.add(ctx.chunkId as string);
+      void ctx.defer();
+    });
+    const h2 = harness(r, cfg, holdAgain);
+    await h2.receiver.start();
+    await waitFor('4 chunks again', () => again.size === 4);
+    assert.deepEqual([...again].sort(), [...first.keys()].sort());
+    // Shutting down drops the heartbeat: a peer adopts (RENAMEs) the lists at once.
+    await h2.close();
+    open.harness.splice(open.harness.indexOf(h2), 1);
+    // 3. Adopted by another instance: still the same ids.
+    const adopted = new Map<string, number>();
+    const c = new ScriptedConsumer((_call, data, ctx) => void adopted.set(ctx.chunkId as string, data.length));
+    const h3 = harness(r, { ...cfg, at_least_once: { instance_id: 'peer', heartbeat_interval: '50ms', heartbeat_timeout: '200ms' } }, c);
+    await h3.receiver.start();
+    await waitFor('adopted and delivered', () => adopted.size === 4);
+    assert.deepEqual([...adopted.keys()].sort(), [...first.keys()].sort());
+    assert.deepEqual([...adopted.values()], [10, 10, 10, 10]);
+    await waitFor('nothing in flight', async () => (await r.client.keys(`{${key}}*`)).length === 0);
   });
 
   it('never appends to an in-flight list that still exists (a lost claim reply): reads it back and delivers it first', async () => {

@@ -15,7 +15,7 @@ import { expandEnv } from './env.js';
 import { duration, encodeConfig, hostPort, secret } from './schema.js';
 import { configErrorMap, formatPath, issuesToProblems, showValue, suggest } from './problems.js';
 import { buildSharedConfig, sharedSectionChecks, sharedSectionSchemas, type SharedConfig } from './shared.js';
-import { planPipelines } from '../graph-plan.js';
+import { checkShutdownWaits, planPipelines } from '../graph-plan.js';
 
 /** Log levels accepted by `service.telemetry.logs.level` (pino's). */
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -297,6 +297,7 @@ export function loadConfigText(
     warnings.push(...plan.warnings);
     pipelines = plan.pipelines;
   }
+  if (service) problems.push(...checkShutdownWaits(components, service.shutdown_timeout));
 
   if (expansionFailed.size > 0) {
     const kept = problems.filter((p, i) => i < firstExpansionProblems || !expansionFailed.has(p.path));

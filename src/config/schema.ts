@@ -90,7 +90,7 @@ export function secret() {
   });
 }
 
-const SECRET_KEY = /(^|_)(password|passwd|token|api_?key|secret|authorization|auth)$/i;
+const SECRET_KEY = /(^|_)(password|passwd|token|api_?key|secret|authorization|auth|connection_string)$/i;
 
 /** Whether a config path points at a secret: a key named like a password/token/api_key, or any `headers` value. */
 export function isSecretPath(path: readonly (string | number)[]): boolean {
