@@ -12,6 +12,7 @@ import { factories } from './registry.js';
 import { Agent } from './agent.js';
 import { createLogger } from './logger.js';
 import { VERSION } from './version.js';
+import { convertCommand } from './commands/convert/index.js';
 
 /** Output streams, injectable for tests. */
 export interface Io {
@@ -127,11 +128,7 @@ export const commands: Record<string, Command> = {
     usage: 'slo-rules [--config FILE] [--out FILE] [--format prometheus|datadog] [--slo NAME]...',
     run: async (args, io) => (await import('./slo/command.js')).runSloRules(args, io),
   },
-  convert: {
-    summary: 'write an otel-config.yaml (and a Collector config) from a Tyk Pump pump.conf and/or TYK_PMP_* variables',
-    usage: 'convert [--pump-conf FILE] [--env] [--out FILE] [--collector-out FILE]',
-    run: async (args, io) => (await import('./commands/convert/index.js')).runConvert(args, io),
-  },
+  convert: convertCommand,
   'dead-letters': {
     summary: 'list, show, replay or purge the records a receiver could not decode',
     usage: 'dead-letters list|show N|replay [N...]|purge [N...] [--config FILE] [--receiver ID] [--reason R] [--since T] [--limit N] [--json]',

@@ -7,15 +7,22 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Io } from '../../cli.js';
+import type { Command, Io } from '../../cli.js';
 import { loadConfigText } from '../../config/load.js';
 import { formatProblem } from '../../errors.js';
 import { factories } from '../../registry.js';
 import { convert } from './convert.js';
 import { PumpConfError } from './pump-conf.js';
 
-/** One-line summary and usage for the command table. */
+/** Synopsis of the command. */
 export const CONVERT_USAGE = 'convert [--pump-conf FILE] [--env] [--out FILE] [--collector-out FILE]';
+
+/** The `convert` command for the command table. */
+export const convertCommand: Command = {
+  summary: 'write an otel-config.yaml (and a Collector config) from a Tyk Pump pump.conf and/or TYK_PMP_* variables',
+  usage: CONVERT_USAGE,
+  run: (args, io) => runConvert(args, io),
+};
 
 /** Runs the command; returns the exit code. */
 export async function runConvert(args: string[], io: Io, env: Readonly<Record<string, string | undefined>> = process.env): Promise<number> {
