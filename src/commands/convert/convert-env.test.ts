@@ -168,6 +168,10 @@ describe('tyk-otel-pump convert (command line)', () => {
       assert.match(r.err, /pump\.conf is not valid JSON/);
       assert.equal(existsSync(join(dir, 'o.yaml')), false);
       assert.equal((await run(['convert', '--pump-conf', join(dir, 'missing.conf')])).code, 1);
+      writeFileSync(join(dir, 'ok.conf'), '{ "pumps": { "stdout": { "type": "stdout" } } }');
+      const unwritable = await run(['convert', '--pump-conf', join(dir, 'ok.conf'), '--out', join(dir, 'no', 'such', 'dir', 'o.yaml')]);
+      assert.equal(unwritable.code, 1);
+      assert.match(unwritable.err, /cannot write the converted config \(ENOENT\)/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -64,15 +64,20 @@ export async function runConvert(args: string[], io: Io, env: Readonly<Record<st
   const out = values.out;
   const toStdout = out === '-';
   const collectorOut = values['collector-out'] ?? (toStdout ? undefined : join(dirname(resolve(out)), 'collector.yaml'));
-  if (toStdout) io.out(result.agentYaml);
-  else await writeFile(out, result.agentYaml, 'utf8');
   const written = [toStdout ? 'stdout' : out];
-  if (result.collectorYaml !== undefined) {
-    if (collectorOut === undefined) io.err('some pumps need the OpenTelemetry Collector: give --collector-out FILE to write its config');
-    else {
-      await writeFile(collectorOut, result.collectorYaml, 'utf8');
-      written.push(collectorOut);
+  try {
+    if (toStdout) io.out(result.agentYaml);
+    else await writeFile(out, result.agentYaml, 'utf8');
+    if (result.collectorYaml !== undefined) {
+      if (collectorOut === undefined) io.err('some pumps need the OpenTelemetry Collector: give --collector-out FILE to write its config');
+      else {
+        await writeFile(collectorOut, result.collectorYaml, 'utf8');
+        written.push(collectorOut);
+      }
     }
+  } catch (err) {
+    io.err(`cannot write the converted config (${(err as NodeJS.ErrnoException).code ?? 'EIO'}): ${(err as Error).message}`);
+    return 1;
   }
 
   io.err(`converted ${result.converted} pump(s) from ${source}; wrote ${written.join(' and ')}`);
