@@ -97,6 +97,11 @@ export function convert(pumpConfText: string | undefined, env: Readonly<Record<s
     report.dropped(`pumps.${p.name} (type ${p.type})`, `not converted: ${why}. Keep a Tyk Pump with only this pump during the switch (see README "Migrating from Tyk Pump")`);
   }
   convertSqlUptime(ctx, uptime);
+  const sqlPumps = conf.pumps.filter((p) => p.type === 'sql' || p.type === 'sql_aggregate').map((p) => `pumps.${p.name}`);
+  if (uptime.sql) sqlPumps.push('uptime_pump_config');
+  if (sqlPumps.length > 0) {
+    report.approximated(sqlPumps.join(', '), `receivers::${ctx.receiver}.delivery stays at_most_once, as Tyk Pump; delivery: at_least_once makes the sql exporters' writes exactly-once and keeps records in Redis while PostgreSQL is down (README "Tyk Dashboard")`);
+  }
   convertService(ctx);
 
   for (const key of Object.keys(conf.globals).sort()) {
