@@ -129,6 +129,16 @@ export const commands: Record<string, Command> = {
     run: async (args, io) => (await import('./slo/command.js')).runSloRules(args, io),
   },
   convert: convertCommand,
+  dashboards: {
+    summary: 'write Grafana dashboards (APIs, SLOs, agent) for the config to a directory',
+    usage: 'dashboards [--config FILE] [--out DIR] [--namespace NS]',
+    run: async (args, io) => (await import('./commands/dashboards.js')).runDashboards(args, io),
+  },
+  rules: {
+    summary: 'write Prometheus alerting rules for the agent itself (--agent): down, not ready, backlog, lag, refused, exporters',
+    usage: 'rules --agent [--config FILE] [--out FILE] [--job NAME] [--runbook-url URL]',
+    run: async (args, io) => (await import('./commands/rules.js')).runRules(args, io),
+  },
   'dead-letters': {
     summary: 'list, show, replay or purge the records a receiver could not decode',
     usage: 'dead-letters list|show N|replay [N...]|purge [N...] [--config FILE] [--receiver ID] [--reason R] [--since T] [--limit N] [--json]',

@@ -41,6 +41,7 @@
 import type { ZodType } from 'zod';
 import type { Logger } from 'pino';
 import type { Meter } from '@opentelemetry/api';
+import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { LogsBatch, MetricsBatch, RecordBatch, Signal, SignalPayload } from './model.js';
 import type { HttpHost } from './http-server.js';
 import type { SharedConfig } from './config/shared.js';
@@ -85,6 +86,17 @@ export interface ComponentTelemetry {
   queueSize(items: number): void;
 }
 
+/**
+ * Read-only views of the agent's own state, for components that report on the agent itself (the `status`
+ * exporter's page). Never on a hot path: callers sample it on a timer or per HTTP request.
+ */
+export interface AgentIntrospection {
+  /** What `/ready` answers: overall readiness and every component's reported state. */
+  health(): { readonly ready: boolean; readonly components: Readonly<Record<string, HealthState>> };
+  /** A collection of the self-telemetry instruments (cumulative), as the `/metrics` scrape sees them. */
+  selfMetrics(): Promise<ResourceMetrics>;
+}
+
 /** Everything a component gets from the agent when it is created. */
 export interface ComponentContext {
   /** `type` or `type/name`, plus `@pipeline` for processors (one instance per pipeline). */
@@ -101,6 +113,8 @@ export interface ComponentContext {
   readonly instanceId: string;
   /** Directory the config file lives in, for resolving relative paths (spool dirs, CA files, output files). */
   readonly configDir: string;
+  /** The agent's own state (absent when a component runs outside an agent, e.g. in unit tests). */
+  readonly introspection?: AgentIntrospection;
 }
 
 /** Called exactly once when deferred delivery finished: without an argument on success. */

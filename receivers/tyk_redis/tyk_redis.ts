@@ -122,7 +122,7 @@ export class TykRedisReceiver implements Receiver {
   async start(): Promise<void> {
     if (this.loop || this.stopping) return;
     const config = this.config;
-    const plan = connectionPlan(config, this.ctx.configDir);
+    const plan = connectionPlan(config, this.ctx.configDir, { component: this.ctx.id });
     const client = defineScripts(createClient(plan));
     this.client = client;
     const health = new RedisHealth(this.ctx, config, plan.describe, this.wake, { unacked: () => this.ledger.size, stopping: () => this.stopping });
