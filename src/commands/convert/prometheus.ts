@@ -3,7 +3,7 @@
  * families, names and labels; the OTel-native metrics off, so the scrape holds what Tyk Pump served) and a
  * `prometheus` exporter on the pump's `listen_address`.
  */
-import { SLI_NATIVE_METRICS as SLI_METRICS, TYK_PROMETHEUS_FAMILIES as TYK_PUMP_METRICS } from './vocabulary.js';
+import { sliNativeMetrics, tykPrometheusFamilies } from './vocabulary.js';
 import { Reader, pumpId, type Ctx } from './context.js';
 import { addPipeline, pumpProcessors, pumpTimeout } from './common.js';
 import type { EnvKey, PumpEntry } from './pump-conf.js';
@@ -56,14 +56,15 @@ export function convertPrometheus(ctx: Ctx, p: PumpEntry): void {
     tyk['track_all_paths'] = true;
     report.mapped(m.src('track_all_paths'), `processors::sli/${id}.tyk_compatible.track_all_paths`);
   }
+  const families = tykPrometheusFamilies();
   const disabled = m.list('disabled_metrics') ?? [];
-  const known = disabled.filter((d): d is (typeof TYK_PUMP_METRICS)[number] => (TYK_PUMP_METRICS as readonly string[]).includes(d));
+  const known = disabled.filter((d) => families.includes(d));
   if (known.length > 0) {
     tyk['disabled_metrics'] = [...new Set(known)];
     report.mapped(m.src('disabled_metrics'), `processors::sli/${id}.tyk_compatible.disabled_metrics`);
   }
-  for (const d of disabled.filter((x) => !known.includes(x as (typeof TYK_PUMP_METRICS)[number]))) {
-    report.dropped(m.src('disabled_metrics'), `"${d}" is not a Tyk Pump base metric (${TYK_PUMP_METRICS.join(', ')})`);
+  for (const d of disabled.filter((x) => !known.includes(x))) {
+    report.dropped(m.src('disabled_metrics'), `"${d}" is not a Tyk Pump base metric (${families.join(', ')})`);
   }
   const aggregate = m.bool('aggregate_observations');
   if (aggregate) {
@@ -76,7 +77,7 @@ export function convertPrometheus(ctx: Ctx, p: PumpEntry): void {
   if (timeout !== undefined) report.dropped(`pumps.${p.name}.timeout`, 'nothing to time out: metrics are aggregated in memory and served on scrape');
   m.dropUnread('not a Tyk prometheus pump setting');
 
-  ctx.agent.set(['processors', `sli/${id}`], { disabled_metrics: [...SLI_METRICS], tyk_compatible: tyk }, `from pumps.${p.name} (prometheus): Tyk Pump's families only; remove disabled_metrics to add the OTel-native SLI metrics`);
+  ctx.agent.set(['processors', `sli/${id}`], { disabled_metrics: [...sliNativeMetrics()], tyk_compatible: tyk }, `from pumps.${p.name} (prometheus): Tyk Pump's families only; remove disabled_metrics to add the OTel-native SLI metrics`);
   ctx.agent.set(['exporters', `prometheus/${id}`], { endpoint, without_scope_info: true, without_target_info: true }, `from pumps.${p.name}.meta.listen_address (no extra labels or target_info: the scrape looks like Tyk Pump's)`);
   addPipeline(ctx, p, 'metrics', [...pre, `sli/${id}`], [`prometheus/${id}`]);
 }

@@ -3,7 +3,7 @@
  * `dogstatsd` and `statsd` exporters with their Tyk-compatible metric switched on, fed by a records
  * pipeline of their own.
  */
-import { TYK_DOGSTATSD_TAGS as DOGSTATSD_TAGS, TYK_STATSD_FIELDS as TYK_FIELDS, TYK_STATSD_TAGS as STATSD_TAGS } from './vocabulary.js';
+import { tykDogstatsdTags, tykStatsdFields, tykStatsdTags } from './vocabulary.js';
 import { Reader, pumpId, seconds, type Ctx } from './context.js';
 import { addPipeline, pumpProcessors, pumpTimeout } from './common.js';
 import type { EnvKey, PumpEntry } from './pump-conf.js';
@@ -59,13 +59,14 @@ export function convertDogstatsd(ctx: Ctx, p: PumpEntry): void {
     report.mapped(m.src('sample_rate'), `${at}.sample_rate`);
   }
   out['tyk_compatible'] = true;
+  const dogTags = tykDogstatsdTags();
   const tags = m.list('tags') ?? [];
-  const known = tags.filter((t): t is (typeof DOGSTATSD_TAGS)[number] => (DOGSTATSD_TAGS as readonly string[]).includes(t));
+  const known = tags.filter((t) => dogTags.includes(t));
   if (known.length > 0) {
     out['tyk_tags'] = [...new Set(known)];
     report.mapped(m.src('tags'), `${at}.tyk_tags`);
   }
-  for (const t of tags.filter((x) => !(DOGSTATSD_TAGS as readonly string[]).includes(x))) {
+  for (const t of tags.filter((x) => !dogTags.includes(x))) {
     report.dropped(m.src('tags'), `"${t}" is not a Tyk dogstatsd tag (Tyk Pump fails every batch with "undefined tag")`);
   }
   if (m.has('async_uds') || m.has('async_uds_write_timeout_seconds')) {
@@ -98,14 +99,15 @@ export function convertStatsd(ctx: Ctx, p: PumpEntry): void {
     report.mapped(m.src('address'), `${at}.endpoint`);
   } else report.approximated(`pumps.${p.name}.meta.address`, 'not set: localhost:8125');
   out['tyk_compatible'] = true;
+  const tykFields = tykStatsdFields();
   const fields = m.list('fields') ?? [];
-  const knownFields = [...new Set(fields.filter((f) => (TYK_FIELDS as readonly string[]).includes(f)))];
+  const knownFields = [...new Set(fields.filter((f) => tykFields.includes(f)))];
   if (knownFields.length > 0) {
     out['tyk_fields'] = knownFields;
     report.mapped(m.src('fields'), `${at}.tyk_fields`);
   }
-  for (const f of fields.filter((x) => !(TYK_FIELDS as readonly string[]).includes(x))) {
-    report.dropped(m.src('fields'), `"${f}": Tyk Pump sends only timing fields (${TYK_FIELDS.join(', ')}) and silently ignores it too`);
+  for (const f of fields.filter((x) => !tykFields.includes(x))) {
+    report.dropped(m.src('fields'), `"${f}": Tyk Pump sends only timing fields (${tykFields.join(', ')}) and silently ignores it too`);
   }
   const separated = m.bool('separated_method') ?? false;
   if (separated) {
@@ -113,7 +115,7 @@ export function convertStatsd(ctx: Ctx, p: PumpEntry): void {
     report.mapped(m.src('separated_method'), `${at}.separated_method`);
   }
   const tags = m.list('tags') ?? [];
-  const allowed = new Set<string>([...STATSD_TAGS, ...(separated ? ['method'] : [])]);
+  const allowed = new Set<string>(tykStatsdTags().filter((t) => t !== 'method' || separated));
   const knownTags = tags.filter((t) => allowed.has(t));
   if (knownTags.length > 0) {
     out['tyk_tags'] = knownTags;
