@@ -13,6 +13,7 @@ import { factories } from '../../registry.js';
 import { sliConfigSchema } from '../../../processors/sli/config.js';
 import type { ConfigProblem } from '../../errors.js';
 import { convert } from './convert.js';
+import { sliNativeMetrics } from './vocabulary.js';
 
 const DIR = new URL('./testdata/', import.meta.url);
 const CORPUS = readdirSync(DIR).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -'.json'.length)).sort();
@@ -27,7 +28,15 @@ function pending(p: ConfigProblem): boolean {
   return !customMetricsSupported && p.path.includes('custom_metrics');
 }
 
-function golden(file: string, actual: string | undefined): void {
+/**
+ * The golden files name the sli processor's own metrics (all disabled in a converted prometheus pipeline)
+ * by a placeholder, so renaming one of them in the sli processor does not stale every golden file.
+ */
+const EVERY_SLI_METRIC = sliNativeMetrics().join(', ');
+const stable = (text: string | undefined): string | undefined => text?.replaceAll(EVERY_SLI_METRIC, '<every sli metric>');
+
+function golden(file: string, output: string | undefined): void {
+  const actual = stable(output);
   const url = new URL(file, DIR);
   if (UPDATE) {
     if (actual !== undefined) writeFileSync(url, actual);
