@@ -97,11 +97,11 @@ describe('cardinality: 100k distinct raw paths through route → sli → prometh
       const scrapeMs = await timedScrape(url);
       const text = await (await fetch(url)).text();
 
-      const requests = text.split('\n').filter((l) => l.startsWith('tyk_http_requests_total{'));
+      const requests = text.split('\n').filter((l) => l.startsWith('tyk_api_requests_total{'));
       t.diagnostic(`${requests.length} series per metric, scrape ${(text.length / 1e6).toFixed(1)} MB in ${scrapeMs.toFixed(0)} ms`);
       const total = requests.reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
       assert.equal(total, RECORDS, 'every request counted, overflow included');
-      assert.ok(requests.length <= c.maxSeries, `${requests.length} series of tyk_http_requests_total (bound ${c.maxSeries})`);
+      assert.ok(requests.length <= c.maxSeries, `${requests.length} series of tyk_api_requests_total (bound ${c.maxSeries})`);
       assert.ok(requests.length >= c.maxSeries * 0.9, `${requests.length} series: the bound is what limits them`);
       assert.equal(requests.some((l) => l.includes('otel_metric_overflow="true"')), c.overflow, 'the sli limit was reached');
       const durationSeries = text.split('\n').filter((l) => l.startsWith('http_server_request_duration_seconds_count{'));
