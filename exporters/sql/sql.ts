@@ -92,7 +92,7 @@ export class SqlExporter implements Exporter {
     try {
       for (const run of runs) {
         if (this.ready.has(run.table)) continue;
-        await this.writer.withClient((client) => ensureAnalyticsTable(client, run.table, this.config.table_sharding));
+        await this.writer.withClient((client) => ensureAnalyticsTable(client, run.table, this.config.table_sharding), { ddl: true });
         this.ready.add(run.table);
       }
       const outcome = await this.writer.write({ exporterId: this.ctx.id, chunkId: bctx.chunkId, records: records.length }, async (client) => {

@@ -86,10 +86,8 @@ export class SqlAggregateExporter implements Exporter {
 
   private async ensureAggregateTable(table: string): Promise<void> {
     if (this.ready.has(table)) return;
-    await this.writer.withClient(async (client) => {
-      await ensureTable(client, table, AGGREGATE_COLUMNS, 'id');
-      if (!this.config.omit_index_creation) await createDimensionIndex(client, table);
-    });
+    await this.writer.withClient((client) => ensureTable(client, table, AGGREGATE_COLUMNS, 'id'), { ddl: true });
+    if (!this.config.omit_index_creation) await this.writer.withClient((client) => createDimensionIndex(client, table), { ddl: false });
     this.ready.add(table);
   }
 
@@ -126,7 +124,7 @@ export class SqlAggregateExporter implements Exporter {
     }
     for (const run of shardRuns(uptime, UPTIME_TABLE, this.uptimeSharding, this.config.time_zone)) {
       if (!this.ready.has(run.table)) {
-        await this.writer.withClient((client) => ensureUptimeTable(client, run.table));
+        await this.writer.withClient((client) => ensureUptimeTable(client, run.table), { ddl: true });
         this.ready.add(run.table);
       }
       const suffix = uptimeUpsertSql(run.table);

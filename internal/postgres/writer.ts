@@ -28,6 +28,20 @@ export interface PgWriterOptions {
 const PRUNE_EVERY_MS = 3_600_000;
 const PREPARE_BACKOFF_MS = [250, 500, 1000, 2000, 5000];
 
+// Advisory lock key serialising table DDL of all SQL exporters (and agents) on one database: two
+// `CREATE TABLE IF NOT EXISTS` of one table at the same moment fail with a unique violation in the catalog.
+const DDL_LOCK_KEY = 0x74796b_70;
+
+/** Runs `fn` holding the session-level DDL advisory lock. */
+export async function withDdlLock<T>(client: pg.ClientBase, fn: () => Promise<T>): Promise<T> {
+  await client.query('SELECT pg_advisory_lock($1)', [DDL_LOCK_KEY]);
+  try {
+    return await fn();
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1)', [DDL_LOCK_KEY]).catch(() => undefined);
+  }
+}
+
 /** Pool + preparation + health + exactly-once batches. */
 export class PgWriter {
   private pool: pg.Pool | undefined;
@@ -90,8 +104,10 @@ export class PgWriter {
     try {
       const client = await pool.connect();
       try {
-        await client.query(BATCH_MARKER_DDL);
-        await this.o.prepare(client);
+        await withDdlLock(client, async () => {
+          await client.query(BATCH_MARKER_DDL);
+          await this.o.prepare(client);
+        });
       } finally {
         client.release();
       }
@@ -131,16 +147,17 @@ export class PgWriter {
   }
 
   /**
-   * Runs `fn` on a pooled connection outside any batch transaction (DDL for a new shard table, which must
-   * not abort a batch when another writer creates the same table at the same moment). Errors as {@link write}.
+   * Runs `fn` on a pooled connection outside any batch transaction: DDL for a new shard table (with
+   * `ddl`, under the schema's DDL lock, see {@link withDdlLock}) or `CREATE INDEX CONCURRENTLY` (without:
+   * it waits for other sessions, which must not wait for it). Errors as {@link write}.
    */
-  async withClient<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  async withClient<T>(fn: (client: pg.PoolClient) => Promise<T>, opts: { ddl: boolean }): Promise<T> {
     if (this.stopping || this.pool === undefined) throw new ShuttingDownError(this.o.ctx.id);
     await this.ensurePrepared();
     try {
       const client = await this.pool.connect();
       try {
-        return await fn(client);
+        return opts.ddl ? await withDdlLock(client, () => fn(client)) : await fn(client);
       } finally {
         client.release();
       }

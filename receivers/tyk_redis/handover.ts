@@ -5,6 +5,7 @@
  * delivery failed); once delivery settles the chunk is acknowledged — its in-flight list deleted — or
  * re-delivered with backoff, and records a destination refused for good go to the dead-letter list.
  */
+import type { Counter } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { ComponentContext } from '../../src/component.js';
 import type { TykRecord } from '../../src/model.js';
@@ -14,6 +15,7 @@ import { BurstLogger } from '../../src/logger.js';
 import type { TykRedisConfig } from './config.js';
 import { backoffDelay, type RedisClient } from '../../internal/redis/connection.js';
 import { decodeAnalytics, decodeUptime } from './decode.js';
+import type { CoercionSink } from './tolerant.js';
 import { DeadLetterBatch, deadLetterEnvelope, type DeadLetters } from './dead-letter.js';
 import type { Chunk, DropReason, SettledEnd } from './chunk.js';
 import type { InflightTracker } from './inflight.js';
@@ -38,6 +40,8 @@ export interface HandoverDeps {
   readonly redisBurst: BurstLogger;
   readonly instance: string;
   readonly client: RedisClient;
+  /** Counts the tolerant decoder's coercions (`receiver.decode_coercions`). */
+  readonly coercions: Counter;
   readonly tracker: InflightTracker;
   stopping(): boolean;
 }
@@ -51,6 +55,9 @@ function refusedForGood(o: PipelineOutcome): boolean {
 export class Handover {
   private readonly log: Logger;
   private readonly decodeBurst: BurstLogger;
+  private readonly coercionBurst: BurstLogger;
+  /** The tolerant decoder's callback: counts each coercion, logs once per burst (never per record). */
+  private readonly onCoercion: CoercionSink;
   private readonly deliveryBurst: BurstLogger;
   private readonly atLeastOnce: boolean;
   private readonly retryReady: Chunk[] = [];
@@ -59,6 +66,11 @@ export class Handover {
   constructor(private readonly d: HandoverDeps) {
     this.log = d.ctx.logger;
     this.decodeBurst = new BurstLogger(this.log);
+    this.coercionBurst = new BurstLogger(this.log);
+    this.onCoercion = (field, reason) => {
+      d.coercions.add(1, { receiver: d.ctx.id, field, reason });
+      this.coercionBurst.log('warn', { field, reason }, 'records of an unexpected shape: coerced values on the tolerant decoding path');
+    };
     this.deliveryBurst = new BurstLogger(this.log);
     this.atLeastOnce = d.config.delivery === 'at_least_once';
   }
@@ -99,7 +111,7 @@ export class Handover {
   private decode(chunk: Chunk): DeadLetterBatch | undefined {
     const out: TykRecord[] = [];
     const bytesOut: Buffer[] = [];
-    const opts = { raw: this.d.config.decode.raw, maxBytes: this.d.config.decode.max_record_bytes };
+    const opts = { raw: this.d.config.decode.raw, maxBytes: this.d.config.decode.max_record_bytes, onCoercion: this.onCoercion };
     const dead = this.d.deadLetters;
     let bad: DeadLetterBatch | undefined;
     const now = Date.now();

@@ -32,6 +32,7 @@ interface Instruments {
   readonly deadLettered: Counter;
   readonly redelivered: Counter;
   readonly lost: Counter;
+  readonly coercions: Counter;
 }
 const instrumentsByMeter = new WeakMap<Meter, Instruments>();
 
@@ -58,6 +59,10 @@ function instruments(meter: Meter): Instruments {
       redelivered: meter.createCounter('receiver.redelivered_items', {
         description: 'Records delivered again (at-least-once retries and adopted in-flight lists).',
         unit: '{item}',
+      }),
+      coercions: meter.createCounter('receiver.decode_coercions', {
+        description: 'Values the tolerant decoder coerced in records of an unexpected shape, by wire field and reason (unrecoverable: left at the zero value).',
+        unit: '{value}',
       }),
       lost: meter.createCounter('receiver.lost_items', {
         description: 'Records removed from Redis and never delivered, by reason (shutdown: at-most-once chunks whose delivery had not finished when the shutdown deadline passed).',
@@ -117,7 +122,7 @@ export class TykRedisReceiver implements Receiver {
   async start(): Promise<void> {
     if (this.loop || this.stopping) return;
     const config = this.config;
-    const plan = connectionPlan(config, this.ctx.configDir);
+    const plan = connectionPlan(config, this.ctx.configDir, { component: this.ctx.id });
     const client = defineScripts(createClient(plan));
     this.client = client;
     const health = new RedisHealth(this.ctx, config, plan.describe, this.wake, { unacked: () => this.ledger.size, stopping: () => this.stopping });
@@ -141,7 +146,7 @@ export class TykRedisReceiver implements Receiver {
     this.handover = new Handover({
       ctx: this.ctx, config, pipelines: asPipelines(this.next), deadLetters, lag: this.lag, wake: this.wake,
       deliveries: this.deliveries, background: this.background, redisBurst: health.burst, instance: this.instance,
-      client, tracker, stopping,
+      client, tracker, stopping, coercions: this.inst.coercions,
     });
     this.drain = new Drain({
       config, keys: this.keys, log: this.log, health, ledger: this.ledger, handover: this.handover, wake: this.wake,

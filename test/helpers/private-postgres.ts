@@ -14,6 +14,8 @@ import { freePort } from './tyk-redis.js';
 export interface PrivatePostgres {
   readonly port: number;
   readonly dir: string;
+  /** Pid of the postmaster (its children are the backends), undefined while stopped. */
+  pid(): number | undefined;
   /** Connection keys for an exporter config. */
   readonly config: { host: string; port: number; database: string; user: string };
   /** Starts the server (again) and waits until it accepts connections. */
@@ -36,7 +38,7 @@ function asPostgresUser(cmd: string, args: string[]): [string, string[]] {
 }
 
 /** Creates a cluster in a temp dir and starts it on a free port. */
-export async function startPrivatePostgres(): Promise<PrivatePostgres> {
+export async function startPrivatePostgres(opts: { fsync?: boolean } = {}): Promise<PrivatePostgres> {
   const root = mkdtempSync(join(tmpdir(), 'tyk-pg-'));
   const dir = join(root, 'data');
   chmodSync(root, 0o777);
@@ -69,9 +71,16 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const self: PrivatePostgres = {
     port,
     dir,
+    pid() {
+      try {
+        return Number(readFileSync(join(dir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+      } catch {
+        return undefined;
+      }
+    },
     config,
     async start() {
-      const [cmd, args] = asPostgresUser(bin('postgres'), ['-D', dir, '-p', String(port), '-k', root, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=50']);
+      const [cmd, args] = asPostgresUser(bin('postgres'), ['-D', dir, '-p', String(port), '-k', root, '-c', 'listen_addresses=127.0.0.1', '-c', `fsync=${opts.fsync === true ? 'on' : 'off'}`, '-c', 'max_connections=50']);
       const p = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
       const stderr: string[] = [];
       p.stderr?.setEncoding('utf8').on('data', (s: string) => stderr.push(s));
