@@ -18,6 +18,7 @@ import { fileExporterFactory } from '../exporters/file/index.js';
 import { statusExporterFactory } from '../exporters/status/index.js';
 import { sqlExporterFactory } from '../exporters/sql/index.js';
 import { sqlAggregateExporterFactory } from '../exporters/sql_aggregate/index.js';
+import { redisStreamExporterFactory } from '../exporters/redis_stream/index.js';
 
 /** All factories, receivers first, then processors, then exporters. */
 export const factories: readonly Factory[] = [
@@ -36,4 +37,5 @@ export const factories: readonly Factory[] = [
   statusExporterFactory,
   sqlExporterFactory,
   sqlAggregateExporterFactory,
+  redisStreamExporterFactory,
 ];

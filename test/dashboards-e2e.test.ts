@@ -88,7 +88,8 @@ describe('generated dashboards against a real Prometheus scraping a demo-fed age
   });
 
   it('the checker fails a query naming a metric or label the agent does not emit', async () => {
-    await waitFor('requests scraped', async () => (await checker.labelsOf('tyk_http_requests_total')).size > 0 || (await checker.labelsOf('tyk_api_requests_total')).size > 0, 30_000, 500);
+    const requests = metricNames(nameOptions(config) as NameOptions).requests;
+    await waitFor('requests scraped', async () => (await checker.labelsOf(requests)).size > 0, 30_000, 500);
     const any = dashboards[0]?.dashboard as Dashboard;
     const expr = dashboardQueries(any)[0]?.expr as string;
     const metric = referenced(expr).metrics[0] as string;

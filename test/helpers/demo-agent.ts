@@ -11,7 +11,7 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runDemo, DemoTraffic, Rng } from '../../receivers/tyk_redis/demo.js';
-import { encodeAnalytics } from '../../receivers/tyk_redis/encode.js';
+import { encodeAnalytics } from '../../internal/tyk-wire/encode.js';
 import { startAgent, type RunningAgent } from './agent.js';
 import { freePort } from './prometheus.js';
 import { testRedis, type TestRedis } from './redis.js';
