@@ -220,6 +220,12 @@ export interface MetricsBatch {
   /** Instrumentation scope name, usually `tyk-otel-pump/<processor id>`. */
   readonly scope: string;
   readonly metrics: readonly MetricData[];
+  /**
+   * Names of metrics in this batch that are already Prometheus names a dashboard expects verbatim (Tyk
+   * Pump's families, base and custom): an exporter that translates names (`prometheus`, with
+   * `tyk_compatible_names`) keeps them as they are — no namespace, unit suffix or `_total` added.
+   */
+  readonly verbatimNames?: ReadonlySet<string>;
 }
 
 /** One OTel log record (the audit trail of one API call). */
