@@ -1,11 +1,14 @@
 /**
  * A real agent fed by `demo` traffic, for the dashboard and status-page tests: every component whose
  * telemetry the dashboards show is in the config (route, sli with the Tyk Pump families, slo, a filter
- * that drops, a file exporter that sends, an OTLP exporter whose endpoint refuses connections), and a
+ * that drops, a file exporter that sends, an OTLP exporter whose endpoint refuses connections, one whose
+ * endpoint accepts each request but rejects one record of it, which that exporter drops), and a
  * feeder adds what healthy demo traffic lacks: one undecodable element per second (refused and
  * dead-lettered) and requests of an API whose name is markup (`<script>alert(1)</script>`).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runDemo, DemoTraffic, Rng } from '../../receivers/tyk_redis/demo.js';
@@ -40,6 +43,14 @@ export async function startDemoAgent(opts: { rate?: number; extraExporters?: str
   const redis = await testRedis('h-see-demo');
   const dir = await mkdtemp(join(tmpdir(), 'demo-agent-'));
   const deadPort = await freePort();
+  // A destination that takes every request but rejects one record of it (an OTLP partial success): the
+  // exporter drops (counts) what the destination refused, while the chunk is delivered.
+  const rejecting = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"partialSuccess":{"rejectedLogRecords":"1","errorMessage":"refused by the demo"}}'));
+  });
+  await new Promise<void>((resolve) => rejecting.listen(0, '127.0.0.1', resolve));
+  const rejectingPort = (rejecting.address() as AddressInfo).port;
   const extraExporters = [...(opts.pipelineExporters ?? [])];
   const metricsExporters = ['prometheus', ...extraExporters].join(', ');
   const yaml = `
@@ -63,13 +74,17 @@ exporters:
     endpoint: http://127.0.0.1:${deadPort}
     timeout: 1s
     retry_on_failure: { enabled: false }
+  otlp_http/rejected:
+    endpoint: http://127.0.0.1:${rejectingPort}
+    encoding: json
+    timeout: 1s
 ${opts.extraExporters ?? ''}
 service:
   pipelines:
     metrics: { receivers: [tyk_redis], processors: [route, sli], exporters: [${metricsExporters}] }
     metrics/slo: { receivers: [tyk_redis], processors: [route, slo], exporters: [${metricsExporters}] }
     records: { receivers: [tyk_redis], processors: [filter], exporters: [file] }
-    logs: { receivers: [tyk_redis], processors: [audit_log], exporters: [otlp_http] }
+    logs: { receivers: [tyk_redis], processors: [audit_log], exporters: [otlp_http, otlp_http/rejected] }
   telemetry: { metrics: { address: 127.0.0.1:0 } }
 ${DEMO_SLOS}`;
   const configFile = join(dir, 'config.yaml');
@@ -99,6 +114,7 @@ ${DEMO_SLOS}`;
       await Promise.all([demo, feeder]);
       await agent.stop().catch(() => undefined);
       await redis.cleanup();
+      await new Promise<void>((resolve) => rejecting.close(() => resolve()));
       await rm(dir, { recursive: true, force: true });
     },
   };
