@@ -12,6 +12,7 @@ import { factories } from './registry.js';
 import { Agent } from './agent.js';
 import { createLogger } from './logger.js';
 import { VERSION } from './version.js';
+import { convertCommand } from './commands/convert/index.js';
 
 /** Output streams, injectable for tests. */
 export interface Io {
@@ -127,6 +128,7 @@ export const commands: Record<string, Command> = {
     usage: 'slo-rules [--config FILE] [--out FILE] [--format prometheus|datadog] [--slo NAME]...',
     run: async (args, io) => (await import('./slo/command.js')).runSloRules(args, io),
   },
+  convert: convertCommand,
   dashboards: {
     summary: 'write Grafana dashboards (APIs, SLOs, agent) for the config to a directory',
     usage: 'dashboards [--config FILE] [--out DIR] [--namespace NS]',

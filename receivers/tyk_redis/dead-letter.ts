@@ -14,7 +14,7 @@ import type { BurstLogger } from '../../src/logger.js';
 import type { TykRedisConfig } from './config.js';
 import { backoffDelay, type RedisClient } from '../../internal/redis/connection.js';
 import { isReplyError } from './health.js';
-import { message, type Wakeup } from './wakeup.js';
+import { message, type Wakeup } from '../../internal/async/wakeup.js';
 
 /**
  * Pushes envelopes and trims the list to its newest ARGV[1] entries and about ARGV[2] bytes (measured

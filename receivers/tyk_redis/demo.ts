@@ -24,7 +24,7 @@ import { formatProblem } from '../../src/errors.js';
 import { tykRedisConfigSchema, type TykRedisConfig } from './config.js';
 import { connectionPlan, createClient, type RedisClient } from '../../internal/redis/connection.js';
 import { drainKeys } from './keys.js';
-import { encodeAnalytics, encodeUptime } from './encode.js';
+import { encodeAnalytics, encodeUptime } from '../../internal/tyk-wire/encode.js';
 
 /** A small seeded PRNG (xorshift32), so `--seed` reproduces the same traffic. */
 export class Rng {

@@ -17,8 +17,8 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import type { AnalyticsRecord } from '../../src/model.js';
-import { decodeAnalytics } from '../../receivers/tyk_redis/decode.js';
-import { encodeAnalytics } from '../../receivers/tyk_redis/encode.js';
+import { decodeAnalytics } from '../../internal/tyk-wire/decode.js';
+import { encodeAnalytics } from '../../internal/tyk-wire/encode.js';
 import { waitFor } from '../helpers/agent.js';
 import { sample, smallTemplate, startPrivateRedis, uniqueMsgpack, type PrivateRedis } from '../helpers/tyk-redis.js';
 

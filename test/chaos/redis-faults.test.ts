@@ -26,6 +26,24 @@ class SlowConsumer implements Consumer<'records'> {
   }
 }
 
+/**
+ * Runs `fault` over and over (each run makes Redis stall or drops connections, then a pause) until `stop()`
+ * says so. Returns a function that stops it and waits for the last run.
+ */
+function keepBreaking(fault: () => Promise<void>, pauseMs: number): () => Promise<void> {
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      await fault();
+      await sleep(pauseMs);
+    }
+  })();
+  return async () => {
+    stopped = true;
+    await loop;
+  };
+}
+
 /** Ids missing from `ids` (of 0…n-1) and ids seen twice. */
 function tally(ids: readonly number[], n: number): { missing: number; duplicates: number } {
   const seen = new Uint8Array(n);
@@ -71,14 +89,14 @@ describe('chaos: a slow or unreachable Redis loses nothing', () => {
     await pushUnique(admin, `${prefix}tyk-system-analytics`, smallTemplate(), 0, n);
     const c = new SlowConsumer(15);
     const h = drain(prefix, { delivery: 'at_most_once' }, c);
-    await h.receiver.start();
-    await waitFor('draining', () => c.ids.length > 0);
     // Each sleep outlasts command_timeout: the claims sent meanwhile time out on the client, then run.
-    for (let i = 0; i < 4; i++) {
-      await admin.call('DEBUG', 'SLEEP', '0.8');
-      await sleep(150);
+    const stop = keepBreaking(async () => void (await admin.call('DEBUG', 'SLEEP', '0.6')), 300);
+    await h.receiver.start();
+    try {
+      await drained(prefix, () => c.ids.length >= n);
+    } finally {
+      await stop();
     }
-    await drained(prefix, () => c.ids.length >= n);
     await sleep(200);
     assert.deepEqual(tally(c.ids, n), { missing: 0, duplicates: 0 });
     const text = await h.scrape();
@@ -94,14 +112,14 @@ describe('chaos: a slow or unreachable Redis loses nothing', () => {
     for (let i = 0; i < bad; i += 500) await admin.rpush(key, ...Array.from({ length: 500 }, (_, j) => Buffer.from(`not a record ${i + j}`)));
     const c = new SlowConsumer(0);
     // Slow the claims down a little so that the stalls land while dead letters are being written.
-    const h = drain(prefix, { delivery: 'at_most_once', chunk_size: 100, dead_letter: { max_length: 100_000 } }, c);
+    const h = drain(prefix, { delivery: 'at_most_once', chunk_size: 50, dead_letter: { max_length: 100_000 } }, c);
+    const stop = keepBreaking(async () => void (await admin.call('DEBUG', 'SLEEP', '0.6')), 300);
     await h.receiver.start();
-    await waitFor('dead-lettering', async () => (await admin.llen(`${prefix}tyk-otel-pump-dead-letter`)) > 0, 10_000, 5);
-    for (let i = 0; i < 4; i++) {
-      await admin.call('DEBUG', 'SLEEP', '0.6');
-      await sleep(100);
+    try {
+      await drained(prefix, () => true);
+    } finally {
+      await stop();
     }
-    await drained(prefix, () => true);
     await waitFor('every dead letter counted', async () => sample(await h.scrape(), 'tyk_otel_pump_receiver_dead_lettered_items_total') >= bad, 20_000);
     const envelopes = await admin.lrange(`${prefix}tyk-otel-pump-dead-letter`, 0, -1);
     const texts = envelopes.map((e) => Buffer.from((JSON.parse(e) as { bytes_b64: string }).bytes_b64, 'base64').toString());
@@ -120,16 +138,20 @@ describe('chaos: a slow or unreachable Redis loses nothing', () => {
       await pushUnique(admin, `${prefix}tyk-system-analytics`, smallTemplate(), 0, n);
       const c = new SlowConsumer(15);
       const h = drain(prefix, { delivery }, c);
+      let round = 0;
+      const stop = keepBreaking(async () => {
+        // Writes (claims, deletes) are held past command_timeout, then run; every other round the
+        // receiver's connections are cut as the pause ends.
+        await admin.call('CLIENT', 'PAUSE', '600', 'WRITE');
+        await sleep(600);
+        if (round++ % 2 === 1) await admin.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+      }, 300);
       await h.receiver.start();
-      await waitFor('draining', () => c.ids.length > 0);
-      for (let i = 0; i < 3; i++) {
-        // Writes (claims, deletes) are held past command_timeout, then run.
-        await admin.call('CLIENT', 'PAUSE', '700', 'WRITE');
-        await sleep(900);
-        await admin.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
-        await sleep(200);
+      try {
+        await drained(prefix, () => c.ids.length >= n);
+      } finally {
+        await stop();
       }
-      await drained(prefix, () => c.ids.length >= n);
       await sleep(200);
       const t = tally(c.ids, n);
       assert.equal(t.missing, 0, 'no record lost');
@@ -137,6 +159,7 @@ describe('chaos: a slow or unreachable Redis loses nothing', () => {
       const text = await h.scrape();
       assert.equal(sample(text, 'tyk_otel_pump_receiver_lost_items_total'), 0);
       assert.ok(h.logs.some((l) => l.msg === 'redis reachable again; resuming'), 'the kills were noticed');
+      assert.ok(h.logs.some((l) => /failed; retrying with backoff/.test(l.msg ?? '')), 'the stalls were noticed');
     });
   }
 });

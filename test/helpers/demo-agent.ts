@@ -1,18 +1,17 @@
 /**
  * A real agent fed by `demo` traffic, for the dashboard and status-page tests: every component whose
  * telemetry the dashboards show is in the config (route, sli with the Tyk Pump families, slo, a filter
- * that drops, a file exporter that sends, an OTLP exporter whose endpoint refuses connections, one whose
- * endpoint accepts each request but rejects one record of it, which that exporter drops), and a
- * feeder adds what healthy demo traffic lacks: one undecodable element per second (refused and
- * dead-lettered) and requests of an API whose name is markup (`<script>alert(1)</script>`).
+ * that drops, a file exporter that sends, an OTLP exporter whose endpoint refuses connections and one
+ * whose endpoint answers 400), and a
+ * feeder adds what healthy demo traffic lacks: undecodable elements every second (refused, dead-lettered,
+ * and one too large for the dead-letter list: dropped) and requests of an API whose name is markup (`<script>alert(1)</script>`).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runDemo, DemoTraffic, Rng } from '../../receivers/tyk_redis/demo.js';
-import { encodeAnalytics } from '../../receivers/tyk_redis/encode.js';
+import { encodeAnalytics } from '../../internal/tyk-wire/encode.js';
 import { startAgent, type RunningAgent } from './agent.js';
 import { freePort } from './prometheus.js';
 import { testRedis, type TestRedis } from './redis.js';
@@ -43,14 +42,13 @@ export async function startDemoAgent(opts: { rate?: number; extraExporters?: str
   const redis = await testRedis('h-see-demo');
   const dir = await mkdtemp(join(tmpdir(), 'demo-agent-'));
   const deadPort = await freePort();
-  // A destination that takes every request but rejects one record of it (an OTLP partial success): the
-  // exporter drops (counts) what the destination refused, while the chunk is delivered.
+  // An OTLP endpoint that refuses every request as malformed: the exporter drops (permanent_error).
   const rejecting = createServer((req, res) => {
     req.resume();
-    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"partialSuccess":{"rejectedLogRecords":"1","errorMessage":"refused by the demo"}}'));
+    req.on('end', () => res.writeHead(400, { 'content-type': 'text/plain' }).end('bad request'));
   });
   await new Promise<void>((resolve) => rejecting.listen(0, '127.0.0.1', resolve));
-  const rejectingPort = (rejecting.address() as AddressInfo).port;
+  const rejectingPort = (rejecting.address() as { port: number }).port;
   const extraExporters = [...(opts.pipelineExporters ?? [])];
   const metricsExporters = ['prometheus', ...extraExporters].join(', ');
   const yaml = `
@@ -61,6 +59,7 @@ receivers:
     uptime_key: ${redis.prefix}uptime
     poll_interval: 100ms
     delivery: at_most_once
+    dead_letter: { max_bytes: 4096 }
 processors:
   route: {}
   sli: { tyk_compatible: { enabled: true } }
@@ -74,9 +73,8 @@ exporters:
     endpoint: http://127.0.0.1:${deadPort}
     timeout: 1s
     retry_on_failure: { enabled: false }
-  otlp_http/rejected:
+  otlp_http/rejecting:
     endpoint: http://127.0.0.1:${rejectingPort}
-    encoding: json
     timeout: 1s
 ${opts.extraExporters ?? ''}
 service:
@@ -84,7 +82,7 @@ service:
     metrics: { receivers: [tyk_redis], processors: [route, sli], exporters: [${metricsExporters}] }
     metrics/slo: { receivers: [tyk_redis], processors: [route, slo], exporters: [${metricsExporters}] }
     records: { receivers: [tyk_redis], processors: [filter], exporters: [file] }
-    logs: { receivers: [tyk_redis], processors: [audit_log], exporters: [otlp_http, otlp_http/rejected] }
+    logs: { receivers: [tyk_redis], processors: [audit_log], exporters: [otlp_http, otlp_http/rejecting] }
   telemetry: { metrics: { address: 127.0.0.1:0 } }
 ${DEMO_SLOS}`;
   const configFile = join(dir, 'config.yaml');
@@ -99,8 +97,10 @@ ${DEMO_SLOS}`;
   const feeder = (async () => {
     while (!stop.signal.aborted) {
       const now = Date.now();
-      const hostile = Array.from({ length: 5 }, () => encodeAnalytics({ ...traffic.http(now), apiName: HOSTILE_API_NAME, apiId: 'hostile-api' }));
-      await redis.client.rpush(key, Buffer.from('not msgpack at all'), ...hostile).catch(() => undefined);
+      // One route only: the hostile API should not multiply the series (and the scrape) by every demo route.
+      const hostile = Array.from({ length: 5 }, () => encodeAnalytics({ ...traffic.http(now), apiName: HOSTILE_API_NAME, apiId: 'hostile-api', method: 'GET', path: '/x', rawPath: '/x', originalPath: '/x' }));
+      // Undecodable elements: a small one (refused, dead-lettered) and one too large to dead-letter (dropped).
+      await redis.client.rpush(key, Buffer.from('not msgpack at all'), Buffer.alloc(8192, 'x'), ...hostile).catch(() => undefined);
       await new Promise((r) => setTimeout(r, 1000));
     }
   })();
@@ -114,7 +114,8 @@ ${DEMO_SLOS}`;
       await Promise.all([demo, feeder]);
       await agent.stop().catch(() => undefined);
       await redis.cleanup();
-      await new Promise<void>((resolve) => rejecting.close(() => resolve()));
+      rejecting.closeAllConnections();
+      await new Promise((r) => rejecting.close(r));
       await rm(dir, { recursive: true, force: true });
     },
   };
