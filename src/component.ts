@@ -17,11 +17,20 @@
  * push exporter) calls `ctx.defer()` before resolving `consume()` and calls the returned `Settle` once the
  * data is delivered (or durably spooled), or with an error once it has definitively failed. The receiver
  * acknowledges a chunk only when every pipeline accepted it and every deferral settled without error.
+ *
+ * Layering (enforced by test/layering.test.ts, which reads every import): `src/` is core; `internal/<name>/`
+ * holds code shared by some components; components live in `receivers/ processors/ exporters/<type>/`.
+ * A component imports `src/`, `internal/` and its own folder, never another component — except
+ * `import type` from another component's `config.ts` (its exported config types, never its values or
+ * defaults). `internal/` imports `src/` and `internal/`, never a component. Core imports components only
+ * through `src/registry.ts` (plus those `config.ts` types), and never `internal/`; what a command needs
+ * from a component it reaches through a factory hook (e.g. `ReceiverFactory.demo`). Commands live in
+ * `src/commands/<name>.ts`. No file under these folders passes ~450 lines unless the test lists why.
  */
 import type { ZodType } from 'zod';
 import type { Logger } from 'pino';
 import type { Meter } from '@opentelemetry/api';
-import type { LogsBatch, MetricsBatch, RecordBatch, Signal, SignalPayload } from './model.js';
+import type { AnalyticsRecord, LogsBatch, MetricsBatch, RecordBatch, Signal, SignalPayload, UptimeRecord } from './model.js';
 import type { HttpHost } from './http-server.js';
 import type { SharedConfig } from './config/shared.js';
 
@@ -139,6 +148,30 @@ export interface ReceiverFactory<C = unknown> extends FactoryBase<C> {
    * goes only to the pipelines that did not take the batch.
    */
   create(ctx: ComponentContext, config: C, next: Consumer<'records'>): Receiver;
+  /**
+   * Optional: what `tyk-otel-pump demo` writes through. Opens a writer that puts synthetic records where
+   * a receiver with `config` reads them, in the receiver's wire format (the encoder lives next to the
+   * decoder). Rejects with a one-line message (no secret) when the source cannot be reached.
+   */
+  demo?(config: C, configDir: string, options: DemoOptions): Promise<DemoWriter>;
+}
+
+/** Command-line overrides of where `demo` writes (meaningful to receivers with keyed sources). */
+export interface DemoOptions {
+  /** `--key-prefix`: the analytics list prefix instead of the config's. */
+  readonly keyPrefix?: string;
+  /** `--uptime-key`: the uptime list instead of the config's. */
+  readonly uptimeKey?: string;
+}
+
+/** Writes `demo` traffic into a receiver's source. */
+export interface DemoWriter {
+  /** Where the records go, for the command's messages (never a secret). */
+  readonly describe: string;
+  /** Writes request and uptime records; resolves with the bytes written. */
+  write(analytics: readonly AnalyticsRecord[], uptime: readonly UptimeRecord[]): Promise<number>;
+  /** Closes the connection; safe to call more than once. */
+  close(): void;
 }
 
 /** Factory of a processor type. */

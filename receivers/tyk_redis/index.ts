@@ -5,6 +5,7 @@
 import type { ReceiverFactory } from '../../src/component.js';
 import { tykRedisConfigSchema, type TykRedisConfig } from './config.js';
 import { TykRedisReceiver } from './tyk_redis.js';
+import { openDemoWriter } from './demo.js';
 
 /** Factory of the `tyk_redis` receiver. */
 export const tykRedisReceiverFactory: ReceiverFactory<TykRedisConfig> = {
@@ -13,4 +14,5 @@ export const tykRedisReceiverFactory: ReceiverFactory<TykRedisConfig> = {
   description: 'Drains Tyk analytics and uptime records from Redis (at-most-once like Tyk Pump, or at-least-once).',
   configSchema: tykRedisConfigSchema,
   create: (ctx, config, next) => new TykRedisReceiver(ctx, config, next),
+  demo: openDemoWriter,
 };

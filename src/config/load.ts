@@ -227,7 +227,7 @@ export function loadConfigText(
   // partly invalid, so one run reports everything.
   const validComponents = new Map([...components].filter(([, c]) => c.valid));
   for (const check of Object.values(sharedSectionChecks)) {
-    problems.push(...check({ components: validComponents, sections: sharedValues, raw: rootMap }));
+    problems.push(...check({ components: validComponents, factories, sections: sharedValues, raw: rootMap }));
   }
 
   // Service. Pipelines are checked even when another part of `service` is invalid, so one run reports all.
