@@ -6,7 +6,7 @@
  * and the bounded caches in which both keep their per-tag-set / per-name line parts and counters.
  *
  * Lines are built by the exporters themselves rather than through hot-shots' per-metric methods: those
- * re-sanitise every tag on every call (the exporter is ~4.5× faster per record, `test/bench/dogstatsd.bench.ts`),
+ * re-sanitise every tag on every call (figures: BENCHMARKS.md, DogStatsD exporter),
  * cannot report which lines a failed datagram carried, and send a line longer than the buffer alone.
  * hot-shots keeps what it is good at: socket creation, DNS, and re-opening a Unix socket when the Agent
  * restarts.

@@ -4,8 +4,8 @@
  * `Content-Type: text/plain; version=0.0.4; charset=utf-8`. Collection goes through the OTel JS SDK: the
  * accumulator is a `MetricProducer` of a `PrometheusExporter` reader (server never started) on a
  * `MeterProvider`; each scrape runs `reader.collect()` and serializes the result with
- * `FastPrometheusSerializer`, which writes exactly what the SDK's `PrometheusSerializer` writes, ~20×
- * faster (see `serialize.ts`). OpenMetrics is not offered: the SDK serializer only has the classic format.
+ * `FastPrometheusSerializer`, which writes exactly what the SDK's `PrometheusSerializer` writes, much
+ * faster (see `serialize.ts`; figures in BENCHMARKS.md). OpenMetrics is not offered: the SDK serializer only has the classic format.
  */
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';

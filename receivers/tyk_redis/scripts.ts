@@ -10,9 +10,9 @@ import type { RedisClient } from './connection.js';
  * At-most-once claim: `MULTI / LRANGE key 0 n-1 / LTRIM key n -1 / EXEC` — Tyk Pump's own claim, atomic
  * and one round trip (ioredis writes the four commands at once). Returns the claimed elements.
  *
- * Not a Lua script on purpose: a script turns every element into a Lua string and back, which cost Redis
- * 3.6–4.3 µs of CPU per 1 KB record against 0.8 µs for the transaction (1000-record claims, Redis 7.0) —
- * and on a small host Redis takes that CPU from the agent.
+ * Not a Lua script on purpose: a script turns every element into a Lua string and back, which costs Redis
+ * several times the CPU of the transaction (BENCHMARKS.md, Pipeline) — and on a small host Redis takes
+ * that CPU from the agent.
  */
 export async function claimChunk(client: RedisClient, key: string, n: number): Promise<Buffer[]> {
   let res: [Error | null, unknown][] | null;
