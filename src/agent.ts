@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { ResolvedConfig } from './config/load.js';
 import { Graph, HealthRegistry, describePipelines } from './graph.js';
 import { HttpServers, sendJson } from './http-server.js';
-import { SelfTelemetry } from './telemetry.js';
+import { SelfTelemetry, type TelemetryPushReader } from './telemetry.js';
 import { VERSION } from './version.js';
 
 /** Options for an in-process agent. */
@@ -39,11 +39,11 @@ export class Agent {
     this.config = config;
     this.logger = options.logger;
     this.instanceId = options.instanceId ?? newInstanceId();
-    this.telemetry = new SelfTelemetry(config.service.telemetry.metrics.prefix, {
-      'service.name': 'tyk-otel-pump',
-      'service.version': VERSION,
-      'service.instance.id': this.instanceId,
-    });
+    this.telemetry = new SelfTelemetry(
+      config.service.telemetry.metrics.prefix,
+      telemetryResource(config.service.telemetry.resource, this.instanceId),
+      config.service.telemetry.metrics.readers.map(pushReader),
+    );
     this.http = new HttpServers(this.logger.child({ component: 'http' }));
     this.graph = Graph.build(config, {
       logger: this.logger,
@@ -105,4 +105,23 @@ export class Agent {
   bound(address: string): Promise<{ host: string; port: number } | undefined> {
     return this.http.bound(address);
   }
+}
+
+/** Self-telemetry's resource: our defaults, then `service.telemetry.resource` (null removes a default). */
+function telemetryResource(configured: Readonly<Record<string, string | null>>, instanceId: string): Record<string, string> {
+  const out: Record<string, string> = { 'service.name': 'tyk-otel-pump', 'service.version': VERSION, 'service.instance.id': instanceId };
+  for (const [k, v] of Object.entries(configured)) {
+    if (v === null) delete out[k];
+    else out[k] = v;
+  }
+  return out;
+}
+
+/** A configured push reader as the telemetry registry takes it. */
+function pushReader(r: ResolvedConfig['service']['telemetry']['metrics']['readers'][number]): TelemetryPushReader {
+  const otlp = r.periodic.exporter.otlp;
+  const url = new URL(otlp.endpoint);
+  if (url.pathname === '/' || url.pathname === '') url.pathname = '/v1/metrics';
+  const headers = Array.isArray(otlp.headers) ? Object.fromEntries(otlp.headers.map((h) => [h.name, h.value])) : otlp.headers;
+  return { protocol: otlp.protocol, url: url.toString(), headers, intervalMs: r.periodic.interval, timeoutMs: otlp.timeout };
 }

@@ -9,6 +9,7 @@ import { runCommand } from './commands/run.js';
 import { validateCommand } from './commands/validate.js';
 import { graphCommand } from './commands/graph.js';
 import { sloRulesCommand } from './commands/slo-rules.js';
+import { deadLettersCommand } from './commands/dead-letters.js';
 import { demoCommand } from './commands/demo.js';
 
 export type { Command, Io } from './commands/io.js';
@@ -19,6 +20,7 @@ export const commands: Readonly<Record<string, Command>> = {
   validate: validateCommand,
   graph: graphCommand,
   'slo-rules': sloRulesCommand,
+  'dead-letters': deadLettersCommand,
   demo: demoCommand,
 };
 

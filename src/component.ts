@@ -7,6 +7,14 @@
  * what the component holds to its consumer before resolving. The graph starts exporters, then processors,
  * then receivers, and shuts them down in the reverse order.
  *
+ * Shutdown deadline: the graph passes every `shutdown()` the same `ShutdownDeadline`: the end of
+ * `service.shutdown_timeout` less a small reserve (a tenth, at most 1 s) for the work that follows the
+ * waits; when the whole budget is over the agent exits, finished or not. A component that waits during
+ * shutdown (for deliveries to settle, a queue to drain) waits until its own configured timeout or the
+ * deadline, whichever comes first, and then leaves what is unfinished as its delivery guarantee says
+ * (at-least-once: in Redis; a queue: spooled, or dropped and counted). Its configured waits are declared by
+ * the factory's `shutdownWaits()` so that config validation refuses one longer than `service.shutdown_timeout`.
+ *
  * Data flow and backpressure: `consume()` resolves once the component has *accepted* the batch. A
  * component that is full (a bounded queue at capacity) simply does not resolve until it has room, so the
  * receiver upstream stops claiming new data from Redis while it waits; records then stay in Redis.
@@ -17,6 +25,16 @@
  * push exporter) calls `ctx.defer()` before resolving `consume()` and calls the returned `Settle` once the
  * data is delivered (or durably spooled), or with an error once it has definitively failed. The receiver
  * acknowledges a chunk only when every pipeline accepted it and every deferral settled without error.
+ *
+ * Acknowledgement is tracked per (pipeline, exporter): each exporter of a pipeline gets a `BatchContext`
+ * of its own for the chunk, and its `consume` outcome and deferrals count for it alone. When an exporter
+ * fails with a retryable error, an at-least-once receiver re-delivers the chunk to that pipeline later;
+ * its processors run again on it, but the exporters that already delivered it (or refused it for good)
+ * are skipped — no exporter gets the same chunk twice while the agent runs. (After a crash, a re-claimed
+ * chunk reaches every exporter again, with the same `ctx.chunkId`: an exporter that must not apply a chunk
+ * twice across crashes keys its writes by it.) Hence the rules for a processor: pass the `ctx` you were
+ * given to `next.consume` unchanged, emit at most one batch per batch consumed (a retry re-sends what a
+ * failed exporter got of the chunk, all of it), and expect a retried chunk to reach you again.
  *
  * Layering (enforced by test/layering.test.ts, which reads every import): `src/` is core; `internal/<name>/`
  * holds code shared by some components; components live in `receivers/ processors/ exporters/<type>/`.
@@ -52,8 +70,14 @@ export interface HealthReporter {
 
 /** Standard self-telemetry every component emits (see `src/telemetry.ts` for the metric names). */
 export interface ComponentTelemetry {
-  /** The shared self-telemetry meter, for component-specific instruments (name them `tyk_otel_pump.<kind>.<what>`). */
+  /**
+   * The shared self-telemetry meter, for component-specific instruments. Names are relative to
+   * `service.telemetry.metrics.prefix`: name them `<kind>.<what>` (`processor.sli.overflow_records`) and the
+   * meter makes `<prefix>.processor.sli.overflow_records`. Never spell the prefix (a test checks).
+   */
   readonly meter: Meter;
+  /** `<prefix>.<suffix>`: the full name of a self-telemetry item made outside the meter (an APM span name). */
+  name(suffix: string): string;
   /** Records (or items) that entered the component and were accepted. */
   accepted(count: number, signal?: Signal): void;
   /** Items refused because they are malformed (decode errors, wrong types); `reason` is a stable snake_case word. */
@@ -89,8 +113,15 @@ export interface ComponentContext {
 /** Called exactly once when deferred delivery finished: without an argument on success. */
 export type Settle = (error?: Error) => void;
 
-/** Per-batch context handed down the pipeline with the data. */
+/** Per-batch context handed down the pipeline with the data (one per exporter of each pipeline, see above). */
 export interface BatchContext {
+  /**
+   * The receiver's id of the claimed chunk this batch comes from: stable across every re-delivery of the
+   * same claimed chunk (including after a crash and adoption by another instance), unique across chunks;
+   * undefined when the receiver cannot give one (and for a batch made outside a receiver, such as the `slo`
+   * processor's timed gauges). An exporter writing to a store that must not apply a chunk twice (SQL) keys its writes by it.
+   */
+  readonly chunkId: string | undefined;
   /** Take over responsibility for finishing delivery asynchronously; call the returned function exactly once. */
   defer(): Settle;
 }
@@ -100,10 +131,22 @@ export interface Consumer<S extends Signal> {
   consume(data: SignalPayload[S], ctx: BatchContext): Promise<void>;
 }
 
+/** When a shutdown must be over: handed to every component's `shutdown()` by the graph. */
+export interface ShutdownDeadline {
+  /** Epoch milliseconds by which waits must end (`service.shutdown_timeout` after shutdown began, less the reserve). */
+  readonly at: number;
+  /** Aborted at `at`: pass it to whatever waits (HTTP requests, sleeps) so it stops waiting in time. */
+  readonly signal: AbortSignal;
+}
+
 /** Lifecycle shared by all components. */
 export interface Component {
   start(): Promise<void>;
-  shutdown(): Promise<void>;
+  /**
+   * Stops the component (see the contract above). `deadline` is absent when a caller outside the graph
+   * (a test, a tool) stops it: then the component's own timeouts bound the wait.
+   */
+  shutdown(deadline?: ShutdownDeadline): Promise<void>;
 }
 
 /** A receiver produces `records` and pushes them to its consumer. */
@@ -137,6 +180,19 @@ interface FactoryBase<C> {
    * type is the component's config type, so type, defaults and validation cannot drift.
    */
   readonly configSchema: ZodType<C>;
+  /**
+   * Optional: the waits this config makes `shutdown()` spend at most (e.g. a drain timeout), each with its
+   * path inside the component's config. Config validation refuses one longer than `service.shutdown_timeout`.
+   */
+  shutdownWaits?(config: C): readonly ShutdownWait[];
+}
+
+/** One bounded wait of a component's shutdown, as declared by `shutdownWaits()`. */
+export interface ShutdownWait {
+  /** Path of the config key inside the component's config, e.g. `['sending_queue', 'drain_timeout']`. */
+  readonly path: readonly string[];
+  /** The configured wait in milliseconds. */
+  readonly ms: number;
 }
 
 /** Factory of a receiver type. */
@@ -144,16 +200,60 @@ export interface ReceiverFactory<C = unknown> extends FactoryBase<C> {
   readonly kind: 'receiver';
   /**
    * `next` feeds every pipeline that lists the receiver. The graph passes a `Pipelines` (src/delivery.ts):
-   * wrap it with `asPipelines(next)` to use `deliver()`, which reports the outcome per pipeline so a retry
-   * goes only to the pipelines that did not take the batch.
+   * wrap it with `asPipelines(next)` to use `deliver(batch, { only, chunkId })`, which reports the outcome
+   * per pipeline and exporter so a retry (`only: outcome.retry`) goes only to the exporters that did not
+   * take the batch, and gives every exporter the chunk's id as `ctx.chunkId`.
    */
   create(ctx: ComponentContext, config: C, next: Consumer<'records'>): Receiver;
+  /**
+   * Optional: opens the receiver's dead-letter list for the `dead-letters` command (list, show, replay,
+   * purge) with the same connection settings the receiver uses. `configDir` resolves relative file paths.
+   */
+  openDeadLetters?(config: C, configDir: string): DeadLetterStore;
   /**
    * Optional: what `tyk-otel-pump demo` writes through. Opens a writer that puts synthetic records where
    * a receiver with `config` reads them, in the receiver's wire format (the encoder lives next to the
    * decoder). Rejects with a one-line message (no secret) when the source cannot be reached.
    */
   demo?(config: C, configDir: string, options: DemoOptions): Promise<DemoWriter>;
+}
+
+/** One dead-lettered element, as operator tools see it. */
+export interface DeadLetterEntry {
+  /** Position in the dead-letter list (0 = oldest) when it was read. */
+  readonly index: number;
+  /** ISO time it was dead-lettered. */
+  readonly time: string;
+  readonly reason: string;
+  /** The list it was drained from, where `replay` pushes it back. */
+  readonly source: string;
+  readonly format: 'msgpack' | 'protobuf' | 'uptime';
+  readonly sizeBytes: number;
+  /** The decode error that sent it here. */
+  readonly error: string;
+  readonly receiver: string;
+  readonly instance: string;
+  /** The element's original bytes. */
+  readonly bytes: Buffer;
+  /** The dead-letter list element itself (identifies it for replay and purge). */
+  readonly element: string;
+}
+
+/** A receiver's dead-letter list, opened by `ReceiverFactory.openDeadLetters`. */
+export interface DeadLetterStore {
+  /** Where the list is (`redis://host:port/db key`, no credentials). */
+  readonly describe: string;
+  /** Every entry, oldest first (elements that are not our envelope come back with reason `unreadable`). */
+  list(): Promise<DeadLetterEntry[]>;
+  /** A readable, secret-masked dump of an entry's bytes, flagging what the typed decoder refuses. */
+  dump(entry: DeadLetterEntry): string;
+  /** The error this version's decoder still gives for the entry, or undefined when it now decodes. */
+  check(entry: DeadLetterEntry): string | undefined;
+  /** Pushes the entry's bytes back to its source list and removes it; false when it was no longer there. */
+  replay(entry: DeadLetterEntry): Promise<boolean>;
+  /** Removes the entry; false when it was no longer there. */
+  purge(entry: DeadLetterEntry): Promise<boolean>;
+  close(): Promise<void>;
 }
 
 /** Command-line overrides of where `demo` writes (meaningful to receivers with keyed sources). */

@@ -1,13 +1,15 @@
 /**
  * Static checks of `service.pipelines`: every referenced component exists, no pipeline is empty, and the
  * signals line up — receivers emit records, each processor must accept what the previous stage emits, and
- * the last stage must emit the pipeline's signal, which every exporter must accept.
+ * the last stage must emit the pipeline's signal, which every exporter must accept. Also the graph's
+ * shutdown budget: no component waits longer than `service.shutdown_timeout`.
  */
 import type { ConfigProblem } from './errors.js';
-import type { ComponentKind, Factory, ProcessorFactory, ProcessorSignature } from './component.js';
+import type { ComponentKind, Factory, ProcessorFactory, ProcessorSignature, ShutdownWait } from './component.js';
 import type { Signal } from './model.js';
 import type { ComponentEntry, PipelineSpec } from './config/load.js';
 import { suggest } from './config/problems.js';
+import { formatDuration } from './config/schema.js';
 
 /** The pipeline signals, i.e. the valid first part of a pipeline id. */
 export const SIGNALS: readonly Signal[] = ['records', 'metrics', 'logs'];
@@ -153,4 +155,25 @@ export function planPipelines(
     }
   }
   return { pipelines: out, problems, warnings };
+}
+
+/**
+ * Refuses a component wait (`shutdownWaits()`, e.g. `tyk_redis` `shutdown_timeout`, `otlp_http`
+ * `sending_queue.drain_timeout`) longer than `service.shutdown_timeout`: the agent would exit before it
+ * ends. Checks every component with a valid config, used or not.
+ */
+export function checkShutdownWaits(components: ReadonlyMap<string, ComponentEntry>, shutdownTimeoutMs: number): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  for (const entry of components.values()) {
+    if (!entry.valid || !entry.factory.shutdownWaits) continue;
+    for (const wait of (entry.factory.shutdownWaits as (config: unknown) => readonly ShutdownWait[])(entry.config)) {
+      if (wait.ms <= shutdownTimeoutMs) continue;
+      problems.push({
+        path: [SECTION[entry.kind], entry.id, ...wait.path].join('::'),
+        message: `must not be longer than service::shutdown_timeout (${formatDuration(shutdownTimeoutMs)}), after which the agent exits`,
+        got: formatDuration(wait.ms),
+      });
+    }
+  }
+  return problems;
 }

@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import { startAgent, type RunningAgent } from '../test/helpers/agent.js';
 import { events, exporters, fakeFactories, receivers } from '../test/helpers/fake-components.js';
 import { httpRecord } from '../test/helpers/records.js';
-import { Delivery, PipelineFanOut } from './delivery.js';
-import { FanOut } from './graph.js';
-import { FanOutError, ShuttingDownError, isRetryable } from './errors.js';
-import type { Consumer } from './component.js';
+import { Delivery, ExporterFanOut, PipelineFanOut, UNTRACKED } from './delivery.js';
+import { ExportError, FanOutError, ShuttingDownError, isRetryable } from './errors.js';
+import type { BatchContext, Consumer } from './component.js';
+import type { RecordBatch } from './model.js';
 import { PROMETHEUS_CONTENT_TYPE } from './http-server.js';
 
 const YAML = `
@@ -124,18 +124,18 @@ describe('pipeline graph', () => {
 describe('fan-out', () => {
   it('gives the batch to every consumer even when one fails, and reports retryable if any failure is', async () => {
     const got: string[] = [];
-    const ok = (name: string): Consumer<'records'> => ({ consume: async () => void got.push(name) });
-    const failing = (err: Error): Consumer<'records'> => ({ consume: async () => { throw err; } });
-    const fan = new FanOut<'records'>([ok('a'), failing(new Error('permanent')), ok('b'), failing(new ShuttingDownError('x'))]);
-    await assert.rejects(fan.consume([], { defer: () => () => undefined }), (err: unknown) => {
+    const ok = (id: string) => ({ id, consumer: { consume: async () => void got.push(id) } as Consumer<'records'> });
+    const failing = (id: string, err: Error) => ({ id, consumer: { consume: async () => { throw err; } } as Consumer<'records'> });
+    const fan = new ExporterFanOut<'records'>([ok('a'), failing('p', new Error('permanent')), ok('b'), failing('r', new ShuttingDownError('x'))]);
+    await assert.rejects(fan.consume([], UNTRACKED), (err: unknown) => {
       assert.ok(err instanceof FanOutError);
       assert.equal(err.errors.length, 2);
       assert.equal(isRetryable(err), true);
       return true;
     });
     assert.deepEqual(got.sort(), ['a', 'b']);
-    const onlyPermanent = new FanOut<'records'>([ok('c'), failing(new Error('bug'))]);
-    await assert.rejects(onlyPermanent.consume([], { defer: () => () => undefined }), (err: unknown) => !isRetryable(err));
+    const onlyPermanent = new ExporterFanOut<'records'>([ok('c'), failing('bug', new Error('bug'))]);
+    await assert.rejects(onlyPermanent.consume([], UNTRACKED), (err: unknown) => !isRetryable(err));
   });
 });
 
@@ -156,10 +156,10 @@ describe('pipeline fan-out with per-pipeline delivery', () => {
     const first = fan.deliver([httpRecord()]);
     await first.accepted;
     const o1 = await first.outcome;
-    assert.deepEqual([o1.delivered, o1.retry, o1.failed], [[0], [1], [2]]);
+    assert.deepEqual([o1.delivered, o1.retry, o1.failed], [[0], [{ pipeline: 1, delivered: [], failed: [] }], [2]]);
     assert.ok(o1.error instanceof ShuttingDownError, 'a retryable error is reported before a permanent one');
     failNext = false;
-    const second = fan.deliver([httpRecord()], o1.retry);
+    const second = fan.deliver([httpRecord()], { only: o1.retry });
     const o2 = await second.outcome;
     assert.deepEqual([o2.delivered, o2.retry, o2.failed], [[1], [], []]);
     assert.deepEqual(seen, ['metrics', 'logs', 'logs'], 'the metrics pipeline got the batch once');
@@ -167,10 +167,104 @@ describe('pipeline fan-out with per-pipeline delivery', () => {
 
   it('as a plain consumer it defers delivery until every pipeline settled', async () => {
     const fan = new PipelineFanOut([{ consume: async (_d, ctx) => { const s = ctx.defer(); setTimeout(() => s(new ShuttingDownError('x')), 5); } }]);
-    const d = new Delivery();
+    const d = new Delivery('chunk-1');
     await fan.consume([httpRecord()], d.ctx);
     d.seal();
     assert.ok((await d.done) instanceof ShuttingDownError);
+  });
+});
+
+/** An exporter that records each call (and the context it got) and answers as `script` says. */
+class ScriptedExporter implements Consumer<'records'> {
+  readonly calls: { records: RecordBatch; ctx: BatchContext }[] = [];
+  constructor(readonly id: string, private readonly script: (call: number, ctx: BatchContext) => void | Promise<void> = () => undefined) {}
+  async consume(records: RecordBatch, ctx: BatchContext): Promise<void> {
+    this.calls.push({ records, ctx });
+    await this.script(this.calls.length, ctx);
+  }
+}
+
+/** One pipeline: a pass-through processor that counts its runs, then the exporters. */
+function pipeline(exps: ScriptedExporter[], processorFails: (run: number) => Error | undefined = () => undefined) {
+  const state = { runs: 0 };
+  const fan = new ExporterFanOut<'records'>(exps.map((e) => ({ id: e.id, consumer: e })));
+  const head: Consumer<'records'> = {
+    consume: async (data, ctx) => {
+      state.runs++;
+      await fan.consume(data.map((r) => r), ctx);
+      const err = processorFails(state.runs);
+      if (err) throw err;
+    },
+  };
+  return { head, state };
+}
+
+describe('per-exporter acknowledgement', () => {
+  it('re-delivers only to the exporter that failed; the one that delivered never gets the chunk twice', async () => {
+    const file = new ScriptedExporter('file');
+    // A queued exporter: accepts, then the send fails (retryable) twice before it succeeds.
+    const otlp = new ScriptedExporter('otlp_http', (call, ctx) => {
+      const settle = ctx.defer();
+      setTimeout(() => settle(call <= 2 ? new ExportError('503', { retryable: true, status: 503 }) : undefined), 2);
+    });
+    const { head, state } = pipeline([otlp, file]);
+    const fan = new PipelineFanOut([head]);
+    const batch = [httpRecord({ route: 'one' })];
+    let o = await fan.deliver(batch, { chunkId: 'c-7' }).outcome;
+    assert.deepEqual(o.retry, [{ pipeline: 0, delivered: ['file'], failed: [] }]);
+    assert.ok(o.error instanceof ExportError);
+    o = await fan.deliver(batch, { only: o.retry, chunkId: 'c-7' }).outcome;
+    assert.deepEqual(o.retry, [{ pipeline: 0, delivered: ['file'], failed: [] }]);
+    o = await fan.deliver(batch, { only: o.retry, chunkId: 'c-7' }).outcome;
+    assert.deepEqual([o.delivered, o.retry, o.failed, o.error], [[0], [], [], undefined]);
+    assert.equal(state.runs, 3, 'the processor ran again for each retry');
+    assert.equal(file.calls.length, 1, 'the exporter that delivered got the chunk once');
+    assert.equal(otlp.calls.length, 3);
+    assert.deepEqual([...file.calls, ...otlp.calls].map((c) => c.ctx.chunkId), ['c-7', 'c-7', 'c-7', 'c-7'], 'every exporter context carries the chunk id');
+    assert.notEqual(file.calls[0]?.ctx, otlp.calls[0]?.ctx, 'each exporter has a context of its own');
+  });
+
+  it('an exporter that refused for good is skipped by the retry and the pipeline ends failed', async () => {
+    const ok = new ScriptedExporter('ok');
+    const refuses = new ScriptedExporter('refuses', () => { throw new ExportError('400', { retryable: false, status: 400 }); });
+    let down = true;
+    const flaky = new ScriptedExporter('flaky', () => { if (down) throw new ShuttingDownError('flaky'); });
+    const { head } = pipeline([ok, refuses, flaky]);
+    const fan = new PipelineFanOut([head]);
+    const o1 = await fan.deliver([httpRecord()]).outcome;
+    assert.deepEqual(o1.retry, [{ pipeline: 0, delivered: ['ok'], failed: ['refuses'] }]);
+    down = false;
+    const o2 = await fan.deliver([httpRecord()], { only: o1.retry }).outcome;
+    assert.deepEqual([o2.delivered, o2.retry, o2.failed], [[], [], [0]]);
+    assert.match(o2.error?.message ?? '', /refuses/);
+    assert.deepEqual([ok.calls.length, refuses.calls.length, flaky.calls.length], [1, 1, 2]);
+  });
+
+  it('a processor failing after its exporters delivered retries the pipeline without them', async () => {
+    const a = new ScriptedExporter('a');
+    const b = new ScriptedExporter('b');
+    const { head, state } = pipeline([a, b], (run) => (run === 1 ? new ShuttingDownError('processor') : undefined));
+    const fan = new PipelineFanOut([head]);
+    const o1 = await fan.deliver([httpRecord()]).outcome;
+    assert.deepEqual(o1.retry, [{ pipeline: 0, delivered: ['a', 'b'], failed: [] }]);
+    const o2 = await fan.deliver([httpRecord()], { only: o1.retry }).outcome;
+    assert.deepEqual(o2.delivered, [0]);
+    assert.equal(state.runs, 2);
+    assert.deepEqual([a.calls.length, b.calls.length], [1, 1]);
+  });
+
+  it('a context the graph did not make is shared by every exporter (no tracking, no skipping)', async () => {
+    const a = new ScriptedExporter('a');
+    const b = new ScriptedExporter('b');
+    const fan = new ExporterFanOut<'records'>([a, b].map((e) => ({ id: e.id, consumer: e })));
+    const d = new Delivery();
+    await fan.consume([httpRecord()], d.ctx);
+    await fan.consume([httpRecord()], d.ctx);
+    d.seal();
+    assert.equal(await d.done, undefined);
+    assert.deepEqual([a.calls.length, b.calls.length], [2, 2]);
+    assert.equal(a.calls[0]?.ctx, d.ctx);
+    assert.equal(d.ctx.chunkId, undefined);
   });
 });
 

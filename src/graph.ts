@@ -9,27 +9,14 @@
  */
 import type { Logger } from 'pino';
 import type {
-  BatchContext, Component, ComponentContext, ComponentKind, Consumer, Exporter, HealthReporter, HealthState, Processor,
+  BatchContext, Component, ComponentContext, ComponentKind, Consumer, Exporter, HealthReporter, HealthState, Processor, ShutdownDeadline,
 } from './component.js';
-import type { Signal, SignalPayload } from './model.js';
+import type { Signal } from './model.js';
 import type { PipelineSpec, ResolvedConfig } from './config/load.js';
 import type { HttpServers } from './http-server.js';
 import type { SelfTelemetry } from './telemetry.js';
-import { FanOutError, StartError, TimeoutError } from './errors.js';
-import { PipelineFanOut } from './delivery.js';
-
-/** Sends one batch to several consumers concurrently; all of them get it even if one fails. */
-export class FanOut<S extends Signal> implements Consumer<S> {
-  constructor(private readonly consumers: readonly Consumer<S>[]) {}
-
-  async consume(data: SignalPayload[S], ctx: BatchContext): Promise<void> {
-    const only = this.consumers.length === 1 ? this.consumers[0] : undefined;
-    if (only) return only.consume(data, ctx);
-    const results = await Promise.allSettled(this.consumers.map((c) => c.consume(data, ctx)));
-    const errors = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown);
-    if (errors.length > 0) throw new FanOutError(errors);
-  }
-}
+import { StartError, TimeoutError } from './errors.js';
+import { ExporterFanOut, PipelineFanOut } from './delivery.js';
 
 function exporterConsumer(exp: Exporter, signal: Signal, id: string): Consumer<Signal> {
   const fn =
@@ -85,19 +72,31 @@ export interface GraphDeps {
   readonly instanceId: string;
 }
 
+/**
+ * The part of the shutdown budget kept after the components' deadline for what follows their waits
+ * (closing connections, writing a spool): a tenth of the budget, at most one second. A component that
+ * waits until the deadline then still finishes before the agent gives up on it.
+ */
+export function shutdownReserveMs(timeoutMs: number): number {
+  return Math.min(1000, Math.floor(timeoutMs / 10));
+}
+
 /** Built components of one config, in start order. */
 export class Graph {
   private readonly nodes: Node[] = [];
   private readonly logger: Logger;
+  /** `service.shutdown_timeout`: the default budget of `shutdown()`, also after a failed start. */
+  private readonly shutdownTimeoutMs: number;
   private stopping: Promise<void> | undefined;
 
-  private constructor(logger: Logger) {
+  private constructor(logger: Logger, shutdownTimeoutMs: number) {
     this.logger = logger;
+    this.shutdownTimeoutMs = shutdownTimeoutMs;
   }
 
   /** Instantiates every component referenced by the pipelines and wires them. */
   static build(config: ResolvedConfig, deps: GraphDeps): Graph {
-    const g = new Graph(deps.logger);
+    const g = new Graph(deps.logger, config.service.shutdown_timeout);
     const ctx = (id: string, kind: ComponentKind, signal: Signal): ComponentContext => ({
       id,
       logger: deps.logger.child({ component: id }),
@@ -125,7 +124,7 @@ export class Graph {
     // Processors: one chain per pipeline, built back to front.
     const heads = new Map<string, Consumer<Signal>>();
     for (const p of config.pipelines) {
-      let next: Consumer<Signal> = new FanOut(p.exporters.map((id) => exporterConsumer(exporters.get(id) as Exporter, p.signal, id)));
+      let next: Consumer<Signal> = new ExporterFanOut(p.exporters.map((id) => ({ id, consumer: exporterConsumer(exporters.get(id) as Exporter, p.signal, id) })));
       const chain: Node[] = [];
       for (let i = p.processors.length - 1; i >= 0; i--) {
         const { id, signature } = p.processors[i] as PipelineSpec['processors'][number];
@@ -162,7 +161,7 @@ export class Graph {
         health.started(node.id);
       } catch (err) {
         this.logger.error({ err, component: node.id }, 'component failed to start; stopping the others');
-        await this.shutdown(30_000, health).catch(() => undefined);
+        await this.shutdown(this.shutdownTimeoutMs, health).catch(() => undefined);
         throw err instanceof StartError ? err : new StartError(node.id, err instanceof Error ? err.message : String(err), { cause: err });
       }
     }
@@ -170,26 +169,42 @@ export class Graph {
 
   /**
    * Shuts down receivers first, then processors front to back, then exporters, each after its upstream has
-   * flushed into it. Resolves when all are down; rejects with a TimeoutError if `timeoutMs` passes first.
+   * flushed into it, handing every component the same deadline: `timeoutMs` (from the first call, by
+   * default `service.shutdown_timeout`) minus a reserve for the work after the waits (see
+   * `shutdownReserveMs`). Resolves when all are down; rejects with a TimeoutError if `timeoutMs` passes
+   * first. Idempotent: later calls share the first one's deadline.
    */
-  shutdown(timeoutMs: number, health?: HealthRegistry): Promise<void> {
-    this.stopping ??= (async () => {
-      for (let i = this.nodes.length - 1; i >= 0; i--) {
-        const node = this.nodes[i] as Node;
-        try {
-          await node.component.shutdown();
-        } catch (err) {
-          this.logger.error({ err, component: node.id }, 'component failed to shut down cleanly');
+  shutdown(timeoutMs: number = this.shutdownTimeoutMs, health?: HealthRegistry): Promise<void> {
+    if (!this.stopping) {
+      const controller = new AbortController();
+      const waitsMs = timeoutMs - shutdownReserveMs(timeoutMs);
+      const deadline: ShutdownDeadline = { at: Date.now() + waitsMs, signal: controller.signal };
+      const abort = setTimeout(() => controller.abort(new TimeoutError('shutdown waits', waitsMs)), waitsMs);
+      abort.unref();
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new TimeoutError('shutdown', timeoutMs)), timeoutMs);
+        timer.unref();
+      });
+      // The race is handled by the caller; this one only keeps an unobserved rejection from surfacing.
+      timeout.catch(() => undefined);
+      const down = (async () => {
+        for (let i = this.nodes.length - 1; i >= 0; i--) {
+          const node = this.nodes[i] as Node;
+          try {
+            await node.component.shutdown(deadline);
+          } catch (err) {
+            this.logger.error({ err, component: node.id }, 'component failed to shut down cleanly');
+          }
+          health?.stopped(node.id);
         }
-        health?.stopped(node.id);
-      }
-    })();
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new TimeoutError('shutdown', timeoutMs)), timeoutMs);
-      timer.unref();
-    });
-    return Promise.race([this.stopping, timeout]).finally(() => clearTimeout(timer));
+      })();
+      this.stopping = Promise.race([down, timeout]).finally(() => {
+        clearTimeout(abort);
+        clearTimeout(timer);
+      });
+    }
+    return this.stopping;
   }
 
   /** Component ids in start order. */

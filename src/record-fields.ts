@@ -132,3 +132,16 @@ export function redactUrl(url: string): string {
   if (scheme < 0 || (slash >= 0 && at > slash)) return url;
   return `${url.slice(0, scheme + 3)}REDACTED:REDACTED${url.slice(at)}`;
 }
+
+/**
+ * Tyk's Prometheus-pump API-key obfuscation: `****` + the last 4 bytes, or `--` when the key has 4 bytes or
+ * fewer (tyk-pump `pumps/prometheus.go`). Used by the `redact` processor, Tyk-compatible custom metrics and
+ * the dead-letter dump, so a key is masked the same way everywhere.
+ */
+export function obfuscateApiKey(key: string): string {
+  const bytes = Buffer.byteLength(key, 'utf8');
+  if (bytes <= 4) return '--';
+  if (bytes === key.length) return `****${key.slice(-4)}`;
+  const b = Buffer.from(key, 'utf8');
+  return `****${b.subarray(b.length - 4).toString('utf8')}`;
+}

@@ -9,19 +9,92 @@
  * - `<prefix>_exporter_sent_items_total{exporter,signal}`, `…_send_failed_items_total{exporter,signal,reason}`
  * - `<prefix>_exporter_queue_size{exporter}`
  * - `<prefix>_process_memory_rss_bytes`, `…_process_heap_used_bytes`, `…_process_uptime_seconds`
+ *
+ * Besides the pull endpoint, `service.telemetry.metrics.readers` may push the same instruments over
+ * OTLP/HTTP with the SDK's `PeriodicExportingMetricReader` (see {@link TelemetryPushReader}).
  */
-import { type Attributes, type Counter, type Meter } from '@opentelemetry/api';
-import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import type {
+  Attributes, BatchObservableCallback, Counter, Meter, MetricAttributes, MetricOptions, Observable,
+} from '@opentelemetry/api';
+import { MeterProvider, PeriodicExportingMetricReader, type IMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
+import { OTLPMetricExporter as OTLPJsonMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
+import { OTLPMetricExporter as OTLPProtoMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ComponentKind, ComponentTelemetry } from './component.js';
 import type { Signal } from './model.js';
 
 
+/**
+ * The meter components get: instrument names are relative to `service.telemetry.metrics.prefix`, so
+ * `createCounter('processor.sli.overflow_records')` makes `<prefix>.processor.sli.overflow_records`
+ * (`<prefix>_processor_sli_overflow_records_total` in Prometheus). No component spells the prefix.
+ */
+class PrefixedMeter implements Meter {
+  constructor(
+    private readonly meter: Meter,
+    private readonly prefix: string,
+  ) {}
+
+  private n(name: string): string {
+    return `${this.prefix}.${name}`;
+  }
+
+  createGauge<A extends MetricAttributes = MetricAttributes>(name: string, options?: MetricOptions) {
+    return this.meter.createGauge<A>(this.n(name), options);
+  }
+  createHistogram<A extends MetricAttributes = MetricAttributes>(name: string, options?: MetricOptions) {
+    return this.meter.createHistogram<A>(this.n(name), options);
+  }
+  createCounter<A extends MetricAttributes = MetricAttributes>(name: string, options?: MetricOptions) {
+    return this.meter.createCounter<A>(this.n(name), options);
+  }
+  createUpDownCounter<A extends MetricAttributes = MetricAttributes>(name: string, options?: MetricOptions) {
+    return this.meter.createUpDownCounter<A>(this.n(name), options);
+  }
+  createObservableGauge<A extends MetricAttributes = MetricAttributes>(name: string, options?: MetricOptions) {
+    return this.meter.createObservableGauge<A>(this.n(name), options);
+  }
+  createObservableCounter<A extends MetricAttributes = MetricAttributes>(name: string, options?: MetricOptions) {
+    return this.meter.createObservableCounter<A>(this.n(name), options);
+  }
+  createObservableUpDownCounter<A extends MetricAttributes = MetricAttributes>(name: string, options?: MetricOptions) {
+    return this.meter.createObservableUpDownCounter<A>(this.n(name), options);
+  }
+  addBatchObservableCallback<A extends MetricAttributes = MetricAttributes>(callback: BatchObservableCallback<A>, observables: Observable<A>[]): void {
+    this.meter.addBatchObservableCallback(callback, observables);
+  }
+  removeBatchObservableCallback<A extends MetricAttributes = MetricAttributes>(callback: BatchObservableCallback<A>, observables: Observable<A>[]): void {
+    this.meter.removeBatchObservableCallback(callback, observables);
+  }
+}
+
+/** One push reader of self-telemetry: OTLP/HTTP every `intervalMs` (the Collector's `readers[].periodic`). */
+export interface TelemetryPushReader {
+  readonly protocol: 'http/protobuf' | 'http/json';
+  /** Full URL to POST to (`…/v1/metrics`). */
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+}
+
+/**
+ * The OTel JS SDK's own OTLP metric exporter for one push reader. Self-telemetry is a few dozen series, so
+ * the SDK exporter's simple retry (a failed export is dropped, the next interval sends cumulative values
+ * again) loses nothing that matters: counters are cumulative.
+ */
+function otlpExporter(p: TelemetryPushReader): PushMetricExporter {
+  const options = { url: p.url, headers: { ...p.headers }, timeoutMillis: p.timeoutMs };
+  return p.protocol === 'http/json' ? new OTLPJsonMetricExporter(options) : new OTLPProtoMetricExporter(options);
+}
+
 /** The agent's self-telemetry registry. */
 export class SelfTelemetry {
-  /** Meter for component-specific instruments. */
+  /** Meter of the agent's own instruments (full names). */
   readonly meter: Meter;
+  /** The meter handed to components: names relative to the prefix (see {@link PrefixedMeter}). */
+  private readonly componentMeter: Meter;
   private readonly provider: MeterProvider;
   private readonly reader: PrometheusExporter;
   private readonly serializer: PrometheusSerializer;
@@ -29,11 +102,16 @@ export class SelfTelemetry {
   private readonly queueSizes = new Map<string, number>();
   private readonly prefix: string;
 
-  constructor(prefix: string, resource: Readonly<Record<string, string>> = {}) {
+  constructor(prefix: string, resource: Readonly<Record<string, string>> = {}, push: readonly TelemetryPushReader[] = []) {
     this.prefix = prefix;
     this.reader = new PrometheusExporter({ preventServerStart: true });
-    this.provider = new MeterProvider({ resource: resourceFromAttributes(resource), readers: [this.reader] });
+    const readers: IMetricReader[] = [this.reader];
+    for (const p of push) {
+      readers.push(new PeriodicExportingMetricReader({ exporter: otlpExporter(p), exportIntervalMillis: p.intervalMs, exportTimeoutMillis: Math.min(p.timeoutMs, p.intervalMs) }));
+    }
+    this.provider = new MeterProvider({ resource: resourceFromAttributes(resource), readers });
     this.meter = this.provider.getMeter('tyk-otel-pump');
+    this.componentMeter = new PrefixedMeter(this.meter, prefix);
     this.serializer = new PrometheusSerializer('', false, undefined, true, true);
     const started = Date.now();
     this.meter
@@ -72,7 +150,8 @@ export class SelfTelemetry {
     const attrs = (signal: Signal | undefined, reason?: string): Attributes =>
       reason === undefined ? { [kind]: id, signal: signal ?? defaultSignal } : { [kind]: id, signal: signal ?? defaultSignal, reason };
     return {
-      meter: this.meter,
+      meter: this.componentMeter,
+      name: (suffix) => `${this.prefix}.${suffix}`,
       accepted: (n, signal) => n > 0 && accepted.add(n, attrs(signal)),
       refused: (n, reason, signal) => n > 0 && refused.add(n, attrs(signal, reason)),
       dropped: (n, reason, signal) => n > 0 && dropped.add(n, attrs(signal, reason)),

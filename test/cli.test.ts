@@ -177,16 +177,17 @@ service:
     assert.match(a.stderr(), /"agent stopped"/);
   });
 
-  it('a second signal exits at once (2); a shutdown that overruns shutdown_timeout exits 1', async () => {
+  it('a second signal exits at once (2); a shutdown stuck on a silent endpoint ends at shutdown_timeout and exits 0', async () => {
+    // Every component wait may take the whole budget; the graph's deadline cuts them short.
     const config = (timeout: string) => `
 receivers:
-  tyk_redis: { key_prefix: "${redis.prefix}b-", uptime: false, poll_interval: 100ms }
+  tyk_redis: { key_prefix: "${redis.prefix}b-", uptime: false, poll_interval: 100ms, shutdown_timeout: ${timeout} }
 processors: { audit_log: {} }
 exporters:
   otlp_http:
     endpoint: "http://127.0.0.1:${blackHolePort}"
     timeout: 60s
-    sending_queue: { drain_timeout: 30s }
+    sending_queue: { drain_timeout: ${timeout} }
 service:
   shutdown_timeout: ${timeout}
   telemetry: { metrics: { address: "127.0.0.1:0" } }
@@ -208,14 +209,14 @@ service:
     assert.ok(first.ms < 5_000, `exited after ${first.ms} ms`);
     assert.match(a.stderr(), /"second signal: exiting at once"/);
 
-    const b = start(config('1s'));
+    const b = start(config('4s'));
     await waitFor('agent started', () => b.stderr().includes('"agent started"'), 30_000);
     await redis.push(`${redis.prefix}b-tyk-system-analytics`, records);
     await waitFor('the list drained', async () => (await redis.client.llen(`${redis.prefix}b-tyk-system-analytics`)) === 0, 10_000);
     b.child.kill('SIGTERM');
     const second = await b.exit;
-    assert.equal(second.code, 1, b.stderr());
-    assert.ok(second.ms >= 900 && second.ms < 8_000, `exited after ${second.ms} ms`);
-    assert.match(b.stderr(), /"shutdown did not complete cleanly"/);
+    assert.equal(second.code, 0, b.stderr());
+    assert.ok(second.ms >= 3_000 && second.ms < 8_000, `exited after ${second.ms} ms (the receiver waits for the deliveries until the deadline)`);
+    assert.match(b.stderr(), /"agent stopped"/);
   });
 });

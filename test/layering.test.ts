@@ -24,8 +24,6 @@ const OVERSIZED: Readonly<Record<string, string>> = {
   'receivers/tyk_redis/tyk_redis.test.ts': 'split with the receiver (issue 10 §4)',
   'receivers/tyk_redis/decode.ts': 'decoder: being split with the receiver (issue 10 §4)',
   'receivers/tyk_redis/msgpack-reader.ts': 'decoder: one hand-written msgpack reader, split with the receiver (issue 10 §4)',
-  'processors/sli/sli.ts': 'being split: Tyk-Pump families and series cache (issue 10 §4)',
-  'src/statsd-wire.ts': 'moving to internal/statsd (issue 10 §2)',
   'processors/route/route.ts': 'route templating and its caches; to be split (issue 10 §2)',
   'processors/route/route.test.ts': 'split with route.ts',
   'exporters/otlp_http/otlp_http.test.ts': 'to be split by signal (logs, metrics, spool)',

@@ -7,12 +7,13 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Cluster, Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import { waitFor } from './helpers/agent.js';
+import { startCluster, startSentinel, type PrivateCluster, type PrivateSentinel } from './helpers/redis-topology.js';
 import { CollectingConsumer, freePort, receiverHarness, smallTemplate, startPrivateRedis, uniqueId, uniqueMsgpack, type PrivateRedis, type ReceiverHarness } from './helpers/tyk-redis.js';
 import { loadFixtures } from './helpers/fixtures.js';
 import { drainKeys } from '../receivers/tyk_redis/keys.js';
@@ -178,37 +179,19 @@ function readPem(dir: string, name: string): Buffer {
 }
 
 describe('tyk_redis connection: Sentinel', () => {
-  let master: PrivateRedis;
-  let sentinel: ChildProcess;
-  let sentinelPort: number;
-  const dir = mkdtempSync(join(tmpdir(), 'tyk-sentinel-'));
+  let sen: PrivateSentinel;
   before(async () => {
-    master = await startPrivateRedis(['--requirepass', 'master-pw'], { pingArgs: ['-a', 'master-pw', '--no-auth-warning'] });
-    sentinelPort = await freePort();
-    writeFileSync(join(dir, 'sentinel.conf'), [
-      `port ${sentinelPort}`, 'bind 127.0.0.1', `dir ${dir}`, 'requirepass sentinel-pw',
-      `sentinel monitor mymaster 127.0.0.1 ${master.port} 1`, 'sentinel auth-pass mymaster master-pw', '',
-    ].join('\n'));
-    sentinel = spawn('redis-server', [join(dir, 'sentinel.conf'), '--sentinel'], { stdio: 'ignore' });
-    await waitFor('sentinel knows the master', () => {
-      try {
-        return execFileSync('redis-cli', ['-p', String(sentinelPort), '-a', 'sentinel-pw', '--no-auth-warning', 'sentinel', 'get-master-addr-by-name', 'mymaster']).toString().includes(String(master.port));
-      } catch {
-        return false;
-      }
-    });
+    sen = await startSentinel();
   });
   after(async () => {
-    sentinel.kill('SIGKILL');
-    await master.destroy();
-    rmSync(dir, { recursive: true, force: true });
+    await sen.destroy();
   });
 
   it('finds the master by name through a password-protected Sentinel and drains it', async () => {
-    const admin = await master.client({ password: 'master-pw' });
+    const admin = await sen.master.client({ password: sen.masterPassword });
     await admin.rpush('sen-tyk-system-analytics_7', ...range(30).map((i) => uniqueMsgpack(smallTemplate(), i)));
     const { h, c } = drain({
-      sentinel: { master_name: 'mymaster', addrs: [`127.0.0.1:${sentinelPort}`], password: 'sentinel-pw' }, password: 'master-pw',
+      sentinel: { master_name: sen.masterName, addrs: [sen.sentinelAddr], password: sen.sentinelPassword }, password: sen.masterPassword,
       key_prefix: 'sen-', uptime: false, delivery: 'at_least_once',
     });
     await h.receiver.start();
@@ -221,20 +204,18 @@ describe('tyk_redis connection: Sentinel', () => {
 });
 
 describe('tyk_redis connection: Cluster', () => {
-  const nodes: PrivateRedis[] = [];
+  let cl: PrivateCluster;
   before(async () => {
-    for (let i = 0; i < 3; i++) nodes.push(await startPrivateRedis(['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000']));
-    execFileSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], { stdio: 'ignore' });
-    await waitFor('cluster ok', () => nodes.every((n) => execFileSync('redis-cli', ['-p', String(n.port), 'cluster', 'info']).toString().includes('cluster_state:ok')), 20_000, 100);
+    cl = await startCluster();
   });
   after(async () => {
-    for (const n of nodes) await n.destroy();
+    await cl.destroy();
   });
 
   for (const delivery of ['at_most_once', 'at_least_once']) {
     it(`${delivery}: drains all 23 lists spread over the cluster's slots`, async () => {
       const prefix = `cl-${delivery}-`;
-      const cluster = new Cluster(nodes.map((n) => ({ host: '127.0.0.1', port: n.port })));
+      const cluster = cl.client();
       const keys = drainKeys(tykRedisConfigSchema.parse({ key_prefix: prefix, uptime_key: `${prefix}uptime`, protobuf: false }));
       const expected: number[] = [];
       for (const [n, k] of keys.entries()) {
@@ -247,7 +228,7 @@ describe('tyk_redis connection: Cluster', () => {
       }
       const slots = new Set(await Promise.all(keys.map((k) => cluster.call('CLUSTER', 'KEYSLOT', k.key))));
       assert.ok(slots.size > 3, 'the lists live in many slots');
-      const { h, c } = drain({ cluster: { addrs: nodes.map((x) => `127.0.0.1:${x.port}`) }, key_prefix: prefix, uptime_key: `${prefix}uptime`, protobuf: false, delivery, chunk_size: 40 });
+      const { h, c } = drain({ cluster: { addrs: [...cl.addrs] }, key_prefix: prefix, uptime_key: `${prefix}uptime`, protobuf: false, delivery, chunk_size: 40 });
       await h.receiver.start();
       await waitFor('every list drained', () => c.count === 11 * 25 + 1, 20_000);
       const got = c.batches.flat().filter((r) => r.kind !== 'uptime').map((r) => uniqueId(r)).sort((x, y) => x - y);
@@ -255,13 +236,12 @@ describe('tyk_redis connection: Cluster', () => {
       for (const k of keys) assert.equal(await cluster.exists(k.key), 0, k.key);
       await h.close();
       harnesses.splice(harnesses.indexOf(h), 1);
-      for (const node of nodes) {
+      for (const node of cl.nodes) {
         const r = new Redis({ port: node.port, lazyConnect: true });
         await r.connect();
         assert.deepEqual(await r.keys(`*${prefix}*`), [], `node ${node.port} has no in-flight or bookkeeping keys left`);
         r.disconnect();
       }
-      cluster.disconnect();
     });
   }
 });

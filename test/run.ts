@@ -1,5 +1,5 @@
 /**
- * `npm test` after the type-check: finds every `*.test.ts` under src/, receivers/, processors/,
+ * `npm test` after the type-check: finds every `*.test.ts` under src/, internal/, receivers/, processors/,
  * exporters/ and test/ (Node 20's `--test` does not expand globs itself) and runs them with node:test
  * through tsx, one file at a time (the end-to-end tests start real servers and would only compete for
  * the two cores). Extra arguments filter files by substring: `npm test -- otlp route`.
@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const dirs = ['src', 'receivers', 'processors', 'exporters', 'test'];
+const dirs = ['src', 'internal', 'receivers', 'processors', 'exporters', 'test'];
 
 function walk(dir: string, out: string[]): void {
   for (const name of readdirSync(dir)) {

@@ -128,7 +128,7 @@ describe('dogstatsd exporter', () => {
     // Self-telemetry: every line sent, nothing dropped.
     assert.equal(await h.t.counter('test_exporter_sent_items_total', { exporter: 'dogstatsd' }), lines.length);
     assert.equal(await h.t.counter('test_exporter_dropped_items_total'), 0);
-    assert.equal(await h.t.counter('tyk_otel_pump_exporter_statsd_packets_sent_total', { exporter: 'dogstatsd' }), h.server.datagrams.length);
+    assert.equal(await h.t.counter('test_exporter_statsd_packets_sent_total', { exporter: 'dogstatsd' }), h.server.datagrams.length);
   });
 
   it('defaults max_packet_bytes to 8192 for a Unix socket or a loopback host, 1432 across a network', () => {
@@ -165,7 +165,7 @@ describe('dogstatsd exporter', () => {
     await new Promise((r) => setTimeout(r, 50));
     const dropped = await t.counter('test_exporter_dropped_items_total', { exporter: 'dogstatsd' });
     assert.ok(dropped >= 5 * 500 * 3, `dropped lines counted (${dropped})`);
-    assert.ok((await t.counter('tyk_otel_pump_exporter_statsd_packets_dropped_total', { reason: 'agent_unavailable' })) > 0);
+    assert.ok((await t.counter('test_exporter_statsd_packets_dropped_total', { reason: 'agent_unavailable' })) > 0);
     const warnings = t.logs.filter((l) => l.msg === 'statsd datagram dropped' || l.msg === 'statsd socket error');
     assert.ok(warnings.length >= 1 && warnings.length <= 3, `logged once per burst, not per datagram (${warnings.length})`);
     assert.equal(t.health.snapshot().ready, true, 'a missing Agent does not make the agent unready');
@@ -379,8 +379,8 @@ describe('dogstatsd exporter', () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', join(here, 'testdata', 'apm-spans.ts')], { encoding: 'utf8', timeout: 60_000 });
     assert.equal(r.status, 0, r.stderr + r.stdout);
     const result = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { spans: { name: string; resource: string; service: string; items: number }[]; ddTraceInCache: boolean };
-    assert.ok(result.spans.some((s) => s.name === 'tyk_otel_pump.export' && s.resource === 'dogstatsd records' && s.service === 'pump-under-test' && s.items === 3), JSON.stringify(result.spans));
-    assert.equal(result.spans.filter((s) => s.name !== 'tyk_otel_pump.export').length, 0);
+    assert.ok(result.spans.some((s) => s.name === 'test.export' && s.resource === 'dogstatsd records' && s.service === 'pump-under-test' && s.items === 3), JSON.stringify(result.spans));
+    assert.equal(result.spans.filter((s) => s.name !== 'test.export').length, 0);
     assert.equal(result.ddTraceInCache, true, 'the loaded-module check of the previous test does see dd-trace when it is loaded');
   });
 

@@ -14,10 +14,11 @@ import { compileErrorDefinition, type ErrorDefinition } from '../../src/error-de
 import { ShuttingDownError } from '../../src/errors.js';
 import { BurstLogger } from '../../src/logger.js';
 import { latencyAt, latencyIndex, recordFieldValue, redactUrl, requestTimeMs, type RecordField } from '../../src/record-fields.js';
-import {
-  CounterCache, DatagramSender, LinePacker, RecordFieldTrie, dogGlobalTag, dogTag, dogTagKey, formatValue, isAscii, metricName,
-  parseStatsdEndpoint, type CounterEntry, type StatsdEndpoint,
-} from '../../src/statsd-wire.js';
+import { CounterCache, RecordFieldTrie, type CounterEntry } from '../../internal/statsd/cache.js';
+import { parseStatsdEndpoint, type StatsdEndpoint } from '../../internal/statsd/endpoint.js';
+import { LinePacker } from '../../internal/statsd/packer.js';
+import { dogGlobalTag, dogTag, dogTagKey, formatValue, isAscii, metricName } from '../../internal/statsd/sanitize.js';
+import { DatagramSender } from '../../internal/statsd/sender.js';
 import { defaultPacketBytes, type DogStatsdConfig, type TykTag } from './config.js';
 
 /** Distinct tag sets kept per cache before it is emptied (bounds memory under runaway cardinality). */
@@ -140,7 +141,7 @@ export class DogStatsdExporter implements Exporter {
   async consumeRecords(batch: RecordBatch, _ctx: BatchContext): Promise<void> {
     if (this.stopping || !this.started) throw new ShuttingDownError(this.ctx.id);
     this.ctx.telemetry.accepted(batch.length, 'records');
-    const span = this.tracer?.startSpan('tyk_otel_pump.export', { tags: { 'resource.name': 'dogstatsd records', 'span.kind': 'producer', 'batch.items': batch.length } });
+    const span = this.tracer?.startSpan(this.ctx.telemetry.name('export'), { tags: { 'resource.name': 'dogstatsd records', 'span.kind': 'producer', 'batch.items': batch.length } });
     const before = this.sender.pending;
     try {
       for (let i = 0; i < batch.length; i++) {
@@ -161,7 +162,7 @@ export class DogStatsdExporter implements Exporter {
     let points = 0;
     for (const m of batch.metrics) points += m.dataPoints.length;
     this.ctx.telemetry.accepted(points, 'metrics');
-    const span = this.tracer?.startSpan('tyk_otel_pump.export', { tags: { 'resource.name': 'dogstatsd metrics', 'span.kind': 'producer', 'batch.items': points } });
+    const span = this.tracer?.startSpan(this.ctx.telemetry.name('export'), { tags: { 'resource.name': 'dogstatsd metrics', 'span.kind': 'producer', 'batch.items': points } });
     try {
       for (const m of batch.metrics) {
         this.metric(m);

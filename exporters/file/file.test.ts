@@ -125,7 +125,7 @@ describe('file exporter', () => {
     const first = JSON.parse(lines[0]!) as Record<string, unknown>;
     const fx = allFixtures()[0]!.expected;
     for (const k of ['api_id', 'timestamp', 'expireAt', 'latency', 'tags', 'response_code']) assert.deepEqual(first[k], fx[k], k);
-    await assert.rejects(exp.consumeRecords(records.slice(0, 1), { defer: () => () => undefined }), ShuttingDownError);
+    await assert.rejects(exp.consumeRecords(records.slice(0, 1), { chunkId: undefined, defer: () => () => undefined }), ShuttingDownError);
   });
 
   it('csv: header + one RFC 4180 row per record, nested fields flattened, uptime to its own file', async () => {
@@ -133,7 +133,7 @@ describe('file exporter', () => {
     const tricky = httpRecord({ userAgent: 'agent, "quoted"\r\nnext line', path: '/a,b', tags: ['x', 'y;z'] });
     const exp = new FileExporter(context(dir), fileConfigSchema.parse({ path: 'records.csv', format: 'csv', uptime_path: 'uptime.csv' }));
     await exp.start();
-    await exp.consumeRecords([...records, tricky], { defer: () => () => undefined });
+    await exp.consumeRecords([...records, tricky], { chunkId: undefined, defer: () => () => undefined });
     await exp.shutdown();
     const rows = parseCsv(await readFile(join(dir, 'records.csv'), 'utf8'));
     assert.deepEqual(rows[0], [...ANALYTICS_CSV_COLUMNS]);
@@ -158,7 +158,7 @@ describe('file exporter', () => {
     for (let run = 0; run < 2; run++) {
       const exp = new FileExporter(context(dir), cfg);
       await exp.start();
-      await exp.consumeRecords(records, { defer: () => () => undefined });
+      await exp.consumeRecords(records, { chunkId: undefined, defer: () => () => undefined });
       await exp.shutdown();
     }
     const rows = parseCsv(await readFile(join(dir, 'append.csv'), 'utf8'));
@@ -174,7 +174,7 @@ describe('file exporter', () => {
     const exp = new FileExporter(context(sub), fileConfigSchema.parse({ path: 'r.jsonl', rotation: { max_megabytes: 0.05, max_backups: 3 } }));
     await exp.start();
     const batches = 40;
-    for (let i = 0; i < batches; i++) await exp.consumeRecords(records.slice((i * 5) % 200, ((i * 5) % 200) + 5), { defer: () => () => undefined });
+    for (let i = 0; i < batches; i++) await exp.consumeRecords(records.slice((i * 5) % 200, ((i * 5) % 200) + 5), { chunkId: undefined, defer: () => () => undefined });
     await exp.shutdown();
     const files = (await readdir(sub)).sort();
     assert.deepEqual(files, ['r.jsonl', 'r.jsonl.1', 'r.jsonl.2', 'r.jsonl.3']);
@@ -201,7 +201,7 @@ describe('file exporter', () => {
         { timestampMs: Date.UTC(2026, 10, 26, 12, 0, 1), timestampNs: 0, severityNumber: SeverityNumber.ERROR, severityText: 'ERROR', body: { k: [1, 'a'] }, attributes: {} },
       ],
     };
-    await exp.consumeLogs(batch, { defer: () => () => undefined });
+    await exp.consumeLogs(batch, { chunkId: undefined, defer: () => () => undefined });
     await exp.shutdown();
     const lines = (await readFile(join(dir, 'logs.jsonl'), 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     assert.deepEqual(lines[0], {

@@ -53,7 +53,7 @@ const queueSchema = z
     queue_size: positiveInt(5000).describe('Log records (items) waiting in memory at most. When full, consumeLogs waits (backpressure) or overflows into the spool; a single larger batch is admitted when the queue is empty.'),
     num_consumers: positiveInt(4).describe('Requests sent concurrently.'),
     max_batch_items: positiveInt(1000).describe('Log records per OTLP request at most; larger batches are split.'),
-    drain_timeout: duration({ min: 1 }).prefault('10s').describe('On shutdown, how long to keep sending what is queued before spooling it (or dropping it). Keep it below service.shutdown_timeout.'),
+    drain_timeout: duration({ min: 1 }).prefault('10s').describe('On shutdown, how long to keep sending what is queued before spooling it (or dropping it); cut short by the agent\'s shutdown deadline. Must not be longer than service.shutdown_timeout.'),
   })
   .describe('The bounded in-memory queue of log requests and its senders.');
 

@@ -12,7 +12,7 @@ import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { JsonLogsSerializer, JsonMetricsSerializer, ProtobufLogsSerializer, ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
 import type { LogEntry, LogsBatch, ResourceAttributes } from '../../src/model.js';
 import { VERSION } from '../../src/version.js';
-import { msToHrTime } from '../../src/metric-state.js';
+import { msToHrTime } from '../../internal/metrics/identity.js';
 import type { BodyFormat, EncodedRequest } from './sender.js';
 
 const gzip = promisify(gzipCb);

@@ -10,5 +10,6 @@ export const otlpHttpExporterFactory: ExporterFactory<OtlpHttpConfig> = {
   description: 'Sends metrics and logs to an OTLP/HTTP endpoint with a bounded queue, retries and an optional disk spool.',
   configSchema: otlpHttpConfigSchema,
   inputs: ['metrics', 'logs'],
+  shutdownWaits: (config) => [{ path: ['sending_queue', 'drain_timeout'], ms: config.sending_queue.drain_timeout }],
   create: (ctx, config) => new OtlpHttpExporter(ctx, config),
 };

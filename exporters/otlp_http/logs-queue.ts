@@ -14,7 +14,7 @@
  * Spooled requests are retried until delivered (the spool is bounded by size, not time).
  */
 import type { Logger } from 'pino';
-import type { ComponentTelemetry, HealthReporter, Settle } from '../../src/component.js';
+import type { ComponentTelemetry, HealthReporter, Settle, ShutdownDeadline } from '../../src/component.js';
 import { ExportError, ShuttingDownError } from '../../src/errors.js';
 import { BurstLogger } from '../../src/logger.js';
 import type { OtlpHttpConfig } from './config.js';
@@ -319,12 +319,12 @@ export class LogsQueue {
   }
 
   /**
-   * Stops accepting, keeps sending what is queued for up to `drain_timeout`, then spools (or drops) the
-   * rest. Idempotent; safe without `start()`.
+   * Stops accepting, keeps sending what is queued for up to `drain_timeout` (or until the graph's
+   * deadline, if sooner), then spools (or drops) the rest. Idempotent; safe without `start()`.
    */
-  shutdown(): Promise<void> {
+  shutdown(deadline?: ShutdownDeadline): Promise<void> {
     this.stopped ??= (async () => {
-      const drainMs = this.deps.config.sending_queue.drain_timeout;
+      const drainMs = Math.max(0, Math.min(this.deps.config.sending_queue.drain_timeout, (deadline?.at ?? Infinity) - Date.now()));
       this.closing = true;
       this.drainDeadline = Date.now() + drainMs;
       this.room.notify();

@@ -8,37 +8,38 @@
  *   its deltas are merged back (`restore`), never queued.
  * Memory is bounded by series count (`max_series`, then folding into an `otel.metric.overflow` series per
  * metric), never by time; series idle for `metric_expiration` are forgotten.
+ *
+ * The mechanics (series lookup, histogram state, metric data) are shared in `internal/metrics/`; the
+ * folding is OTLP's own: cumulative sums and histograms are refused (we only re-aggregate deltas), a gauge
+ * keeps the value latest by its own time, new histogram boundaries start the series over, and series are
+ * grouped by resource × scope × name.
  */
 import type { Attributes, HrTime } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import {
-  AggregationTemporality, DataPointType, type DataPoint, type MetricData, type MetricDescriptor, type ResourceMetrics, type ScopeMetrics,
+  AggregationTemporality, DataPointType, type DataPoint, type Histogram, type MetricData, type MetricDescriptor, type ResourceMetrics, type ScopeMetrics,
 } from '@opentelemetry/sdk-metrics';
 import type { MetricsBatch } from '../../src/model.js';
-import { attributesKey, compareHrTime, sameBoundaries } from '../../src/metric-state.js';
+import { metricData, type PointType } from '../../internal/metrics/data.js';
+import { HistogramState, sameBoundaries } from '../../internal/metrics/histogram.js';
+import { OVERFLOW_ATTRIBUTES, attributesKey, compareHrTime } from '../../internal/metrics/identity.js';
+import { SeriesMap, type TrackedSeries } from '../../internal/metrics/series.js';
 import type { ResourceCache } from './encode.js';
 
 /** Why an incoming data point was not accumulated. */
 export type MetricRefusal = 'unsupported_metric_type' | 'unsupported_temporality' | 'type_conflict';
 
-interface Series {
-  readonly kind: DataPointType;
+interface Series extends TrackedSeries {
+  readonly kind: PointType;
   readonly attributes: Attributes;
   startTime: HrTime;
   endTime: HrTime;
-  /** Wall-clock ms of the last update (for expiry). */
-  touchedAt: number;
   /** Changed since the last successful export (delta mode) / ever set (gauges). */
   dirty: boolean;
+  /** Sums and gauges. */
   value: number;
-  // Histograms only.
-  boundaries: number[];
-  counts: number[];
-  sum: number;
-  count: number;
-  min: number;
-  max: number;
-  hasMinMax: boolean;
+  /** Histograms: created by the first point. */
+  hist: HistogramState | undefined;
 }
 
 interface Stream {
@@ -46,9 +47,9 @@ interface Stream {
   readonly resourceKey: string;
   readonly scope: string;
   readonly descriptor: MetricDescriptor;
-  readonly type: DataPointType;
+  readonly type: PointType;
   readonly isMonotonic: boolean;
-  readonly series: Map<string, Series>;
+  readonly series: SeriesMap<Series>;
 }
 
 /** What an export took from delta state, to merge back if the export fails. */
@@ -66,24 +67,8 @@ export interface Collected {
   readonly snapshots: readonly DeltaSnapshot[] | undefined;
 }
 
-const OVERFLOW_KEY = '\u0000overflow';
-const OVERFLOW_ATTRS: Attributes = Object.freeze({ 'otel.metric.overflow': true });
-
-function newSeries(kind: DataPointType, attributes: Attributes, startTime: HrTime, endTime: HrTime, now: number): Series {
-  return {
-    kind, attributes, startTime, endTime, touchedAt: now, dirty: false, value: 0,
-    boundaries: [], counts: [], sum: 0, count: 0, min: Infinity, max: -Infinity, hasMinMax: false,
-  };
-}
-
-function resetValues(s: Series): void {
-  s.value = 0;
-  s.counts.fill(0);
-  s.sum = 0;
-  s.count = 0;
-  s.min = Infinity;
-  s.max = -Infinity;
-  s.hasMinMax = false;
+function newSeries(kind: PointType, attributes: Attributes, startTime: HrTime, endTime: HrTime, now: number): Series {
+  return { kind, attributes, startTime, endTime, lastSeen: now, live: true, dirty: false, value: 0, hist: undefined };
 }
 
 /** Series state of every metric received, bounded by `maxSeries`. */
@@ -134,7 +119,7 @@ export class MetricsAccumulator {
       if (!stream) {
         stream = {
           resource: resources.resource(batch.resource), resourceKey: rkey, scope: batch.scope, descriptor: m.descriptor,
-          type: m.dataPointType, isMonotonic: m.dataPointType === DataPointType.SUM ? m.isMonotonic : false, series: new Map(),
+          type: m.dataPointType, isMonotonic: m.dataPointType === DataPointType.SUM ? m.isMonotonic : false, series: new SeriesMap(),
         };
         this.streams.set(skey, stream);
       } else if (stream.type !== m.dataPointType) {
@@ -144,7 +129,7 @@ export class MetricsAccumulator {
       for (const p of m.dataPoints) {
         const s = this.seriesFor(stream, p.attributes, p.startTime, p.endTime, now);
         if (m.dataPointType === DataPointType.HISTOGRAM) {
-          this.mergeHistogram(s, p.value as { buckets: { boundaries: number[]; counts: number[] }; sum?: number; count: number; min?: number; max?: number });
+          this.mergeHistogram(s, p.value as Histogram);
         } else if (m.dataPointType === DataPointType.SUM) {
           s.value += p.value as number;
         } else {
@@ -156,7 +141,7 @@ export class MetricsAccumulator {
         if (!s.dirty && m.dataPointType !== DataPointType.GAUGE && this.options.temporality === 'delta') s.startTime = p.startTime;
         else if (compareHrTime(p.startTime, s.startTime) < 0 && m.dataPointType !== DataPointType.GAUGE) s.startTime = p.startTime;
         if (compareHrTime(p.endTime, s.endTime) > 0 || !s.dirty) s.endTime = p.endTime;
-        s.touchedAt = now;
+        s.lastSeen = now;
         s.dirty = true;
         accepted++;
       }
@@ -165,39 +150,23 @@ export class MetricsAccumulator {
   }
 
   private seriesFor(stream: Stream, attributes: Attributes, start: HrTime, end: HrTime, now: number): Series {
-    const key = attributesKey(attributes);
-    let s = stream.series.get(key);
-    if (s) return s;
+    const found = stream.series.lookup(attributes);
+    if (found) return found;
     if (this.seriesCount >= this.options.maxSeries) {
-      s = stream.series.get(OVERFLOW_KEY);
-      if (s) return s;
-      this.options.onOverflow(stream.descriptor.name);
-      s = newSeries(stream.type, OVERFLOW_ATTRS, start, end, now);
-      stream.series.set(OVERFLOW_KEY, s);
-      return s;
+      const before = stream.series.size;
+      const o = stream.series.overflow(0, () => newSeries(stream.type, OVERFLOW_ATTRIBUTES, start, end, now));
+      if (stream.series.size > before) this.options.onOverflow(stream.descriptor.name);
+      return o;
     }
-    s = newSeries(stream.type, attributes, start, end, now);
-    stream.series.set(key, s);
     this.seriesCount++;
-    return s;
+    return stream.series.insert(attributes, newSeries(stream.type, attributes, start, end, now));
   }
 
-  private mergeHistogram(s: Series, h: { buckets: { boundaries: number[]; counts: number[] }; sum?: number; count: number; min?: number; max?: number }): void {
-    if (!sameBoundaries(s.boundaries, h.buckets.boundaries)) {
-      // New boundaries: the old state cannot be merged, start over (a reset).
-      s.boundaries = [...h.buckets.boundaries];
-      s.counts = new Array<number>(h.buckets.counts.length).fill(0);
-      resetValues(s);
-    }
-    const c = h.buckets.counts;
-    for (let i = 0; i < c.length; i++) s.counts[i] = (s.counts[i] ?? 0) + (c[i] ?? 0);
-    s.sum += h.sum ?? 0;
-    s.count += h.count;
-    if (h.min !== undefined && h.max !== undefined && h.count > 0) {
-      s.min = Math.min(s.min, h.min);
-      s.max = Math.max(s.max, h.max);
-      s.hasMinMax = true;
-    }
+  /** Folds a delta histogram point in; new boundaries cannot be merged with the old state: start over (a reset). */
+  private mergeHistogram(s: Series, h: Histogram): void {
+    if (s.hist === undefined) s.hist = HistogramState.of(h);
+    else if (!sameBoundaries(s.hist.boundaries, h.buckets.boundaries)) s.hist.restart(h);
+    else s.hist.add(h);
   }
 
   /**
@@ -209,35 +178,26 @@ export class MetricsAccumulator {
     const temporality = delta ? AggregationTemporality.DELTA : AggregationTemporality.CUMULATIVE;
     const byResource = new Map<string, { resource: Resource; scopes: Map<string, MetricData[]>; points: number; taken: { series: Series; copy: Series }[] }>();
     for (const [skey, stream] of this.streams) {
-      const points: DataPoint<unknown>[] = [];
+      const points: DataPoint<number>[] | DataPoint<Histogram>[] = [];
       const taken: { series: Series; copy: Series }[] = [];
-      for (const [key, s] of stream.series) {
-        if (now - s.touchedAt > this.options.expirationMs && !(delta && s.dirty)) {
-          stream.series.delete(key);
-          if (key !== OVERFLOW_KEY) this.seriesCount--;
-          continue;
-        }
-        if (!s.dirty) continue;
-        if (stream.type === DataPointType.HISTOGRAM) {
-          points.push({
-            attributes: s.attributes, startTime: s.startTime, endTime: s.endTime,
-            value: {
-              buckets: { boundaries: s.boundaries.slice(), counts: s.counts.slice() }, sum: s.sum, count: s.count,
-              min: s.hasMinMax ? s.min : undefined, max: s.hasMinMax ? s.max : undefined,
-            },
-          });
-        } else {
-          points.push({ attributes: s.attributes, startTime: s.startTime, endTime: s.endTime, value: s.value });
-        }
-        if (delta) {
-          taken.push({ series: s, copy: { ...s, counts: s.counts.slice(), boundaries: s.boundaries } });
-          resetValues(s);
-          s.dirty = false;
-        }
-      }
+      // Idle series go, except (delta) one holding data not exported yet.
+      const regular = stream.series.regularSize;
+      stream.series.expire(now - this.options.expirationMs, delta ? (s) => s.dirty : undefined);
+      this.seriesCount -= regular - stream.series.regularSize;
       if (stream.series.size === 0) {
         this.streams.delete(skey);
         continue;
+      }
+      for (const s of stream.series.values()) {
+        if (!s.dirty) continue;
+        if (s.hist !== undefined) (points as DataPoint<Histogram>[]).push({ attributes: s.attributes, startTime: s.startTime, endTime: s.endTime, value: s.hist.point() });
+        else (points as DataPoint<number>[]).push({ attributes: s.attributes, startTime: s.startTime, endTime: s.endTime, value: s.value });
+        if (delta) {
+          taken.push({ series: s, copy: { ...s, hist: s.hist?.clone() } });
+          s.value = 0;
+          s.hist?.reset();
+          s.dirty = false;
+        }
       }
       if (points.length === 0) continue;
       let r = byResource.get(stream.resourceKey);
@@ -252,10 +212,7 @@ export class MetricsAccumulator {
       }
       r.points += points.length;
       for (const t of taken) r.taken.push(t);
-      const base = { descriptor: stream.descriptor, aggregationTemporality: temporality };
-      if (stream.type === DataPointType.SUM) list.push({ ...base, dataPointType: DataPointType.SUM, isMonotonic: stream.isMonotonic, dataPoints: points } as MetricData);
-      else if (stream.type === DataPointType.HISTOGRAM) list.push({ ...base, dataPointType: DataPointType.HISTOGRAM, dataPoints: points } as MetricData);
-      else list.push({ ...base, dataPointType: DataPointType.GAUGE, dataPoints: points } as MetricData);
+      list.push(metricData(stream.type, stream.descriptor, temporality, stream.isMonotonic, points));
     }
     const resourceMetrics: ResourceMetrics[] = [];
     const counts: number[] = [];
@@ -275,31 +232,16 @@ export class MetricsAccumulator {
     for (const { series: s, copy } of snapshot.entries) {
       if (!s.dirty) {
         s.value = copy.value;
-        s.boundaries = copy.boundaries;
-        s.counts = copy.counts;
-        s.sum = copy.sum;
-        s.count = copy.count;
-        s.min = copy.min;
-        s.max = copy.max;
-        s.hasMinMax = copy.hasMinMax;
+        s.hist = copy.hist;
         s.startTime = copy.startTime;
         s.endTime = copy.endTime;
         s.dirty = true;
         continue;
       }
       // New data arrived meanwhile: add the old delta to it; the window now starts at the old start.
-      // (A gauge keeps its newer value.)
+      // (A gauge keeps its newer value; a histogram whose boundaries changed keeps only the new data.)
       if (s.kind === DataPointType.SUM) s.value += copy.value;
-      else if (s.kind === DataPointType.HISTOGRAM && sameBoundaries(s.boundaries, copy.boundaries)) {
-        for (let i = 0; i < copy.counts.length; i++) s.counts[i] = (s.counts[i] ?? 0) + (copy.counts[i] ?? 0);
-        s.sum += copy.sum;
-        s.count += copy.count;
-        if (copy.hasMinMax) {
-          s.min = Math.min(s.min, copy.min);
-          s.max = Math.max(s.max, copy.max);
-          s.hasMinMax = true;
-        }
-      }
+      else if (s.hist !== undefined && copy.hist !== undefined && sameBoundaries(s.hist.boundaries, copy.hist.boundaries)) s.hist.addState(copy.hist);
       if (s.kind !== DataPointType.GAUGE && compareHrTime(copy.startTime, s.startTime) < 0) s.startTime = copy.startTime;
     }
   }

@@ -94,6 +94,7 @@ function deferred(): { ctx: BatchContext; settled: Promise<Error | undefined>; i
     settled,
     isSettled: () => done,
     ctx: {
+      chunkId: undefined,
       defer: () => (err) => {
         done = true;
         resolve(err);
@@ -274,7 +275,7 @@ describe('otlp_http exporter: logs', () => {
     assert.equal(inMemory.isSettled(), false, 'queued in memory: not settled while the endpoint fails');
     const files = readdirSync(join(dir, 'otlp_http_spooled')).filter((f) => f !== 'LOCK');
     assert.deepEqual(files, ['000000000001-10.pb.gz']);
-    assert.match(await h1.telemetry.scrape(), /^tyk_otel_pump_exporter_spool_items\{exporter="otlp_http\/spooled"\} 10$/m);
+    assert.match(await h1.telemetry.scrape(), /^t_exporter_spool_items\{exporter="otlp_http\/spooled"\} 10$/m);
     await h1.exp.shutdown();
     assert.equal(await inMemory.settled, undefined, 'at shutdown what is queued goes to the spool');
     assert.equal(readdirSync(join(dir, 'otlp_http_spooled')).length, 3, 'three requests spooled, lock released');

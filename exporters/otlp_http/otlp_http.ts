@@ -4,7 +4,7 @@
  */
 import { resolve, join } from 'node:path';
 import type { ObservableGauge, ObservableResult } from '@opentelemetry/api';
-import type { BatchContext, ComponentContext, Exporter } from '../../src/component.js';
+import type { BatchContext, ComponentContext, Exporter, ShutdownDeadline } from '../../src/component.js';
 import type { LogsBatch, MetricsBatch } from '../../src/model.js';
 import { StartError } from '../../src/errors.js';
 import { BurstLogger } from '../../src/logger.js';
@@ -103,8 +103,8 @@ export class OtlpHttpExporter implements Exporter {
       gauge.addCallback(cb);
       this.gauges.push({ gauge, cb });
     };
-    add(meter.createObservableGauge('tyk_otel_pump.exporter.spool_size_bytes', { description: 'Bytes of encoded requests in the exporter spool.', unit: 'By' }), (r) => r.observe(spool.sizeBytes, { exporter }));
-    add(meter.createObservableGauge('tyk_otel_pump.exporter.spool_items', { description: 'Log records in the exporter spool.', unit: '{item}' }), (r) => r.observe(spool.items, { exporter }));
+    add(meter.createObservableGauge('exporter.spool_size_bytes', { description: 'Bytes of encoded requests in the exporter spool.', unit: 'By' }), (r) => r.observe(spool.sizeBytes, { exporter }));
+    add(meter.createObservableGauge('exporter.spool_items', { description: 'Log records in the exporter spool.', unit: '{item}' }), (r) => r.observe(spool.items, { exporter }));
   }
 
   /** Metrics: accepted into the accumulator = delivered (the next export carries them). No deferral. */
@@ -142,7 +142,7 @@ export class OtlpHttpExporter implements Exporter {
   }
 
   /** One export of the accumulated metrics (one request per resource). */
-  private async exportMetrics(final: boolean): Promise<void> {
+  private async exportMetrics(final: boolean, abort?: AbortSignal): Promise<void> {
     const { telemetry } = this.ctx;
     const collected = this.accumulator.collect();
     let retryIn: number | undefined;
@@ -151,7 +151,7 @@ export class OtlpHttpExporter implements Exporter {
       const points = collected.points[i] ?? 0;
       const req = await encodeMetrics(collected.resourceMetrics[i] as (typeof collected.resourceMetrics)[number], this.config.encoding, this.config.compression === 'gzip', points);
       if (!req) continue;
-      const o = await this.metricsSender.send(req);
+      const o = await this.metricsSender.send(req, abort);
       if (o.kind === 'success') {
         telemetry.sent(points - Math.min(points, o.rejected), 'metrics');
         if (o.rejected > 0) {
@@ -190,23 +190,26 @@ export class OtlpHttpExporter implements Exporter {
     this.scheduleExport(retryIn !== undefined ? Math.max(retryIn, 100) : this.config.export_interval);
   }
 
-  /** Final metrics export and logs drain (spooling what cannot be sent). Idempotent; safe without start. */
-  shutdown(): Promise<void> {
+  /**
+   * Final metrics export and logs drain (spooling what cannot be sent), both cut short at the graph's
+   * deadline. Idempotent; safe without start.
+   */
+  shutdown(deadline?: ShutdownDeadline): Promise<void> {
     this.stopped ??= (async () => {
       this.closing = true;
       clearTimeout(this.timer);
       if (!this.started) {
         this.finalExportDone = true;
-        await this.logs.shutdown();
+        await this.logs.shutdown(deadline);
         return;
       }
       await this.exporting?.catch(() => undefined);
-      const finalExport = this.exportMetrics(true)
+      const finalExport = this.exportMetrics(true, deadline?.signal)
         .catch((err: unknown) => this.ctx.logger.error({ err }, 'final metrics export failed'))
         .finally(() => {
           this.finalExportDone = true;
         });
-      await Promise.all([finalExport, this.logs.shutdown()]);
+      await Promise.all([finalExport, this.logs.shutdown(deadline)]);
       this.metricsSender.close();
       this.logsSender.close();
       await this.spool?.close();

@@ -33,7 +33,7 @@ describe('otlp_http Retry-After', () => {
       sink.reply((_r, i) => (i === 0 ? { status: 503, headers: { 'retry-after': '99999999999' } } : { status: 200 }));
       await exp.start();
       const batch = { resource: {}, scope: 't', logs: [{ timestampMs: 0, timestampNs: 0, severityNumber: 9, severityText: 'INFO', body: 'x', attributes: {} }] };
-      await exp.consumeLogs?.(batch as never, { defer: () => () => undefined });
+      await exp.consumeLogs?.(batch as never, { chunkId: 'c1', defer: () => () => undefined });
       // Once the first answer is in, a 1 ms overflowed timer would retry well within this wait.
       const deadline = Date.now() + 5000;
       while (sink.requests.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));

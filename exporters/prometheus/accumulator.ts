@@ -1,8 +1,13 @@
 /**
- * Turns incoming `MetricsBatch`es (delta sums and histograms, gauges) into cumulative state per series and
- * offers it as an OTel SDK `MetricProducer`, so the SDK's `PrometheusExporter` reader and
- * `PrometheusSerializer` do the exposition. Series idle for `expirationMs` are removed (as the Collector's
- * `metric_expiration`); a series that comes back restarts from 0 with a new start time.
+ * Turns incoming `MetricsBatch`es (delta sums and histograms, gauges) into cumulative state per series, read
+ * by the exporter at each scrape (`collect()`) and serialized straight to the text format. Series idle for
+ * `expirationMs` are removed (as the Collector's `metric_expiration`); a series that comes back restarts
+ * from 0 with a new start time.
+ *
+ * Folding, Prometheus' way (the mechanics — series lookup, histogram state, metric data — are shared in
+ * `internal/metrics/`): delta sums and histograms add up; cumulative input *replaces* the state (it is
+ * already a total); a gauge keeps its latest value; a histogram whose boundaries change restarts from the
+ * new point (reported as `bucket_change`); one Prometheus family spans every scope that emits the name.
  *
  * Names are translated here (see `naming.ts`), because the JS serializer adds no unit suffixes. Scope and
  * constant labels are put into each series' attributes here too (the serializer's own scope labels would
@@ -10,19 +15,13 @@
  */
 import type { Attributes, HrTime } from '@opentelemetry/api';
 import {
-  AggregationTemporality,
-  DataPointType,
-  type CollectionResult,
-  type DataPoint,
-  type Histogram,
-  type MetricData,
-  type MetricDescriptor,
-  type MetricProducer,
-  type ScopeMetrics,
+  AggregationTemporality, DataPointType, type DataPoint, type Histogram, type MetricData, type MetricDescriptor,
 } from '@opentelemetry/sdk-metrics';
-import { emptyResource } from '@opentelemetry/resources';
 import type { MetricsBatch } from '../../src/model.js';
-import { attributesKey, compareHrTime, sameBoundaries } from '../../src/metric-state.js';
+import { metricData, type PointType } from '../../internal/metrics/data.js';
+import { HistogramState, sameBoundaries } from '../../internal/metrics/histogram.js';
+import { laterHrTime } from '../../internal/metrics/identity.js';
+import { SeriesMap, type TrackedSeries } from '../../internal/metrics/series.js';
 import { prometheusName, type NameKind } from './naming.js';
 
 /** Tyk Pump's Prometheus families, exposed verbatim when `verbatimNames` is on (names as in `pumps/prometheus.go`). */
@@ -33,9 +32,6 @@ export const TYK_PUMP_FAMILIES: ReadonlySet<string> = new Set([
   'tyk_http_status_per_oauth_client',
   'tyk_latency',
 ]);
-
-/** Scope name of the collected metrics (not shown: scope labels are per series, see `extraFor`). */
-export const COLLECT_SCOPE = 'tyk-otel-pump';
 
 /** Why data was not accumulated. */
 export type RejectReason = 'unsupported_type' | 'name_conflict' | 'bucket_change';
@@ -54,44 +50,22 @@ export interface AccumulatorOptions {
   readonly onReject?: (reason: RejectReason, points: number, metric: string) => void;
 }
 
-interface HistState {
-  boundaries: number[];
-  counts: number[];
-  sum: number;
-  count: number;
-  min: number;
-  max: number;
-}
-
-interface Series {
-  readonly key: string;
-  readonly scope: string;
-  /** False once expired (a stale `byAttributes` entry then falls back to the key lookup). */
-  live: boolean;
+interface Series extends TrackedSeries {
+  /** Scope and const labels merged in (label order: the series' own first). */
   readonly attributes: Attributes;
   startTime: HrTime;
   endTime: HrTime;
-  /** Agent clock (ms) of the last update. */
-  updated: number;
   value: number;
-  hist: HistState | undefined;
+  hist: HistogramState | undefined;
 }
 
 interface Family {
   readonly promName: string;
   readonly descriptor: MetricDescriptor;
-  readonly type: DataPointType.SUM | DataPointType.GAUGE | DataPointType.HISTOGRAM;
+  readonly type: PointType;
   readonly isMonotonic: boolean;
-  readonly series: Map<string, Series>;
-  /**
-   * Series by the producer's attributes object: the sli processor reuses one frozen object per series,
-   * so most data points find their series without building and hashing a key string.
-   */
-  readonly byAttributes: WeakMap<Attributes, Series>;
-}
-
-function later(a: HrTime, b: HrTime): HrTime {
-  return compareHrTime(a, b) >= 0 ? a : b;
+  /** Series by scope × attribute set. */
+  readonly series: SeriesMap<Series>;
 }
 
 function kindOf(m: MetricData): NameKind {
@@ -100,8 +74,8 @@ function kindOf(m: MetricData): NameKind {
   return 'gauge';
 }
 
-/** Cumulative state of every series, offered to the SDK as a `MetricProducer`. */
-export class CumulativeAccumulator implements MetricProducer {
+/** Cumulative state of every series. */
+export class CumulativeAccumulator {
   private readonly families = new Map<string, Family>();
   /** Descriptor name+unit+kind → translated name. */
   private readonly names = new Map<string, string>();
@@ -134,28 +108,20 @@ export class CumulativeAccumulator implements MetricProducer {
       }
       const cumulative = m.aggregationTemporality === AggregationTemporality.CUMULATIVE;
       for (const dp of m.dataPoints as DataPoint<number | Histogram>[]) {
-        let s = family.byAttributes.get(dp.attributes);
-        if (s === undefined || !s.live || s.scope !== batch.scope) {
-          const key = `${batch.scope}\u0003${attributesKey(dp.attributes)}`;
-          s = family.series.get(key);
-          if (s === undefined) {
-            s = {
-              key,
-              scope: batch.scope,
-              live: true,
-              attributes: this.mergedAttributes(batch.scope, dp.attributes, extra),
-              startTime: dp.startTime,
-              endTime: dp.endTime,
-              updated: now,
-              value: 0,
-              hist: undefined,
-            };
-            family.series.set(key, s);
-          }
-          family.byAttributes.set(dp.attributes, s);
+        let s = family.series.lookup(dp.attributes, batch.scope);
+        if (s === undefined) {
+          s = family.series.insert(dp.attributes, {
+            live: true,
+            lastSeen: now,
+            attributes: this.mergedAttributes(batch.scope, dp.attributes, extra),
+            startTime: dp.startTime,
+            endTime: dp.endTime,
+            value: 0,
+            hist: undefined,
+          }, batch.scope);
         }
-        s.updated = now;
-        s.endTime = later(dp.endTime, s.endTime);
+        s.lastSeen = now;
+        s.endTime = laterHrTime(dp.endTime, s.endTime);
         if (family.type === DataPointType.HISTOGRAM) {
           if (!this.mergeHistogram(s, dp.value as Histogram, cumulative)) this.opts.onReject?.('bucket_change', 1, m.descriptor.name);
         } else if (family.type === DataPointType.GAUGE || cumulative) {
@@ -169,26 +135,25 @@ export class CumulativeAccumulator implements MetricProducer {
     return n;
   }
 
-  /** Folds a histogram point into `s`; false when its boundaries changed (the series then restarts from it). */
+  /**
+   * Folds a histogram point into `s`: a delta adds up; a cumulative point is the new total; new boundaries
+   * restart the series from the point (false: the caller reports it).
+   */
   private mergeHistogram(s: Series, h: Histogram, cumulative: boolean): boolean {
     const cur = s.hist;
-    if (cur === undefined || cumulative || !sameBoundaries(cur.boundaries, h.buckets.boundaries)) {
-      s.hist = {
-        boundaries: h.buckets.boundaries,
-        counts: h.buckets.counts.slice(),
-        sum: h.sum ?? 0,
-        count: h.count,
-        min: h.min ?? Infinity,
-        max: h.max ?? -Infinity,
-      };
-      return cur === undefined || cumulative || false;
+    if (cur === undefined) {
+      s.hist = HistogramState.of(h);
+      return true;
     }
-    const counts = h.buckets.counts;
-    for (let i = 0; i < counts.length; i++) cur.counts[i]! += counts[i] as number;
-    cur.sum += h.sum ?? 0;
-    cur.count += h.count;
-    if (h.min !== undefined && h.min < cur.min) cur.min = h.min;
-    if (h.max !== undefined && h.max > cur.max) cur.max = h.max;
+    if (cumulative) {
+      cur.restart(h);
+      return true;
+    }
+    if (!sameBoundaries(cur.boundaries, h.buckets.boundaries)) {
+      cur.restart(h);
+      return false;
+    }
+    cur.add(h);
     return true;
   }
 
@@ -233,10 +198,9 @@ export class CumulativeAccumulator implements MetricProducer {
       f = {
         promName,
         descriptor: { name: promName, description: d.description, unit: d.unit, valueType: d.valueType },
-        type: m.dataPointType as Family['type'],
+        type: m.dataPointType as PointType,
         isMonotonic: m.dataPointType === DataPointType.SUM && m.isMonotonic,
-        series: new Map(),
-        byAttributes: new WeakMap(),
+        series: new SeriesMap(),
       };
       this.families.set(promName, f);
     } else if (f.type !== m.dataPointType || f.isMonotonic !== (m.dataPointType === DataPointType.SUM && m.isMonotonic)) {
@@ -251,13 +215,8 @@ export class CumulativeAccumulator implements MetricProducer {
     const cutoff = now - this.opts.expirationMs;
     let n = 0;
     for (const [name, f] of this.families) {
-      for (const [key, s] of f.series) {
-        if (s.updated <= cutoff) {
-          s.live = false;
-          f.series.delete(key);
-          n++;
-        }
-      }
+      // A series updated exactly `expirationMs` ago is gone.
+      n += f.series.expire(cutoff + 1);
       if (f.series.size === 0) this.families.delete(name);
     }
     return n;
@@ -279,39 +238,21 @@ export class CumulativeAccumulator implements MetricProducer {
     return t;
   }
 
-  /** MetricProducer: the current cumulative state, after expiry. */
-  async collect(): Promise<CollectionResult> {
+  /** The current cumulative state of every family, after expiry. */
+  collect(): MetricData[] {
     this.expire();
     const metrics: MetricData[] = [];
-    for (const f of this.families.values()) metrics.push(this.metricData(f));
-    const scopeMetrics: ScopeMetrics[] = [{ scope: { name: COLLECT_SCOPE }, metrics }];
-    return { resourceMetrics: { resource: emptyResource(), scopeMetrics }, errors: [] };
-  }
-
-  private metricData(f: Family): MetricData {
-    const base = { descriptor: f.descriptor, aggregationTemporality: AggregationTemporality.CUMULATIVE };
-    if (f.type === DataPointType.HISTOGRAM) {
-      const dataPoints: DataPoint<Histogram>[] = [];
-      for (const s of f.series.values()) {
-        const h = s.hist;
-        if (!h) continue;
-        dataPoints.push({
-          startTime: s.startTime,
-          endTime: s.endTime,
-          attributes: s.attributes,
-          value: {
-            buckets: { boundaries: h.boundaries, counts: h.counts },
-            sum: h.sum,
-            count: h.count,
-            ...(h.count > 0 && Number.isFinite(h.min) ? { min: h.min, max: h.max } : {}),
-          },
-        });
+    for (const f of this.families.values()) {
+      if (f.type === DataPointType.HISTOGRAM) {
+        const points: DataPoint<Histogram>[] = [];
+        for (const s of f.series.values()) if (s.hist) points.push({ startTime: s.startTime, endTime: s.endTime, attributes: s.attributes, value: s.hist.point() });
+        metrics.push(metricData(f.type, f.descriptor, AggregationTemporality.CUMULATIVE, false, points));
+      } else {
+        const points: DataPoint<number>[] = [];
+        for (const s of f.series.values()) points.push({ startTime: s.startTime, endTime: s.endTime, attributes: s.attributes, value: s.value });
+        metrics.push(metricData(f.type, f.descriptor, AggregationTemporality.CUMULATIVE, f.isMonotonic, points));
       }
-      return { ...base, dataPointType: DataPointType.HISTOGRAM, dataPoints };
     }
-    const dataPoints: DataPoint<number>[] = [];
-    for (const s of f.series.values()) dataPoints.push({ startTime: s.startTime, endTime: s.endTime, attributes: s.attributes, value: s.value });
-    if (f.type === DataPointType.SUM) return { ...base, dataPointType: DataPointType.SUM, dataPoints, isMonotonic: f.isMonotonic };
-    return { ...base, dataPointType: DataPointType.GAUGE, dataPoints };
+    return metrics;
   }
 }

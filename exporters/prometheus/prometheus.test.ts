@@ -288,6 +288,6 @@ describe('prometheus exporter: exposition', () => {
     await h.exp.shutdown();
     await h.exp.shutdown();
     assert.equal((await fetch(`http://127.0.0.1:${bound?.port}/metrics`)).status, 404);
-    await assert.rejects(h.exp.consumeMetrics(batch([sum('x', '', [[{}, 1]])]), { defer: () => () => undefined }), /shutting down/);
+    await assert.rejects(h.exp.consumeMetrics(batch([sum('x', '', [[{}, 1]])]), { chunkId: undefined, defer: () => () => undefined }), /shutting down/);
   });
 });

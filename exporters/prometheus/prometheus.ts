@@ -1,21 +1,20 @@
 /**
  * The `prometheus` exporter: accumulates the metric batches of its pipelines (see `accumulator.ts`) and
  * serves them on `<endpoint>/metrics` through the shared HTTP server, which answers with
- * `Content-Type: text/plain; version=0.0.4; charset=utf-8`. Collection goes through the OTel JS SDK: the
- * accumulator is a `MetricProducer` of a `PrometheusExporter` reader (server never started) on a
- * `MeterProvider`; each scrape runs `reader.collect()` and serializes the result with
- * `FastPrometheusSerializer`, which writes exactly what the SDK's `PrometheusSerializer` writes, much
- * faster (see `serialize.ts`; figures in BENCHMARKS.md). OpenMetrics is not offered: the SDK serializer only has the classic format.
+ * `Content-Type: text/plain; version=0.0.4; charset=utf-8` (gzip when asked). Each scrape reads the
+ * accumulator and serializes it with `FastPrometheusSerializer`, which writes exactly what the OTel SDK's
+ * `PrometheusSerializer` writes (see `serialize.ts`); no SDK `MeterProvider` or reader sits in between —
+ * it would only hand back the accumulator's own data. OpenMetrics is not offered: the classic text format
+ * is what every Prometheus accepts, and what the SDK serializer we match writes.
  */
-import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { resourceFromAttributes } from '@opentelemetry/resources';
+import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import type { BatchContext, ComponentContext, Exporter } from '../../src/component.js';
 import type { Attributes } from '@opentelemetry/api';
 import type { MetricsBatch, ResourceAttributes } from '../../src/model.js';
 import { ShuttingDownError } from '../../src/errors.js';
 import { BurstLogger } from '../../src/logger.js';
 import { VERSION } from '../../src/version.js';
+import { attributesKey } from '../../internal/metrics/identity.js';
 import { CumulativeAccumulator, TYK_PUMP_FAMILIES, type RejectReason } from './accumulator.js';
 import { FastPrometheusSerializer } from './serialize.js';
 import type { PrometheusConfig } from './config.js';
@@ -36,11 +35,11 @@ export class PrometheusMetricsExporter implements Exporter {
   readonly accumulator: CumulativeAccumulator;
   private readonly ctx: ComponentContext;
   private readonly config: PrometheusConfig;
-  private readonly provider: MeterProvider;
-  private readonly reader: PrometheusExporter;
   private readonly serializer: FastPrometheusSerializer;
   private readonly burst: BurstLogger;
   private resourceAttributes: Attributes;
+  /** Built again only when a batch brings a resource not seen last. */
+  private resource: Resource;
   private lastResource: ResourceAttributes | undefined;
   private started = false;
   private stopping: Promise<void> | undefined;
@@ -61,14 +60,7 @@ export class PrometheusMetricsExporter implements Exporter {
     this.resourceAttributes = { 'service.name': 'tyk-otel-pump', 'service.version': VERSION, 'service.instance.id': ctx.instanceId };
     const resourceLabels =
       config.resource_to_labels.length > 0 ? new RegExp(`^(?:${config.resource_to_labels.map(escapeRegExp).join('|')})$`) : undefined;
-    this.reader = new PrometheusExporter({
-      preventServerStart: true,
-      metricProducers: [this.accumulator],
-      withoutScopeInfo: true,
-      withoutTargetInfo: config.without_target_info,
-      withResourceConstantLabels: resourceLabels,
-    });
-    this.provider = new MeterProvider({ resource: resourceFromAttributes(this.resourceAttributes), readers: [this.reader] });
+    this.resource = resourceFromAttributes(this.resourceAttributes);
     // Scope labels are added by the accumulator (per series), so the serializer adds none of its own.
     // Tyk Pump's counters carry no `_total` (client_golang, text format 0.0.4): keep their names.
     this.serializer = new FastPrometheusSerializer({
@@ -91,7 +83,11 @@ export class PrometheusMetricsExporter implements Exporter {
     if (this.stopping) throw new ShuttingDownError(this.ctx.id);
     if (batch.resource !== this.lastResource) {
       this.lastResource = batch.resource;
-      this.resourceAttributes = { ...this.resourceAttributes, ...(batch.resource as Attributes) };
+      const merged = { ...this.resourceAttributes, ...(batch.resource as Attributes) };
+      if (attributesKey(merged) !== attributesKey(this.resourceAttributes)) {
+        this.resourceAttributes = merged;
+        this.resource = resourceFromAttributes(merged);
+      }
     }
     const n = this.accumulator.accumulate(batch);
     this.ctx.telemetry.accepted(n, 'metrics');
@@ -99,16 +95,13 @@ export class PrometheusMetricsExporter implements Exporter {
 
   /** The text served on `/metrics`. */
   async scrape(): Promise<string> {
-    const { resourceMetrics, errors } = await this.reader.collect();
-    if (errors.length > 0) this.burst.log('warn', { err: errors[0] }, 'collecting metrics for a scrape reported errors');
-    // The reader reports the MeterProvider's resource; batches may have added attributes since.
-    return this.serializer.serialize({ resource: resourceFromAttributes(this.resourceAttributes), scopeMetrics: resourceMetrics.scopeMetrics });
+    const metrics = this.accumulator.collect();
+    return this.serializer.serialize({ resource: this.resource, scopeMetrics: [{ scope: { name: 'tyk-otel-pump' }, metrics }] });
   }
 
   async shutdown(): Promise<void> {
     this.stopping ??= (async () => {
       if (this.started) this.ctx.http.release(this.ctx.id);
-      await this.provider.shutdown().catch(() => undefined);
     })();
     return this.stopping;
   }

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { duration, uniqueEnumList } from '../../src/config/schema.js';
 import { errorDefinitionSchema } from '../../src/error-definition.js';
 import { LATENCY_KINDS, RECORD_FIELDS, type RecordField } from '../../src/record-fields.js';
-import { parseStatsdEndpoint } from '../../src/statsd-wire.js';
+import { parseStatsdEndpoint } from '../../internal/statsd/endpoint.js';
 
 /** Default Telegraf tag set. */
 export const DEFAULT_TAG_SET: readonly RecordField[] = Object.freeze([

@@ -5,7 +5,7 @@
  * Per HTTP record: one `|ms` timer per configured latency (sampled per record at `sample_rate`, flagged
  * `|@rate`). `requests`, `requests.good`, `requests.bad`, network and uptime counters are summed per name
  * and sent once per `flush_interval`, never sampled. Every value that reaches a name is sanitised (see
- * `src/statsd-wire.ts`), so no record can break the line protocol.
+ * `internal/statsd/sanitize.ts`), so no record can break the line protocol.
  */
 import type { BatchContext, ComponentContext, Exporter } from '../../src/component.js';
 import type { AnalyticsRecord, RecordBatch, UptimeRecord } from '../../src/model.js';
@@ -14,10 +14,11 @@ import { ShuttingDownError } from '../../src/errors.js';
 import { BurstLogger } from '../../src/logger.js';
 import { formatRfc3339Nano } from '../../src/tyk-json.js';
 import { latencyAt, latencyIndex, recordFieldValue, requestTimeMs, type RecordField } from '../../src/record-fields.js';
-import {
-  CounterCache, DatagramSender, LinePacker, RecordFieldTrie, isAscii, parseStatsdEndpoint, statsdNameSafe, statsdSegment, telegrafTagValue,
-  type CounterEntry,
-} from '../../src/statsd-wire.js';
+import { CounterCache, RecordFieldTrie, type CounterEntry } from '../../internal/statsd/cache.js';
+import { parseStatsdEndpoint } from '../../internal/statsd/endpoint.js';
+import { LinePacker } from '../../internal/statsd/packer.js';
+import { isAscii, statsdNameSafe, statsdSegment, telegrafTagValue } from '../../internal/statsd/sanitize.js';
+import { DatagramSender } from '../../internal/statsd/sender.js';
 import type { StatsdConfig, TykTag } from './config.js';
 
 /** Distinct names kept per cache before it is emptied (bounds memory under runaway cardinality). */

@@ -26,7 +26,7 @@ function setup(config: Record<string, unknown> = {}) {
   const parsed = auditLogConfigSchema.parse(config);
   const proc = auditLogProcessorFactory.create(context(telemetry), parsed, { input: 'records', output: 'logs' }, next as never);
   const run = async (records: TykRecord[]) => {
-    await proc.consume(records as never, { defer: () => () => undefined });
+    await proc.consume(records as never, { chunkId: undefined, defer: () => () => undefined });
     return next.batches as LogsBatch[];
   };
   return { telemetry, next, proc, run };

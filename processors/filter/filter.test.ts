@@ -211,7 +211,7 @@ describe('filter processor', () => {
     const next = new RecordingConsumer<'records'>();
     next.fail = new Error('exporter down');
     const p = filterProcessorFactory.create(t.ctx, config({ response_codes: [200] }), filterProcessorFactory.signatures[0]!, next as never);
-    await assert.rejects(p.consume([httpRecord()], { defer: () => () => undefined }), /exporter down/);
+    await assert.rejects(p.consume([httpRecord()], { chunkId: undefined, defer: () => () => undefined }), /exporter down/);
     await t.close();
   });
 

@@ -236,7 +236,7 @@ describe('redact processor', () => {
     assert.equal((out[1] as AnalyticsRecord).rawRequest, 'not base64!');
     assert.equal((out[2] as AnalyticsRecord).rawRequest, 'GET / HTTP/1.1\r\n\r\n');
     assert.equal((batch[2] as AnalyticsRecord).rawRequest, b64('GET / HTTP/1.1\r\n\r\n'));
-    assert.match(await t.scrape(), /tyk_otel_pump_processor_redact_decode_failures_total\{processor="redact"\} 2/);
+    assert.match(await t.scrape(), /test_processor_redact_decode_failures_total\{processor="redact"\} 2/);
     assert.equal(t.lines.filter((l) => l.level === 'warn').length, 1);
     await p.shutdown();
     await p.shutdown();

@@ -14,6 +14,7 @@
  * Uptime records have none of these fields and pass through unchanged. Records are never mutated: a
  * changed record is a new object, an unchanged one is passed on as it is, in a new batch array.
  */
+import { obfuscateApiKey } from '../../src/record-fields.js';
 import type { BatchContext, ComponentContext, Consumer, Processor } from '../../src/component.js';
 import type { AnalyticsRecord, RecordBatch, TykRecord } from '../../src/model.js';
 import { withFieldsZeroed, type AnalyticsJsonField } from '../../src/tyk-json.js';
@@ -33,14 +34,8 @@ export function trimToBytes(value: string, size: number): string {
   return Buffer.from(value, 'utf8').subarray(0, size).toString('utf8');
 }
 
-/** Tyk's Prometheus-pump obfuscation: `****` + the last 4 bytes, or `--` when the key has 4 bytes or fewer. */
-export function obfuscateApiKey(key: string): string {
-  const bytes = Buffer.byteLength(key, 'utf8');
-  if (bytes <= 4) return '--';
-  if (bytes === key.length) return `****${key.slice(-4)}`;
-  const b = Buffer.from(key, 'utf8');
-  return `****${b.subarray(b.length - 4).toString('utf8')}`;
-}
+/** Re-exported for the processor's tests and callers; the rule lives in `src/record-fields.ts`. */
+export { obfuscateApiKey };
 
 function isB64Char(c: number): boolean {
   return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 43 || c === 47;
@@ -176,7 +171,7 @@ export class RedactProcessor implements Processor<'records'> {
   ) {
     this.compiled = compileRedaction(config);
     this.burst = new BurstLogger(ctx.logger);
-    this.decodeFailures = ctx.telemetry.meter.createCounter('tyk_otel_pump.processor.redact.decode_failures', {
+    this.decodeFailures = ctx.telemetry.meter.createCounter('processor.redact.decode_failures', {
       description: 'raw_request/raw_response values that were not valid base64 and were forwarded undecoded.',
       unit: '{field}',
     });

@@ -286,7 +286,7 @@ describe('route: per-API cap', () => {
     await tracked((ctx) => p.consume(batch, ctx));
     await tracked((ctx) => p.consume(batch, ctx));
     assert.deepEqual(next.items.map((r) => (r as AnalyticsRecord).route), ['/a', '/b', '/other', '/other', '/other', '/a', '/b', '/other', '/other', '/other']);
-    assert.match(await t.scrape(), /tyk_otel_pump_processor_route_overflow_records_total\{processor="route"\} 6/);
+    assert.match(await t.scrape(), /test_processor_route_overflow_records_total\{processor="route"\} 6/);
     const warns = t.lines.filter((l) => l.level === 'warn');
     assert.equal(warns.length, 1);
     assert.equal(warns[0]!['api_id'], 'api-1');

@@ -536,7 +536,7 @@ export class RouteProcessor implements Processor<'records'> {
   ) {
     this.templater = new RouteTemplater(config);
     this.burst = new BurstLogger(ctx.logger);
-    this.overflow = ctx.telemetry.meter.createCounter('tyk_otel_pump.processor.route.overflow_records', {
+    this.overflow = ctx.telemetry.meter.createCounter('processor.route.overflow_records', {
       description: 'HTTP records reported with the overflow route because their API reached max_routes_per_api.',
       unit: '{record}',
     });

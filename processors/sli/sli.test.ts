@@ -9,7 +9,7 @@ import { isRetryable } from '../../src/errors.js';
 import { captureLogger } from '../../test/helpers/log-capture.js';
 import { componentContext, testSharedConfig } from '../../test/helpers/context.js';
 import { httpRecord, networkRecord, uptimeRecord, RecordingConsumer, tracked } from '../../test/helpers/records.js';
-import { BucketIndex } from './aggregate.js';
+import { BucketIndex } from '../../internal/metrics/histogram.js';
 import { DEFAULT_DURATION_BUCKETS_SECONDS, sliConfigSchema } from './config.js';
 import { SliProcessor } from './sli.js';
 import { sliProcessorFactory } from './index.js';

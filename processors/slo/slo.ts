@@ -12,7 +12,6 @@
 import { performance } from 'node:perf_hooks';
 import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
 import { AggregationTemporality, DataPointType, type GaugeMetricData } from '@opentelemetry/sdk-metrics';
-import { Redis, type RedisOptions } from 'ioredis';
 import type { BatchContext, ComponentContext, Consumer, Processor } from '../../src/component.js';
 import type { AnalyticsRecord, MetricsBatch, RecordBatch, ResourceAttributes } from '../../src/model.js';
 import type { Slo } from '../../src/slo/definition.js';
@@ -21,9 +20,11 @@ import { RedisUnavailableError, ShuttingDownError } from '../../src/errors.js';
 import { BurstLogger } from '../../src/logger.js';
 import { Delivery } from '../../src/delivery.js';
 import { VERSION } from '../../src/version.js';
-import { msToHrTime } from '../../src/metric-state.js';
+import { msToHrTime } from '../../internal/metrics/identity.js';
 import { requestTimeMs } from '../../src/record-fields.js';
-import { parseRedisEndpoint, type SloProcessorConfig } from './config.js';
+import { connectionPlan, createClient, type RedisClient } from '../../internal/redis/connection.js';
+import { ConnectionWatch } from '../../internal/redis/watch.js';
+import type { SloProcessorConfig } from './config.js';
 import { SloStore, type Counts } from './store.js';
 
 const MINUTE_MS = 60_000;
@@ -110,25 +111,6 @@ function gauge(name: string, description: string, unit: string, points: readonly
   };
 }
 
-/** Builds the Redis client of the processor from its config. */
-export function createRedis(config: SloProcessorConfig): Redis {
-  const ep = parseRedisEndpoint(config.endpoint);
-  const options: RedisOptions = {
-    lazyConnect: true,
-    connectTimeout: config.connect_timeout,
-    commandTimeout: config.command_timeout,
-    // A command whose reply was lost is failed, never re-sent: re-running an increment would double-count.
-    autoResendUnfulfilledCommands: false,
-    maxRetriesPerRequest: 1,
-    retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 7), 10_000),
-    ...(config.username !== '' ? { username: config.username } : {}),
-    ...(config.password !== '' ? { password: config.password } : {}),
-    ...(config.database !== undefined ? { db: config.database } : {}),
-    ...(ep?.tls ? { tls: {} } : {}),
-  };
-  return new Redis(ep?.url ?? 'redis://127.0.0.1:6379', options);
-}
-
 /** The slo processor. */
 export class SloProcessor implements Processor<'records'> {
   private readonly ctx: ComponentContext;
@@ -136,7 +118,8 @@ export class SloProcessor implements Processor<'records'> {
   private readonly next: Consumer<'metrics'>;
   private readonly now: () => number;
   private readonly matchers: readonly Matcher[];
-  private readonly redis: Redis | undefined;
+  private readonly redis: RedisClient | undefined;
+  private readonly watch: ConnectionWatch | undefined;
   private readonly store: SloStore | undefined;
   private readonly resource: ResourceAttributes;
   private readonly scope: string;
@@ -163,9 +146,15 @@ export class SloProcessor implements Processor<'records'> {
     this.burst = new BurstLogger(ctx.logger);
     // Without SLOs there is nothing to count: no Redis connection at all.
     if (this.matchers.length > 0) {
-      this.redis = createRedis(config);
-      this.redis.on('error', (err: Error) => this.burst.log('warn', { err: err.message }, 'SLO state Redis error'));
-      this.store = new SloStore(this.redis, config.key_prefix);
+      // The same connection handling as the receiver's (Sentinel, Cluster, TLS files, ACL, database guard).
+      const plan = connectionPlan(config, ctx.configDir, { component: ctx.id });
+      this.redis = createClient(plan);
+      this.watch = new ConnectionWatch(this.redis, plan.describe);
+      this.redis.on('error', (err: Error) => {
+        this.burst.log('warn', { redis: plan.describe, err: this.watch?.problem ?? err.message }, 'SLO state Redis error');
+        if (this.redis?.status !== 'ready') this.notReady(this.watch?.problem ?? err.message);
+      });
+      this.store = new SloStore(this.redis, config.key_prefix, plan.mode === 'cluster');
     }
   }
 
@@ -181,7 +170,7 @@ export class SloProcessor implements Processor<'records'> {
       this.ctx.logger.warn('no SLOs to evaluate: define them in the top-level slos section');
       return;
     }
-    this.redis.connect().catch(() => undefined); // reconnects in the background; failures surface per command
+    if (this.redis.status === 'wait') this.redis.connect().catch(() => undefined); // reconnects in the background; failures surface as events and per command
     this.timer = setInterval(() => this.requestEvaluation(), this.config.evaluation_interval);
     this.timer.unref();
     // Emit the state from Redis right away, so a restart reports the budget at once.
@@ -247,17 +236,25 @@ export class SloProcessor implements Processor<'records'> {
       perMinute.set((key - j) / n, c);
     }
     try {
+      // A batch that arrives while the connection is (re)established waits for it, boundedly.
+      await this.watch?.whenReady(this.config.command_timeout);
       await store.add(increments);
       if (!this.healthy) {
         this.healthy = true;
         this.ctx.health.set({ ready: true });
       }
     } catch (err) {
-      this.healthy = false;
       this.burst.log('error', { err: (err as Error).message }, 'cannot count records into the SLO state in Redis; the batch is refused');
-      this.ctx.health.set({ ready: false, detail: `SLO state in Redis unreachable: ${(err as Error).message}` });
+      this.notReady((err as Error).message);
       throw new RedisUnavailableError(`slo: cannot count a batch into Redis: ${(err as Error).message}`, { cause: err });
     }
+  }
+
+  /** Reports the processor not ready because the SLO state in Redis cannot be used. */
+  private notReady(reason: string): void {
+    if (this.stopping) return;
+    this.healthy = false;
+    this.ctx.health.set({ ready: false, detail: `SLO state in Redis unreachable: ${reason}` });
   }
 
   /** Reads every window of every SLO from Redis at `at` (default: now). */
@@ -269,6 +266,7 @@ export class SloProcessor implements Processor<'records'> {
       const windows = sloWindows(m.slo.period);
       return { slo: m.slo, windows, ranges: windows.map((w) => ({ first: current - w.ms / MINUTE_MS + 1, last: current })) };
     });
+    await this.watch?.whenReady(this.config.command_timeout);
     const { sums } = await store.sums(plans);
     return plans.map((plan, i) => {
       const slo = plan.slo;
@@ -327,8 +325,7 @@ export class SloProcessor implements Processor<'records'> {
     try {
       states = await this.evaluate();
     } catch (err) {
-      this.healthy = false;
-      this.ctx.health.set({ ready: false, detail: `SLO state in Redis unreachable: ${(err as Error).message}` });
+      this.notReady((err as Error).message);
       throw err;
     }
     this.healthy = true;

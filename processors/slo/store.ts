@@ -3,8 +3,9 @@
  * with hour and day rollups so that a 30-day window is read from ~15 small hashes instead of 43 200
  * minute fields.
  *
- * Key layout, per SLO (`<base>` = `<key_prefix>tyk-otel-pump:slo:<name>:<counting hash>:`; minutes, hours
- * and days are counted from the Unix epoch in UTC):
+ * Key layout, per SLO (`<base>` = `<key_prefix>tyk-otel-pump:slo:<name>:<counting hash>:`, in Redis Cluster
+ * `{<key_prefix>tyk-otel-pump:slo}:<name>:<counting hash>:` so that every key of the store shares one hash
+ * slot and a batch stays one MULTI; minutes, hours and days are counted from the Unix epoch in UTC):
  *
  * | key | fields | holds |
  * |---|---|---|
@@ -17,8 +18,8 @@
  * whole days, whole hours and single minutes at its two ends; the hashes those pieces live in are read with
  * one pipelined HGETALL each (shared by every window of every SLO in one evaluation).
  */
-import type { Redis } from 'ioredis';
 import type { Slo } from '../../src/slo/definition.js';
+import type { RedisClient } from '../../internal/redis/connection.js';
 
 /** Requests and bad requests. */
 export interface Counts {
@@ -82,14 +83,25 @@ export interface MinuteRange {
 
 /** Reads and writes the per-minute counts of SLOs in Redis. */
 export class SloStore {
+  private readonly root: string;
+
+  /**
+   * @param redis a standalone, Sentinel or Cluster client.
+   * @param keyPrefix the configured `key_prefix`.
+   * @param cluster whether `redis` is a Cluster: then every key carries one hash tag (one slot), because a
+   *   MULTI or a pipeline may only touch keys of one slot there.
+   */
   constructor(
-    private readonly redis: Redis,
-    private readonly keyPrefix: string,
-  ) {}
+    private readonly redis: RedisClient,
+    keyPrefix: string,
+    cluster = false,
+  ) {
+    this.root = cluster ? `{${keyPrefix}tyk-otel-pump:slo}:` : `${keyPrefix}tyk-otel-pump:slo:`;
+  }
 
   /** The key prefix of one SLO's state. */
   base(slo: Slo): string {
-    return `${this.keyPrefix}tyk-otel-pump:slo:${slo.name}:${slo.countingHash}:`;
+    return `${this.root}${slo.name}:${slo.countingHash}:`;
   }
 
   /** Adds one batch's counts atomically (one MULTI/EXEC round trip). Resolves once Redis applied them. */

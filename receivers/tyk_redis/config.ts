@@ -1,153 +1,21 @@
 /**
  * Config schema of the `tyk_redis` receiver: which Tyk analytics lists to drain, how (chunk size, poll
- * interval, delivery mode, dead letters) and how to reach Redis (URL or host:port, ACL user, database,
- * TLS, Sentinel, Cluster, timeouts, reconnect backoff). `parse({})` is a config that drains a gateway on
+ * interval, delivery mode, dead letters) and how to reach Redis (the connection keys every Redis component
+ * shares: `internal/redis/config.ts`). `parse({})` is a config that drains a gateway on
  * 127.0.0.1:6379 exactly as Tyk Pump would.
  */
 import { z } from 'zod';
-import { duration, formatDuration, parseHostPort, secret } from '../../src/config/schema.js';
+import { duration, formatDuration } from '../../src/config/schema.js';
+import { checkRedisConnection, redisConnectionFields } from '../../internal/redis/config.js';
 import { DEFAULT_MAX_RECORD_BYTES } from './decode.js';
 
 /** Default number of records claimed per Redis round trip (measured, see BENCHMARKS.md). */
 export const DEFAULT_CHUNK_SIZE = 1000;
 
-/** Parses `endpoint`: a `redis://` / `rediss://` URL or a bare `host:port`. Undefined when malformed. */
-export function parseEndpoint(text: string): ParsedEndpoint | undefined {
-  const trimmed = text.trim();
-  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed)) {
-    const hp = parseHostPort(trimmed);
-    if (!hp || hp.host === '' || hp.port === 0) return undefined;
-    return { host: hp.host, port: hp.port, tls: false, username: '', password: '', database: undefined };
-  }
-  let url: URL;
-  try {
-    url = new URL(trimmed);
-  } catch {
-    return undefined;
-  }
-  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') return undefined;
-  if (url.hostname === '') return undefined;
-  const path = url.pathname.replace(/^\/+/, '');
-  let database: number | undefined;
-  if (path !== '') {
-    if (!/^\d{1,5}$/.test(path)) return undefined;
-    database = Number(path);
-  }
-  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-  return {
-    host,
-    port: url.port === '' ? 6379 : Number(url.port),
-    tls: url.protocol === 'rediss:',
-    username: decodeURIComponent(url.username),
-    password: decodeURIComponent(url.password),
-    database,
-  };
-}
-
-/** `endpoint` with the password of a URL's user info replaced by `<redacted>` (safe to print). */
-export function redactEndpoint(text: string): string {
-  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:).*@/i, '$1<redacted>@');
-}
-
-/** The parts of an `endpoint`. */
-export interface ParsedEndpoint {
-  readonly host: string;
-  readonly port: number;
-  /** `rediss://`. */
-  readonly tls: boolean;
-  readonly username: string;
-  readonly password: string;
-  /** The `/N` path of the URL, if any. */
-  readonly database: number | undefined;
-}
-
-const hostPortList = (what: string) =>
-  z
-    .array(
-      z.string({ error: 'must be host:port' }).refine((s) => {
-        const hp = parseHostPort(s);
-        return hp !== undefined && hp.host !== '' && hp.port !== 0;
-      }, { message: 'must be host:port' }),
-      { error: `must be a list of ${what} host:port addresses` },
-    )
-    .default([]);
-
-const path = (doc: string) => z.string({ error: 'must be a file path' }).default('').describe(doc);
-
-/** `tls` section. */
-const tlsSchema = z
-  .strictObject({
-    enabled: z.boolean({ error: 'must be true or false' }).default(false).describe('Use TLS (implied by a rediss:// endpoint).'),
-    ca_file: path('PEM file of the CA(s) that signed the server certificate; empty = the system CAs. Relative to the config file.'),
-    cert_file: path('PEM client certificate for mutual TLS (needs key_file).'),
-    key_file: path('PEM private key of cert_file.'),
-    server_name: z.string().default('').describe('Server name for SNI and certificate verification; empty = the endpoint host.'),
-    insecure_skip_verify: z.boolean({ error: 'must be true or false' }).default(false).describe('Accept any server certificate (testing only).'),
-    min_version: z.enum(['1.2', '1.3'], { error: 'must be 1.2 or 1.3' }).default('1.2').describe('Lowest TLS version accepted.'),
-  })
-  .superRefine((t, ctx) => {
-    if ((t.cert_file === '') !== (t.key_file === '')) {
-      const [path, input] = t.cert_file === '' ? ['cert_file', t.cert_file] : ['key_file', t.key_file];
-      ctx.addIssue({ code: 'custom', message: `must be set when ${path === 'cert_file' ? 'key_file' : 'cert_file'} is set`, path: [path], input });
-    }
-  })
-  .describe('TLS to Redis (and to the Sentinels when sentinel.tls is true).');
-
-/** `sentinel` section. */
-const sentinelSchema = z
-  .strictObject({
-    master_name: z.string().default('').describe('Name of the monitored master; setting it switches to Sentinel mode.'),
-    addrs: hostPortList('Sentinel').describe('Sentinel host:port addresses (the endpoint host is not used in Sentinel mode).'),
-    username: z.string().default('').describe('ACL user for the Sentinels.'),
-    password: secret().default('').describe('Password for the Sentinels (Tyk: sentinel_password).'),
-    tls: z.boolean({ error: 'must be true or false' }).default(false).describe('Use the tls section for the Sentinel connections too.'),
-  })
-  .superRefine((s, ctx) => {
-    if (s.master_name !== '' && s.addrs.length === 0) ctx.addIssue({ code: 'custom', message: 'must list at least one Sentinel when master_name is set', path: ['addrs'], input: s.addrs });
-  })
-  .describe('Redis Sentinel: the master is looked up by name.');
-
-/** `cluster` section. */
-const clusterSchema = z
-  .strictObject({
-    addrs: hostPortList('cluster node').describe('Seed nodes; a non-empty list switches to Cluster mode (the endpoint host is then ignored).'),
-  })
-  .describe('Redis Cluster. In-flight lists share their source key\'s hash slot, so both delivery modes work.');
-
 /** Config schema of the `tyk_redis` receiver. */
 export const tykRedisConfigSchema = z
   .strictObject({
-    endpoint: z
-      .string({ error: 'must be a redis:// or rediss:// URL or host:port' })
-      .default('redis://127.0.0.1:6379/0')
-      .superRefine((s, ctx) => {
-        // The value shown in the problem has any URL password masked.
-        if (parseEndpoint(s) === undefined) ctx.addIssue({ code: 'custom', message: 'must be a redis://[user:password@]host[:port][/db] or rediss:// URL, or host:port', input: redactEndpoint(s) });
-      })
-      .describe('Redis to drain: redis://host:port/db, rediss:// for TLS, or host:port. Prefer the password key over a password in the URL.'),
-    username: z.string().default('').describe('ACL user name (Redis 6+); overrides one in the endpoint URL.'),
-    password: secret().default('').describe('Password (of the ACL user, or requirepass); overrides one in the endpoint URL.'),
-    database: z
-      .number({ error: 'must be a database number' })
-      .int('must be an integer')
-      .min(0, 'must be 0 or more')
-      .optional()
-      .describe('Database index; overrides the /db of the URL (default 0). Ignored in Cluster mode.'),
-    tls: tlsSchema.prefault({}),
-    sentinel: sentinelSchema.prefault({}),
-    cluster: clusterSchema.prefault({}),
-    connect_timeout: duration({ min: 1 }).prefault('5s').describe('How long one connection attempt may take.'),
-    command_timeout: duration({ min: 1 }).prefault('10s').describe('How long one Redis command may take before the connection is considered broken.'),
-    reconnect: z
-      .strictObject({
-        initial_interval: duration({ min: 1 }).prefault('100ms').describe('Delay before the first reconnect attempt.'),
-        max_interval: duration({ min: 1 }).prefault('10s').describe('Cap of the exponential reconnect backoff.'),
-      })
-      .superRefine((r, ctx) => {
-        if (r.initial_interval > r.max_interval) ctx.addIssue({ code: 'custom', message: `must not exceed max_interval (${formatDuration(r.max_interval)})`, path: ['initial_interval'], input: formatDuration(r.initial_interval) });
-      })
-      .prefault({})
-      .describe('Reconnect backoff after Redis became unreachable (exponential with jitter).'),
+    ...redisConnectionFields({ purpose: 'Redis to drain', commandTimeout: '10s' }),
 
     key_prefix: z.string().default('analytics-').describe('Prefix of the analytics lists (Tyk Pump key_prefix).'),
     keys: z
@@ -229,9 +97,7 @@ export const tykRedisConfigSchema = z
     shutdown_timeout: duration({ min: 1 }).prefault('10s').describe('How long shutdown waits for outstanding deliveries before closing Redis.'),
   })
   .superRefine((c, ctx) => {
-    if (c.sentinel.master_name !== '' && c.cluster.addrs.length > 0) {
-      ctx.addIssue({ code: 'custom', message: 'must not be combined with cluster.addrs (choose Sentinel or Cluster)', path: ['sentinel', 'master_name'], input: c.sentinel.master_name });
-    }
+    checkRedisConnection(c, ctx);
     if (!c.msgpack && !c.protobuf && !c.uptime) {
       ctx.addIssue({ code: 'custom', message: 'must be true when protobuf and uptime are false (nothing would be drained)', path: ['msgpack'], input: c.msgpack });
     }

@@ -237,17 +237,26 @@ describe('decode: bad input is a DecodeError with a reason, never a crash', () =
     Error.stackTraceLimit = stackLimit;
   });
 
-  it('wrong types', () => {
-    assert.equal(reasonOf(() => decodeAnalytics(pack(goRecord({ ResponseCode: '200' })), 'msgpack')), 'wrong_type');
-    assert.equal(reasonOf(() => decodeAnalytics(pack(goRecord({ APIID: { a: 1 } })), 'msgpack')), 'wrong_type');
-    assert.equal(reasonOf(() => decodeAnalytics(pack(goRecord({ Tags: 'x' })), 'msgpack')), 'wrong_type');
-    assert.equal(reasonOf(() => decodeAnalytics(pack(goRecord({ TimeStamp: [1, 2, 3] })), 'msgpack')), 'wrong_type');
-    assert.equal(reasonOf(() => decodeAnalytics(pack(goRecord({ TimeStamp: [1000000000000000n, 0] })), 'msgpack')), 'wrong_type');
-    assert.equal(reasonOf(() => decodeAnalytics(pack(goRecord({ TrackPath: 1 })), 'msgpack')), 'wrong_type');
-    assert.equal(reasonOf(() => decodeAnalytics(pack(goRecord({ Latency: [1, 2] })), 'msgpack')), 'wrong_type');
+  it('wrong types (strict: the tolerant path switched off)', () => {
+    const strict = { tolerant: false } as const;
+    assert.equal(reasonOf(() => decodeAnalytics(pack(goRecord({ ResponseCode: '200' })), 'msgpack', strict)), 'wrong_type');
+    assert.equal(reasonOf(() => decodeAnalytics(pack(goRecord({ APIID: { a: 1 } })), 'msgpack', strict)), 'wrong_type');
+    assert.equal(reasonOf(() => decodeAnalytics(pack(goRecord({ Tags: 'x' })), 'msgpack', strict)), 'wrong_type');
+    assert.equal(reasonOf(() => decodeAnalytics(pack(goRecord({ TimeStamp: [1, 2, 3] })), 'msgpack', strict)), 'wrong_type');
+    assert.equal(reasonOf(() => decodeAnalytics(pack(goRecord({ TimeStamp: [1000000000000000n, 0] })), 'msgpack', strict)), 'wrong_type');
+    assert.equal(reasonOf(() => decodeAnalytics(pack(goRecord({ TrackPath: 1 })), 'msgpack', strict)), 'wrong_type');
+    assert.equal(reasonOf(() => decodeAnalytics(pack(goRecord({ Latency: [1, 2] })), 'msgpack', strict)), 'wrong_type');
     assert.equal(reasonOf(() => decodeUptime(pack({ URL: 5 }))), 'wrong_type');
-    const err = (() => { try { decodeAnalytics(pack(goRecord({ ResponseCode: 'x' })), 'msgpack'); } catch (e) { return e as Error; } return undefined; })();
+    const err = (() => { try { decodeAnalytics(pack(goRecord({ ResponseCode: 'x' })), 'msgpack', strict); } catch (e) { return e as Error; } return undefined; })();
     assert.match(err?.message ?? '', /ResponseCode: expected an integer, got str/);
+  });
+
+  it('wrong types (default): only a required field that cannot be recovered refuses the record', () => {
+    assert.equal(reasonOf(() => decodeAnalytics(pack(goRecord({ APIID: { a: 1 } })), 'msgpack')), 'wrong_type');
+    assert.equal(reasonOf(() => decodeAnalytics(pack(goRecord({ TimeStamp: [1, 2, 3] })), 'msgpack')), 'wrong_type');
+    assert.equal(reasonOf(() => decodeAnalytics(pack(goRecord({ ResponseCode: 'x' })), 'msgpack')), 'wrong_type');
+    assert.equal((decodeAnalytics(pack(goRecord({ ResponseCode: '200' })), 'msgpack') as AnalyticsRecord).responseCode, 200);
+    assert.equal((decodeAnalytics(pack(goRecord({ TrackPath: 1 })), 'msgpack') as AnalyticsRecord).trackPath, true);
   });
 
   it('not a record / not msgpack / truncated / too large', () => {

@@ -18,6 +18,8 @@ import { EMPTY_GEO, EMPTY_GRAPHQL, EMPTY_MCP, EMPTY_NETWORK } from '../../src/mo
 import { DecodeError } from '../../src/errors.js';
 import { EmptyForms, MsgpackReader, keyTable } from './msgpack-reader.js';
 import { decodeProtobufRecord } from './protobuf-record.js';
+import { decodeTolerant } from './tolerant.js';
+import type { CoercionSink } from './tolerant.js';
 
 /** Options of {@link decodeAnalytics}. */
 export interface DecodeOptions {
@@ -28,6 +30,13 @@ export interface DecodeOptions {
   readonly raw?: boolean;
   /** Largest element accepted, in bytes (default {@link DEFAULT_MAX_RECORD_BYTES}); larger → `too_large`. */
   readonly maxBytes?: number;
+  /**
+   * Hand msgpack records the fast reader refuses as `wrong_type` (a known key with an unexpected type) to
+   * the tolerant slow path (`tolerant.ts`) instead of refusing them (default true).
+   */
+  readonly tolerant?: boolean;
+  /** Receives every coercion the tolerant path makes (field path and reason), for counting. */
+  readonly onCoercion?: CoercionSink;
 }
 
 /** Default limit on one Redis list element: 16 MiB (a record with detailed recording is rarely above 1 MiB). */
@@ -65,6 +74,9 @@ const MCP = keyTable(['IsMCP', 'JSONRPCMethod', 'PrimitiveType', 'PrimitiveName'
  * Decodes one analytics record (an element of `analytics-tyk-system-analytics[_N][_protobuf]`).
  * `kind` is 'network' when `ResponseCode` is -1, else 'http'; `route` is ''.
  *
+ * A msgpack record with a known key of an unexpected type goes through the tolerant path (see
+ * {@link DecodeOptions.tolerant}); `wrong_type` then means a required field could not be recovered.
+ *
  * @throws DecodeError with `reason` `not_msgpack`, `not_protobuf`, `truncated`, `wrong_type`,
  *   `not_a_record` or `too_large`.
  */
@@ -78,6 +90,14 @@ export function decodeAnalytics(bytes: Buffer, encoding: 'msgpack' | 'protobuf',
   reader.reset(bytes, maxBytes);
   try {
     return decodeMsgpackAnalytics(raw);
+  } catch (err) {
+    // A shape we do not know yet (a future gateway's int → float, string → array, …): the slow path
+    // coerces what it can. Only a type error goes there; broken msgpack stays refused.
+    if (err instanceof DecodeError && err.reason === 'wrong_type' && options?.tolerant !== false) {
+      reader.release();
+      return decodeTolerant(bytes, raw, options?.onCoercion);
+    }
+    throw err;
   } finally {
     reader.release();
   }

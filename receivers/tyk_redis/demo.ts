@@ -5,7 +5,7 @@
  */
 import type { DemoOptions, DemoWriter } from '../../src/component.js';
 import type { TykRedisConfig } from './config.js';
-import { connectionPlan, createClient } from './connection.js';
+import { connectionPlan, createClient } from '../../internal/redis/connection.js';
 import { drainKeys } from './keys.js';
 import { encodeAnalytics, encodeUptime } from './encode.js';
 

@@ -6,6 +6,7 @@ import type { ReceiverFactory } from '../../src/component.js';
 import { tykRedisConfigSchema, type TykRedisConfig } from './config.js';
 import { TykRedisReceiver } from './tyk_redis.js';
 import { openDemoWriter } from './demo.js';
+import { openDeadLetters } from './dead-letters.js';
 
 /** Factory of the `tyk_redis` receiver. */
 export const tykRedisReceiverFactory: ReceiverFactory<TykRedisConfig> = {
@@ -13,6 +14,8 @@ export const tykRedisReceiverFactory: ReceiverFactory<TykRedisConfig> = {
   type: 'tyk_redis',
   description: 'Drains Tyk analytics and uptime records from Redis (at-most-once like Tyk Pump, or at-least-once).',
   configSchema: tykRedisConfigSchema,
+  shutdownWaits: (config) => [{ path: ['shutdown_timeout'], ms: config.shutdown_timeout }],
   create: (ctx, config, next) => new TykRedisReceiver(ctx, config, next),
   demo: openDemoWriter,
+  openDeadLetters,
 };

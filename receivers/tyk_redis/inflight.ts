@@ -17,7 +17,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { BookkeepingKeys, DrainKey, ListEncoding } from './keys.js';
-import type { RedisClient } from './connection.js';
+import type { RedisClient } from '../../internal/redis/connection.js';
 import type { ScriptCommands } from './scripts.js';
 
 /** An in-flight list to read and deliver (adopted, or a slot whose claim outcome is unknown). */

@@ -4,7 +4,7 @@
  * being claimed twice. Every step touches only keys that share one hash slot (an in-flight list carries
  * its source key's hash tag), so they are legal in Redis Cluster too.
  */
-import type { RedisClient } from './connection.js';
+import type { RedisClient } from '../../internal/redis/connection.js';
 
 /**
  * At-most-once claim: `MULTI / LRANGE key 0 n-1 / LTRIM key n -1 / EXEC` — Tyk Pump's own claim, atomic

@@ -12,13 +12,13 @@
  */
 import type { Logger } from 'pino';
 import type { Counter, Meter, ObservableGauge, ObservableResult } from '@opentelemetry/api';
-import type { ComponentContext, Consumer, Receiver } from '../../src/component.js';
+import type { ComponentContext, Consumer, Receiver, ShutdownDeadline } from '../../src/component.js';
 import type { RecordBatch, TykRecord } from '../../src/model.js';
-import { asPipelines, type PipelineOutcome, type Pipelines } from '../../src/delivery.js';
+import { asPipelines, type PipelineOutcome, type Pipelines, type RetryTarget } from '../../src/delivery.js';
 import { DecodeError } from '../../src/errors.js';
 import { BurstLogger } from '../../src/logger.js';
 import type { TykRedisConfig } from './config.js';
-import { backoffDelay, connectionPlan, createClient, type ConnectionPlan, type RedisClient } from './connection.js';
+import { backoffDelay, connectionPlan, createClient, type ConnectionPlan, type RedisClient } from '../../internal/redis/connection.js';
 import { decodeAnalytics, decodeUptime } from './decode.js';
 import { BookkeepingKeys, drainKeys, type DrainKey } from './keys.js';
 import { claimChunk, defineScripts, INFLIGHT_BUSY, type ScriptCommands } from './scripts.js';
@@ -42,8 +42,10 @@ interface Chunk {
   records: RecordBatch | undefined;
   attempts: number;
   accepted: boolean;
-  /** Pipelines (indexes) still to deliver to; undefined = all. */
-  targets: readonly number[] | undefined;
+  /** Pipelines (and their exporters) still to deliver to; undefined = all. */
+  targets: readonly RetryTarget[] | undefined;
+  /** Stable id of the claimed chunk, given to every exporter as `ctx.chunkId`; undefined = none. */
+  readonly id: string | undefined;
   /** From an in-flight list that was adopted or re-read (counts as re-delivered). */
   readonly redelivery: boolean;
 }
@@ -89,23 +91,23 @@ function instruments(meter: Meter): Instruments {
   let i = instrumentsByMeter.get(meter);
   if (!i) {
     i = {
-      lag: meter.createObservableGauge('tyk_otel_pump.receiver.drain_lag_seconds', {
+      lag: meter.createObservableGauge('receiver.drain_lag_seconds', {
         description: 'Age of the oldest and newest record of the last chunk claimed from a list (0 once the list is empty).',
         unit: 's',
       }),
-      backlog: meter.createObservableGauge('tyk_otel_pump.receiver.backlog_records', {
+      backlog: meter.createObservableGauge('receiver.backlog_records', {
         description: 'Length of a drained list (LLEN), sampled at most once per poll interval.',
         unit: '{record}',
       }),
-      unacked: meter.createObservableGauge('tyk_otel_pump.receiver.unacked_chunks', {
+      unacked: meter.createObservableGauge('receiver.unacked_chunks', {
         description: 'Chunks claimed from Redis whose delivery has not finished.',
         unit: '{chunk}',
       }),
-      deadLettered: meter.createCounter('tyk_otel_pump.receiver.dead_lettered_items', {
+      deadLettered: meter.createCounter('receiver.dead_lettered_items', {
         description: 'Undecodable list elements pushed to the dead-letter list, by reason.',
         unit: '{item}',
       }),
-      redelivered: meter.createCounter('tyk_otel_pump.receiver.redelivered_items', {
+      redelivered: meter.createCounter('receiver.redelivered_items', {
         description: 'Records delivered again (at-least-once retries and adopted in-flight lists).',
         unit: '{item}',
       }),
@@ -246,19 +248,20 @@ export class TykRedisReceiver implements Receiver {
     });
   }
 
-  shutdown(): Promise<void> {
-    this.stopped ??= this.stop();
+  shutdown(deadline?: ShutdownDeadline): Promise<void> {
+    this.stopped ??= this.stop(deadline?.at ?? Infinity);
     return this.stopped;
   }
 
-  private async stop(): Promise<void> {
+  /** Waits for what is in flight until `shutdown_timeout` or the graph's deadline (`until`), whichever is first. */
+  private async stop(until: number): Promise<void> {
     this.stopping = true;
     this.wake.notify();
     for (const t of this.timers) clearInterval(t);
     for (const t of this.retryTimers) clearTimeout(t);
     const client = this.client;
     if (!client) return;
-    const deadline = Date.now() + this.config.shutdown_timeout;
+    const deadline = Math.min(Date.now() + this.config.shutdown_timeout, until);
     const within = async (p: Promise<unknown>) => {
       let timer: NodeJS.Timeout | undefined;
       const left = Math.max(0, deadline - Date.now());
@@ -648,7 +651,7 @@ export class TykRedisReceiver implements Receiver {
     if (parts.length === 0) return undefined;
     this.outstanding++;
     this.reportHealth();
-    return { parts, records: undefined, attempts: 0, accepted: false, targets: undefined, redelivery: false };
+    return { parts, records: undefined, attempts: 0, accepted: false, targets: undefined, id: undefined, redelivery: false };
   }
 
   /** Reads an in-flight list (adopted, or a slot with an unknown claim outcome) as a chunk. */
@@ -674,6 +677,7 @@ export class TykRedisReceiver implements Receiver {
       attempts: 0,
       accepted: false,
       targets: undefined,
+      id: undefined,
       redelivery: true,
     };
   }
@@ -770,8 +774,8 @@ export class TykRedisReceiver implements Receiver {
       return;
     }
     if (chunk.redelivery || chunk.attempts > 0) this.inst.redelivered.add(records.length, { receiver: this.ctx.id });
-    // A re-delivery goes only to the pipelines that have not taken the chunk yet.
-    const { accepted, outcome } = this.pipelines.deliver(records, chunk.targets);
+    // A re-delivery goes only to the exporters that have not taken the chunk yet.
+    const { accepted, outcome } = this.pipelines.deliver(records, { only: chunk.targets, chunkId: chunk.id });
     await accepted; // backpressure: the next claim waits for this
     if (!chunk.accepted) {
       chunk.accepted = true;

@@ -12,10 +12,10 @@ import type { ComponentKind, Factory, ProcessorSignature } from '../component.js
 import type { Signal } from '../model.js';
 import { expandEnv } from './env.js';
 import { parseConfigYaml } from './yaml.js';
-import { duration, encodeConfig, hostPort, maskCredentials } from './schema.js';
+import { duration, encodeConfig, hostPort, maskCredentials, secret } from './schema.js';
 import { configErrorMap, formatPath, issuesToProblems, showValue, suggest } from './problems.js';
 import { buildSharedConfig, sharedSectionChecks, sharedSectionSchemas, type SharedConfig } from './shared.js';
-import { planPipelines } from '../graph-plan.js';
+import { checkShutdownWaits, planPipelines } from '../graph-plan.js';
 
 /** Log levels accepted by `service.telemetry.logs.level` (pino's). */
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -24,6 +24,36 @@ const pipelineSchema = z.strictObject({
   receivers: z.array(z.string({ error: 'must be a component id' }), { error: 'must be a list of receiver ids' }).default([]),
   processors: z.array(z.string({ error: 'must be a component id' }), { error: 'must be a list of processor ids' }).default([]),
   exporters: z.array(z.string({ error: 'must be a component id' }), { error: 'must be a list of exporter ids' }).default([]),
+});
+
+/** Longest duration Node's timers can hold (2^31 − 1 ms). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** One OTLP/HTTP push exporter of self-telemetry (the Collector's `readers[].periodic.exporter.otlp`). */
+const telemetryOtlpSchema = z.strictObject({
+  protocol: z.enum(['http/protobuf', 'http/json'], { error: 'must be http/protobuf or http/json (grpc is not supported)' }).default('http/protobuf').describe('OTLP/HTTP encoding.'),
+  endpoint: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://collector:4318/v1/metrics' })
+    .describe('Where to POST; a URL without a path gets `/v1/metrics`.'),
+  headers: z
+    .union([
+      z.record(z.string(), secret()),
+      z.array(z.strictObject({ name: z.string(), value: secret() })),
+    ], { error: 'must be a map of header names to values, or a list of { name, value }' })
+    .default({})
+    .describe('Extra request headers (values are secrets: never printed).'),
+  timeout: duration({ min: 1, max: MAX_TIMER_MS }).prefault('10s').describe('Timeout of one export request.'),
+});
+
+/** One push reader of self-telemetry (the Collector's `readers[]` entry; only `periodic` is supported). */
+export const telemetryReaderSchema = z.strictObject({
+  periodic: z.strictObject({
+    interval: z
+      .union([z.number().int().min(1000).max(MAX_TIMER_MS), duration({ min: 1000, max: MAX_TIMER_MS })], { error: 'must be a duration such as 60s, or milliseconds' })
+      .default(60000)
+      .describe('Export interval (a duration, or milliseconds as in the Collector).'),
+    exporter: z.strictObject({ otlp: telemetryOtlpSchema }, { error: 'must be { otlp: { … } }' }),
+  }),
 });
 
 /** Schema of the `service` section. */
@@ -41,8 +71,16 @@ export const serviceSchema = z.strictObject({
         .strictObject({
           address: hostPort().default('0.0.0.0:9464').describe('Where /metrics (self-telemetry), /health and /ready are served.'),
           prefix: z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'must be a Prometheus name prefix').default('tyk_otel_pump').describe('Name prefix of self-telemetry metrics.'),
+          readers: z
+            .array(telemetryReaderSchema, { error: 'must be a list of readers such as { periodic: { exporter: { otlp: { endpoint: … } } } }' })
+            .default([])
+            .describe('Push readers, as the Collector\'s `service::telemetry::metrics::readers`: each periodically exports self-telemetry over OTLP/HTTP (the pull endpoint stays).'),
         })
         .prefault({}),
+      resource: z
+        .record(z.string(), z.union([z.string(), z.null()]), { error: 'must be a map of resource attributes' })
+        .default({})
+        .describe('Resource attributes of self-telemetry, as the Collector\'s `service::telemetry::resource` (null removes a default one).'),
     })
     .prefault({}),
   shutdown_timeout: duration({ min: 1 }).prefault('30s').describe('How long SIGTERM may take to drain and flush before the agent exits anyway.'),
@@ -271,6 +309,7 @@ function loadUnmasked(
     warnings.push(...plan.warnings);
     pipelines = plan.pipelines;
   }
+  if (service) problems.push(...checkShutdownWaits(components, service.shutdown_timeout));
 
   if (expansionFailed.size > 0) {
     const kept = problems.filter((p, i) => i < firstExpansionProblems || !expansionFailed.has(p.path));

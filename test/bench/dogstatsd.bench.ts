@@ -36,7 +36,7 @@ function workload(): AnalyticsRecord[] {
 
 async function child(variant: Variant, endpoint: string): Promise<void> {
   const records = workload();
-  const bctx: BatchContext = { defer: () => () => undefined };
+  const bctx: BatchContext = { chunkId: undefined, defer: () => () => undefined };
   let run: (batch: readonly AnalyticsRecord[]) => Promise<void>;
   let close: () => Promise<void>;
   if (variant === 'dogstatsd') {

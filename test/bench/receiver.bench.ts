@@ -73,7 +73,7 @@ async function runVariant(variant: Variant, port: number, n: number, chunk: numb
     const ctx: ComponentContext = {
       id: 'tyk_redis',
       logger: silentLogger(),
-      telemetry: { meter: createNoopMeter(), accepted: () => undefined, refused: () => undefined, dropped: () => undefined, sent: () => undefined, sendFailed: () => undefined, queueSize: () => undefined },
+      telemetry: { meter: createNoopMeter(), name: (s) => `tyk_otel_pump.${s}`, accepted: () => undefined, refused: () => undefined, dropped: () => undefined, sent: () => undefined, sendFailed: () => undefined, queueSize: () => undefined },
       health: { set: () => undefined },
       http: { route: () => undefined, metrics: () => undefined, listen: () => Promise.resolve({ host: '127.0.0.1', port: 0 }), release: () => undefined },
       shared: { errorDefinition: compileErrorDefinition(), slos: [] },

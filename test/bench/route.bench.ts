@@ -92,7 +92,7 @@ async function child(variant: Variant): Promise<void> {
   };
   const proc: Consumer<'records'> =
     variant === 'naive' ? new NaiveRoute(sink) : new RouteProcessor(ctx, routeConfigSchema.parse(variant === 'route-rules' ? RULES : {}), sink);
-  const bctx: BatchContext = { defer: () => () => undefined };
+  const bctx: BatchContext = { chunkId: undefined, defer: () => () => undefined };
   // Warm up on a slice, then measure the whole workload.
   for (let i = 0; i < 20_000; i += BATCH) await proc.consume(records.slice(i, i + BATCH), bctx);
   routes.clear();

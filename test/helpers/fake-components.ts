@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type {
-  BatchContext, ComponentContext, Consumer, ExporterFactory, ProcessorFactory, ReceiverFactory, Settle,
+  BatchContext, ComponentContext, Consumer, ExporterFactory, ProcessorFactory, ReceiverFactory, Settle, ShutdownDeadline,
 } from '../../src/component.js';
 import type { LogsBatch, MetricsBatch, RecordBatch, Signal } from '../../src/model.js';
 import { duration, hostPort, secret } from '../../src/config/schema.js';
@@ -18,6 +18,9 @@ export const receivers = new Map<string, { push(batch: RecordBatch, ctx?: BatchC
 
 /** Live memory exporters by id. */
 export const exporters = new Map<string, MemoryExporter>();
+
+/** The deadline each fake's `shutdown()` was given, by component id (undefined: called without one). */
+export const shutdownDeadlines = new Map<string, ShutdownDeadline | undefined>();
 
 const receiverSchema = z.strictObject({
   endpoint: z.string().default('redis://127.0.0.1:6379/0').describe('Where records come from.'),
@@ -41,10 +44,11 @@ export const fakeReceiver: ReceiverFactory<z.infer<typeof receiverSchema>> = {
         events.push(`start ${ctx.id}`);
         if (config.not_ready) ctx.health.set({ ready: false, detail: 'redis unreachable (test)', facts: { lastDrainAgeSeconds: 99 } });
         receivers.set(ctx.id, {
-          push: (batch, bctx = { defer: () => () => undefined }) => next.consume(batch, bctx),
+          push: (batch, bctx = { chunkId: undefined, defer: () => () => undefined }) => next.consume(batch, bctx),
         });
       },
-      async shutdown() {
+      async shutdown(deadline) {
+        shutdownDeadlines.set(ctx.id, deadline);
         if (!started || stopped) return;
         stopped = true;
         events.push(`stop ${ctx.id}`);
@@ -74,7 +78,8 @@ export const tagProcessor: ProcessorFactory<z.infer<typeof procSchema>> = {
         started = true;
         events.push(`start ${ctx.id}`);
       },
-      async shutdown() {
+      async shutdown(deadline) {
+        shutdownDeadlines.set(ctx.id, deadline);
         if (!started || stopped) return;
         stopped = true;
         events.push(`stop ${ctx.id}`);
@@ -99,7 +104,8 @@ export const countProcessor: ProcessorFactory<Record<string, never>> = {
       async start() {
         events.push(`start ${ctx.id}`);
       },
-      async shutdown() {
+      async shutdown(deadline) {
+        shutdownDeadlines.set(ctx.id, deadline);
         events.push(`stop ${ctx.id}`);
       },
       async consume(data, bctx) {
@@ -116,6 +122,8 @@ const exporterSchema = z.strictObject({
   headers: z.record(z.string(), z.string()).default({}).describe('Secret headers, to test masking.'),
   block: z.boolean().default(false).describe('Block consume until released (backpressure tests).'),
   defer: z.boolean().default(false).describe('Defer delivery until settled by the test.'),
+  fail_start: z.boolean().default(false).describe('Fail to start (start-failure tests).'),
+  shutdown_wait: z.enum(['none', 'deadline', 'forever']).default('none').describe('What shutdown waits for: nothing, the deadline, or forever (deadline tests).'),
 });
 
 /** Keeps what it receives; can block (backpressure) or defer delivery. */
@@ -169,15 +177,24 @@ export const memoryExporter: ExporterFactory<z.infer<typeof exporterSchema>> = {
     let stopped = false;
     return {
       async start() {
+        if (config.fail_start) throw new Error('refused to start (test)');
         started = true;
         events.push(`start ${ctx.id}`);
         exporters.set(ctx.id, mem);
       },
-      async shutdown() {
+      async shutdown(deadline) {
+        shutdownDeadlines.set(ctx.id, deadline);
         if (!started || stopped) return;
         stopped = true;
         mem.release();
         events.push(`stop ${ctx.id}`);
+        const signal = deadline?.signal;
+        if (config.shutdown_wait === 'deadline' && signal) {
+          if (!signal.aborted) await new Promise((r) => signal.addEventListener('abort', r, { once: true }));
+          events.push(`deadline passed ${ctx.id}`);
+        } else if (config.shutdown_wait !== 'none') {
+          await new Promise(() => undefined);
+        }
         exporters.delete(ctx.id);
       },
       consumeRecords: (b, c) => mem.take('records', b, c),

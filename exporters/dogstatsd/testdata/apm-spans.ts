@@ -41,7 +41,7 @@ const { Redis } = await import('ioredis');
 const redis = new Redis(TEST_REDIS_URL, { lazyConnect: true });
 await redis.connect();
 const deadline = Date.now() + 30_000;
-while (!spans.some((s) => s.name === 'tyk_otel_pump.export') && Date.now() < deadline) {
+while (!spans.some((s) => s.name === 'test.export') && Date.now() < deadline) {
   await exporter.consumeRecords?.([httpRecord(), httpRecord(), httpRecord()], UNTRACKED);
   await redis.ping();
   await new Promise((r) => setTimeout(r, 250));

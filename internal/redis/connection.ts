@@ -1,9 +1,12 @@
 /**
- * Turns the receiver config into an ioredis client: standalone (URL or host:port), Sentinel or Cluster,
- * with ACL user/password, database, TLS files, timeouts and an exponential reconnect backoff.
+ * Turns the connection keys of a component (`./config.ts`) into an ioredis client: standalone (URL or
+ * host:port), Sentinel or Cluster, with ACL user/password, database, TLS files, timeouts and an exponential
+ * reconnect backoff. Every Redis client of the agent is made here.
  *
  * The client never queues commands while disconnected and never re-sends a command whose reply was lost:
- * the drain loop decides what to retry, because re-running a claim blindly could lose a chunk.
+ * the component decides what to retry, because re-running a claim or an increment blindly could lose a
+ * chunk or count it twice. A database that cannot be selected is never replaced by another one: see
+ * `guardDatabase`.
  */
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
@@ -11,7 +14,8 @@ import { checkServerIdentity, type ConnectionOptions } from 'node:tls';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { parseHostPort } from '../../src/config/schema.js';
 import { StartError } from '../../src/errors.js';
-import { parseEndpoint, type TykRedisConfig } from './config.js';
+import type { RedisConnectionConfig } from './config.js';
+import { parseEndpoint } from './endpoint.js';
 
 /** What `connectionPlan` decided, before any socket is opened. */
 export type ConnectionPlan =
@@ -28,16 +32,16 @@ export function backoffDelay(attempt: number, initialMs: number, maxMs: number, 
   return Math.max(1, Math.round(base * (0.9 + 0.2 * random())));
 }
 
-function addrs(list: readonly string[]): { host: string; port: number }[] {
+function addrs(component: string, list: readonly string[]): { host: string; port: number }[] {
   return list.map((a) => {
     const hp = parseHostPort(a);
-    if (!hp) throw new StartError('tyk_redis', `invalid address ${a}`);
+    if (!hp) throw new StartError(component, `invalid address ${a}`);
     return { host: hp.host, port: hp.port };
   });
 }
 
 /** TLS options from the `tls` section (reads the PEM files), or undefined when TLS is off. */
-export function tlsOptions(config: TykRedisConfig, configDir: string, host: string, urlTls: boolean, read: ReadFile = readFileSync): ConnectionOptions | undefined {
+export function tlsOptions(config: Pick<RedisConnectionConfig, 'tls'>, configDir: string, host: string, urlTls: boolean, read: ReadFile = readFileSync, component = 'redis'): ConnectionOptions | undefined {
   const t = config.tls;
   if (!t.enabled && !urlTls) return undefined;
   const file = (what: string, p: string): Buffer | undefined => {
@@ -46,7 +50,7 @@ export function tlsOptions(config: TykRedisConfig, configDir: string, host: stri
     try {
       return read(full);
     } catch (err) {
-      throw new StartError('tyk_redis', `cannot read tls.${what} ${full}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
+      throw new StartError(component, `cannot read tls.${what} ${full}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
     }
   };
   const opts: ConnectionOptions = {
@@ -72,13 +76,25 @@ export function tlsOptions(config: TykRedisConfig, configDir: string, host: stri
   return opts;
 }
 
+/** Who connects: names the component in errors and the client connection name. */
+export interface PlanOptions {
+  /** Component id or type, for start errors (default `redis`). */
+  readonly component?: string;
+  /** `CLIENT SETNAME` of the connections (default `tyk-otel-pump`). */
+  readonly connectionName?: string;
+  /** PEM file reader (injectable for tests). */
+  readonly read?: ReadFile;
+}
+
 /**
  * Decides the client mode and its options. Explicit `username`/`password`/`database` keys win over the
  * URL's. `describe` is safe to log (no credentials).
  */
-export function connectionPlan(config: TykRedisConfig, configDir: string, read: ReadFile = readFileSync): ConnectionPlan {
+export function connectionPlan(config: RedisConnectionConfig, configDir: string, opts: PlanOptions = {}): ConnectionPlan {
+  const component = opts.component ?? 'redis';
+  const read = opts.read ?? readFileSync;
   const ep = parseEndpoint(config.endpoint);
-  if (!ep) throw new StartError('tyk_redis', 'invalid endpoint');
+  if (!ep) throw new StartError(component, 'invalid endpoint');
   const username = config.username !== '' ? config.username : ep.username;
   const password = config.password !== '' ? config.password : ep.password;
   const db = config.database ?? ep.database ?? 0;
@@ -89,10 +105,14 @@ export function connectionPlan(config: TykRedisConfig, configDir: string, read: 
     autoResendUnfulfilledCommands: false,
     maxRetriesPerRequest: 0,
     lazyConnect: true,
-    connectionName: 'tyk-otel-pump',
+    connectionName: opts.connectionName ?? 'tyk-otel-pump',
+    // The database guard (`guardDatabase`) hooks the INFO ready check: it must run.
+    enableReadyCheck: true,
     // After a failover the old master answers READONLY: reconnect (to the new master via DNS or Sentinel),
-    // but never re-send the failed command (1, not 2): the drain loop decides what to retry.
-    reconnectOnError: (err) => (/^READONLY/.test(err.message) ? 1 : false),
+    // but never re-send the failed command (1, not 2): the component decides what to retry. A failed
+    // SELECT outside the handshake (ioredis re-selects after a reconnect when the database changed) closes
+    // the connection too: commands sent behind it would run on the previous database.
+    reconnectOnError: (err) => (/^READONLY/.test(err.message) || isSelectError(err) ? 1 : false),
     ...(username !== '' ? { username } : {}),
     ...(password !== '' ? { password } : {}),
   };
@@ -101,8 +121,8 @@ export function connectionPlan(config: TykRedisConfig, configDir: string, read: 
   const scheme = tlsOn ? 'rediss' : 'redis';
 
   if (config.cluster.addrs.length > 0) {
-    const nodes = addrs(config.cluster.addrs);
-    const tls = tlsOptions(config, configDir, nodes[0]?.host ?? '', ep.tls, read);
+    const nodes = addrs(component, config.cluster.addrs);
+    const tls = tlsOptions(config, configDir, nodes[0]?.host ?? '', ep.tls, read, component);
     const options: ClusterOptions = {
       lazyConnect: true,
       enableOfflineQueue: false,
@@ -118,8 +138,8 @@ export function connectionPlan(config: TykRedisConfig, configDir: string, read: 
   }
 
   if (config.sentinel.master_name !== '') {
-    const sentinels = addrs(config.sentinel.addrs);
-    const tls = tlsOptions(config, configDir, '', ep.tls, read);
+    const sentinels = addrs(component, config.sentinel.addrs);
+    const tls = tlsOptions(config, configDir, '', ep.tls, read, component);
     const options: RedisOptions = {
       ...common,
       db,
@@ -135,7 +155,7 @@ export function connectionPlan(config: TykRedisConfig, configDir: string, read: 
     return { mode: 'sentinel', options, describe: `${scheme} sentinel master ${config.sentinel.master_name} via ${config.sentinel.addrs.join(',')} db ${db}` };
   }
 
-  const tls = tlsOptions(config, configDir, ep.host, ep.tls, read);
+  const tls = tlsOptions(config, configDir, ep.host, ep.tls, read, component);
   const options: RedisOptions = {
     ...common,
     host: ep.host,
@@ -154,10 +174,54 @@ function withoutKeys<T extends object, K extends keyof T>(o: T, keys: readonly K
   return copy;
 }
 
-/** Any ioredis client the receiver uses. */
+/** Any ioredis client made by `createClient`. */
 export type RedisClient = Redis | Cluster;
 
-/** Creates the (not yet connected) client of a plan. */
+/** Whether an error is the reply to a SELECT (ioredis attaches the command to reply errors). */
+function isSelectError(err: unknown): boolean {
+  return err instanceof Error && (err as Error & { command?: { name?: string } }).command?.name === 'select';
+}
+
+/**
+ * Creates the (not yet connected) client of a plan. Standalone and Sentinel clients are guarded so that a
+ * failed SELECT never leaves a connection on another database (`guardDatabase`).
+ */
 export function createClient(plan: ConnectionPlan): RedisClient {
-  return plan.mode === 'cluster' ? new Cluster(plan.nodes.map((n) => ({ ...n })), plan.options) : new Redis(plan.options);
+  if (plan.mode === 'cluster') return new Cluster(plan.nodes.map((n) => ({ ...n })), plan.options);
+  const client = new Redis(plan.options);
+  guardDatabase(client, plan.options.db ?? 0);
+  return client;
+}
+
+/**
+ * ioredis sends `SELECT <db>` while setting up each connection (the first one and every reconnect), but
+ * treats a refused SELECT (`ERR DB index is out of range`, an ACL `NOPERM`) as a warning: the connection
+ * becomes ready on database 0 and every command runs there. This guard makes the failure fatal to that
+ * connection: the error is reworded to say which database failed, the INFO ready check that follows the
+ * set-up is answered "not ready" (so no 'ready' event, no command), and ioredis closes the connection and
+ * retries with the plan's backoff. The component sees an unreachable Redis with that reason.
+ */
+export function guardDatabase(client: Redis, db: number): void {
+  // ioredis' connector decides after INFO whether the connection may become ready (Sentinel: "is it the
+  // master?"); the guard adds "did SELECT succeed?". Checked at creation so an ioredis upgrade that moves
+  // it fails loudly here instead of silently dropping the guard.
+  const connector = (client as unknown as { connector?: { check?: (info: unknown) => boolean } }).connector;
+  if (!connector || typeof connector.check !== 'function') throw new Error('ioredis internals changed: cannot guard the database selection');
+  const check = connector.check.bind(connector);
+  let selectFailed = false;
+  connector.check = (info: unknown) => {
+    const failed = selectFailed;
+    selectFailed = false;
+    return !failed && check(info);
+  };
+  // Registered before any other listener, so every listener sees the reworded error.
+  client.on('error', (err: unknown) => {
+    if (!isSelectError(err)) return;
+    selectFailed = true;
+    const e = err as Error;
+    e.message = `cannot select database ${db} (${e.message}); the connection is closed and retried, never used on another database`;
+  });
+  client.on('connect', () => {
+    selectFailed = false;
+  });
 }

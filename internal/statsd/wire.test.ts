@@ -1,10 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  LinePacker, dogGlobalTag, dogTag, dogTagKey, formatValue, metricName, parseStatsdEndpoint, sendErrorReason, statsdNameSafe,
-  statsdSegment, telegrafTagValue, truncateChars,
-} from './statsd-wire.js';
-import { parseDogStatsdLine, parseStatsdLine } from '../test/helpers/statsd-server.js';
+import { parseStatsdEndpoint } from './endpoint.js';
+import { LinePacker } from './packer.js';
+import { dogGlobalTag, dogTag, dogTagKey, formatValue, metricName, statsdNameSafe, statsdSegment, telegrafTagValue, truncateChars } from './sanitize.js';
+import { sendErrorReason } from './sender.js';
+import { parseDogStatsdLine, parseStatsdLine } from '../../test/helpers/statsd-server.js';
 
 const NASTY = ['a|b', 'a,b', 'a#b', 'a@b', 'a\nb', 'a\r\nb', 'a:b', 'a b', 'a/b.c', 'a\u0000b', 'Ünïcödé 名前', '🚀', '', '..', '\\', 'a=b'];
 

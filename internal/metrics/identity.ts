@@ -1,12 +1,7 @@
 /**
- * Building blocks of the exporters that keep state per metric series (`prometheus`: cumulative state for
- * scrapes; `otlp_http`: cumulative or delta state for pushes): the identity of a series' attribute set,
- * and the comparisons their folding of data points needs; and the one conversion of our epoch-ms
- * timestamps to OTel `HrTime` that every producer and exporter of OTel data uses.
- *
- * The folding itself stays with each exporter: they differ in what they accept (Prometheus replaces
- * cumulative input, OTLP refuses it), how they group series (by Prometheus family across scopes, or by
- * resource × scope × name), gauge and start-time rules, overflow, and delta export with roll-back.
+ * Series identity and time, shared by everything that keeps metric state per series (`sli`, `slo`,
+ * `prometheus`, `otlp_http`): the key of an attribute set, the overflow series' attributes, and the
+ * conversions and comparisons of OTel `HrTime` their folding needs.
  */
 import type { Attributes, HrTime } from '@opentelemetry/api';
 
@@ -33,13 +28,11 @@ export function attributesKey(a: Attributes): string {
   return k;
 }
 
-/** Whether two histograms have the same bucket boundaries (then their counts can be added). */
-export function sameBoundaries(a: readonly number[], b: readonly number[]): boolean {
-  if (a === b) return true;
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
+/** Attributes of the series that attribute sets beyond a cardinality limit fold into (OTel SDK spec). */
+export const OVERFLOW_ATTRIBUTES: Attributes = Object.freeze({ 'otel.metric.overflow': true });
+
+/** The overflow series of bad requests, where a metric keeps good and bad apart (`error.type=_OTHER`). */
+export const OVERFLOW_BAD_ATTRIBUTES: Attributes = Object.freeze({ 'otel.metric.overflow': true, 'error.type': '_OTHER' });
 
 /** Epoch milliseconds (plus nanoseconds within the last millisecond) → OTel `HrTime`; 0 stays [0, 0]. */
 export function msToHrTime(ms: number, extraNs = 0): HrTime {
@@ -50,4 +43,9 @@ export function msToHrTime(ms: number, extraNs = 0): HrTime {
 /** Negative when `a` is earlier than `b`, 0 when equal, positive when later. */
 export function compareHrTime(a: HrTime, b: HrTime): number {
   return a[0] !== b[0] ? a[0] - b[0] : a[1] - b[1];
+}
+
+/** The later of two times (`a` when equal). */
+export function laterHrTime(a: HrTime, b: HrTime): HrTime {
+  return compareHrTime(a, b) >= 0 ? a : b;
 }
