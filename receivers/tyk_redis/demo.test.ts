@@ -103,7 +103,8 @@ service:
       const want = t.http + t.network + t.uptime;
       const file = join(dir, 'out.jsonl');
       const lines = await waitFor('every demo record in the file', async () => {
-        const l = (await readFile(file, 'utf8').catch(() => '')).trimEnd().split('\n').filter((x) => x !== '');
+        // Complete lines only: the exporter may be writing the last one while we read.
+        const l = (await readFile(file, 'utf8').catch(() => '')).split('\n').slice(0, -1);
         return l.length >= want ? l : undefined;
       }, 20_000);
       assert.equal(lines.length, want);
