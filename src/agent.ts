@@ -45,6 +45,16 @@ export class Agent {
       config.service.telemetry.metrics.readers.map(pushReader),
     );
     this.http = new HttpServers(this.logger.child({ component: 'http' }));
+    // What /ready answers, as metrics, so an alert rule can watch it without probing the endpoint.
+    const prefix = config.service.telemetry.metrics.prefix;
+    this.telemetry.meter
+      .createObservableGauge(`${prefix}.ready`, { description: '1 when /ready answers 200 (every component ready), else 0.', unit: '1' })
+      .addCallback((r) => r.observe(this.health.snapshot().ready && !this.shuttingDown ? 1 : 0));
+    this.telemetry.meter
+      .createObservableGauge(`${prefix}.component.ready`, { description: '1 when the component reports ready on /ready, else 0.', unit: '1' })
+      .addCallback((r) => {
+        for (const [component, state] of Object.entries(this.health.snapshot().components)) r.observe(state.ready ? 1 : 0, { component });
+      });
     this.graph = Graph.build(config, {
       logger: this.logger,
       telemetry: this.telemetry,

@@ -9,6 +9,8 @@ import { runCommand } from './commands/run.js';
 import { validateCommand } from './commands/validate.js';
 import { graphCommand } from './commands/graph.js';
 import { sloRulesCommand } from './commands/slo-rules.js';
+import { dashboardsCommand } from './commands/dashboards.js';
+import { rulesCommand } from './commands/rules.js';
 import { deadLettersCommand } from './commands/dead-letters.js';
 import { demoCommand } from './commands/demo.js';
 
@@ -20,6 +22,8 @@ export const commands: Readonly<Record<string, Command>> = {
   validate: validateCommand,
   graph: graphCommand,
   'slo-rules': sloRulesCommand,
+  dashboards: dashboardsCommand,
+  rules: rulesCommand,
   'dead-letters': deadLettersCommand,
   demo: demoCommand,
 };

@@ -23,18 +23,20 @@
  *
  * Delivery: accepting is not delivering. A component that finishes delivery asynchronously (a queued
  * push exporter) calls `ctx.defer()` before resolving `consume()` and calls the returned `Settle` once the
- * data is delivered (or durably spooled), or with an error once it has definitively failed. The receiver
- * acknowledges a chunk only when every pipeline accepted it and every deferral settled without error.
+ * data is delivered (or durably spooled), or with an error once it has definitively failed. An
+ * at-least-once receiver acknowledges a chunk only once every exporter of every pipeline has delivered it
+ * (possibly over several attempts) or refused it for good.
  *
  * Acknowledgement is tracked per (pipeline, exporter): each exporter of a pipeline gets a `BatchContext`
  * of its own for the chunk, and its `consume` outcome and deferrals count for it alone. When an exporter
  * fails with a retryable error, an at-least-once receiver re-delivers the chunk to that pipeline later;
  * its processors run again on it, but the exporters that already delivered it (or refused it for good)
  * are skipped — no exporter gets the same chunk twice while the agent runs. (After a crash, a re-claimed
- * chunk reaches every exporter again, with the same `ctx.chunkId`: an exporter that must not apply a chunk
- * twice across crashes keys its writes by it.) Hence the rules for a processor: pass the `ctx` you were
- * given to `next.consume` unchanged, emit at most one batch per batch consumed (a retry re-sends what a
- * failed exporter got of the chunk, all of it), and expect a retried chunk to reach you again.
+ * chunk reaches every exporter again, with the same `ctx.chunkId` when the receiver gives one: an
+ * exporter that must not apply a chunk twice across crashes keys its writes by it.) Hence the rules for a
+ * processor: pass the `ctx` you were given to `next.consume` unchanged, emit at most one batch per batch
+ * consumed (a retry re-sends what a failed exporter got of the chunk, all of it), and expect a retried
+ * chunk to reach you again.
  *
  * Layering (enforced by test/layering.test.ts, which reads every import): `src/` is core; `internal/<name>/`
  * holds code shared by some components; components live in `receivers/ processors/ exporters/<type>/`.
@@ -48,6 +50,7 @@
 import type { ZodType } from 'zod';
 import type { Logger } from 'pino';
 import type { Meter } from '@opentelemetry/api';
+import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { AnalyticsRecord, LogsBatch, MetricsBatch, RecordBatch, Signal, SignalPayload, UptimeRecord } from './model.js';
 import type { HttpHost } from './http-server.js';
 import type { SharedConfig } from './config/shared.js';
@@ -92,6 +95,17 @@ export interface ComponentTelemetry {
   queueSize(items: number): void;
 }
 
+/**
+ * Read-only views of the agent's own state, for components that report on the agent itself (the `status`
+ * exporter's page). Never on a hot path: callers sample it on a timer or per HTTP request.
+ */
+export interface AgentIntrospection {
+  /** What `/ready` answers: overall readiness and every component's reported state. */
+  health(): { readonly ready: boolean; readonly components: Readonly<Record<string, HealthState>> };
+  /** A collection of the self-telemetry instruments (cumulative), as the `/metrics` scrape sees them. */
+  selfMetrics(): Promise<ResourceMetrics>;
+}
+
 /** Everything a component gets from the agent when it is created. */
 export interface ComponentContext {
   /** `type` or `type/name`, plus `@pipeline` for processors (one instance per pipeline). */
@@ -108,6 +122,8 @@ export interface ComponentContext {
   readonly instanceId: string;
   /** Directory the config file lives in, for resolving relative paths (spool dirs, CA files, output files). */
   readonly configDir: string;
+  /** The agent's own state (absent when a component runs outside an agent, e.g. in unit tests). */
+  readonly introspection?: AgentIntrospection;
 }
 
 /** Called exactly once when deferred delivery finished: without an argument on success. */

@@ -100,6 +100,19 @@ describe('pipeline graph', () => {
     assert.equal(done, true);
   });
 
+  it('every exporter of every pipeline gets the chunk id the receiver gave, in a context of its own', async () => {
+    running = await startAgent(YAML, { factories: fakeFactories });
+    const d = new Delivery('chunk-42');
+    await receivers.get('fake_receiver')?.push([httpRecord()], d.ctx);
+    d.seal();
+    assert.equal(await d.done, undefined);
+    const contexts = [...(exporters.get('memory')?.contexts ?? []), ...(exporters.get('memory/metrics')?.contexts ?? [])];
+    assert.equal(contexts.length, 3, 'memory in two pipelines, memory/metrics in one');
+    assert.deepEqual(contexts.map((c) => c.chunkId), ['chunk-42', 'chunk-42', 'chunk-42']);
+    assert.equal(new Set(contexts).size, 3);
+    assert.ok(!contexts.includes(d.ctx));
+  });
+
   it('delivery completes only when every deferred exporter settled, with the first error', async () => {
     running = await startAgent(YAML.replace('memory: {}', 'memory: { defer: true }'), { factories: fakeFactories });
     const d = new Delivery();

@@ -106,6 +106,7 @@ export class Graph {
       shared: config.shared,
       instanceId: deps.instanceId,
       configDir: config.dir,
+      introspection: { health: () => deps.health.snapshot(), selfMetrics: () => deps.telemetry.collect() },
     });
 
     // Exporters: one instance per id.

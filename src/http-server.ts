@@ -3,8 +3,16 @@
  * one listener, shared by all who use it (the default `0.0.0.0:9464` serves self-telemetry `/metrics`,
  * `/health`, `/ready`, and the Prometheus exporter's `/metrics` when it uses the same address).
  * Several metrics sources registered on the same address and path are served as one concatenated scrape.
+ *
+ * Under a scrape storm the probes must keep answering: concurrent scrapes of one path share one rendering
+ * (single flight) and its gzip; sources render in slices that yield to the event loop (see
+ * `MetricsSource`); connections are capped (the oldest idle one makes room, never one mid-request) and
+ * idle or stalled ones time out. See {@link HttpLimits}.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { gzip } from 'node:zlib';
+import { promisify } from 'node:util';
 import type { Logger } from 'pino';
 import { StartError } from './errors.js';
 import { parseHostPort } from './config/schema.js';
@@ -12,8 +20,55 @@ import { parseHostPort } from './config/schema.js';
 /** Handles one request; may be async. Errors become a 500 with a short message. */
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
-/** Produces Prometheus text exposition for a scrape. */
+/**
+ * Produces Prometheus text exposition for a scrape. A source that renders much should yield to the event
+ * loop between slices (`await setImmediate`), so probes and the drain keep running; concurrent scrapes of
+ * one path call it once.
+ */
 export type MetricsSource = (req: IncomingMessage) => Promise<string>;
+
+/** Connection and timing bounds of every listener. */
+export interface HttpLimits {
+  /** Open connections per listener; beyond it the oldest idle connection is closed (or the new one refused). */
+  readonly maxConnections: number;
+  /** A kept-alive connection with no request for this long is closed. */
+  readonly keepAliveTimeoutMs: number;
+  /** A connection silent (no bytes either way) for this long is closed. */
+  readonly idleTimeoutMs: number;
+  /** A client must send its request headers within this long. */
+  readonly headersTimeoutMs: number;
+  /** A client must send its whole request within this long. */
+  readonly requestTimeoutMs: number;
+}
+
+/** Defaults: a few Prometheus servers, probes and humans need far fewer connections; none may hold one for long. */
+export const DEFAULT_HTTP_LIMITS: HttpLimits = Object.freeze({
+  maxConnections: 512,
+  keepAliveTimeoutMs: 65_000,
+  idleTimeoutMs: 120_000,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+});
+
+const gzipAsync = promisify(gzip);
+
+/** One rendering of a metrics path, shared by the scrapes that asked while it ran. */
+interface Rendering {
+  readonly body: Promise<Buffer>;
+  gzipped: Promise<Buffer> | undefined;
+}
+
+/** Whether `Accept-Encoding` admits gzip (`gzip`, `x-gzip` or `*`, with q > 0). */
+export function acceptsGzip(header: string | undefined): boolean {
+  if (!header) return false;
+  for (const part of header.split(',')) {
+    const [coding, ...params] = part.trim().toLowerCase().split(';');
+    if (coding !== 'gzip' && coding !== 'x-gzip' && coding !== '*') continue;
+    const q = params.map((x) => x.trim()).find((x) => x.startsWith('q='));
+    if (q === undefined || Number(q.slice(2)) > 0) return true;
+  }
+  return false;
+}
 
 /** The Prometheus text format content type we serve (classic 0.0.4). */
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -35,6 +90,10 @@ interface Listener {
   readonly server: Server;
   readonly routes: Map<string, { owner: string; handler: RouteHandler }>;
   readonly sources: Map<string, { owner: string; source: MetricsSource }[]>;
+  /** The rendering in progress per metrics path. */
+  readonly renderings: Map<string, Rendering>;
+  /** Open connections, oldest first, and how many requests each is serving. */
+  readonly sockets: Map<Socket, number>;
   listening: Promise<{ host: string; port: number }> | undefined;
 }
 
@@ -48,9 +107,13 @@ function normalise(address: string): string {
 export class HttpServers {
   private readonly listeners = new Map<string, Listener>();
   private readonly logger: Logger;
+  private readonly limits: HttpLimits;
+  private readonly writer = new BodyWriter();
+  private refused = 0;
 
-  constructor(logger: Logger) {
+  constructor(logger: Logger, limits: Partial<HttpLimits> = {}) {
     this.logger = logger;
+    this.limits = { ...DEFAULT_HTTP_LIMITS, ...limits };
   }
 
   /** An `HttpHost` view that tags registrations with `owner` (a component id). */
@@ -67,11 +130,22 @@ export class HttpServers {
     const key = normalise(address);
     let l = this.listeners.get(key);
     if (!l) {
-      const routes = new Map<string, { owner: string; handler: RouteHandler }>();
-      const sources = new Map<string, { owner: string; source: MetricsSource }[]>();
-      const server = createServer((req, res) => void this.handle(routes, sources, req, res));
-      server.keepAliveTimeout = 65_000;
-      l = { address: key, server, routes, sources, listening: undefined };
+      const lim = this.limits;
+      const server = createServer({ headersTimeout: lim.headersTimeoutMs, requestTimeout: lim.requestTimeoutMs, keepAliveTimeout: lim.keepAliveTimeoutMs });
+      // No 'timeout' listener: Node then destroys a socket idle for `timeout` ms.
+      server.timeout = lim.idleTimeoutMs;
+      const listener: Listener = { address: key, server, routes: new Map(), sources: new Map(), renderings: new Map(), sockets: new Map(), listening: undefined };
+      server.on('connection', (socket: Socket) => this.admit(listener, socket));
+      server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+        const socket = req.socket;
+        listener.sockets.set(socket, (listener.sockets.get(socket) ?? 0) + 1);
+        res.once('close', () => {
+          const n = listener.sockets.get(socket);
+          if (n !== undefined) listener.sockets.set(socket, Math.max(0, n - 1));
+        });
+        void this.handle(listener, req, res);
+      });
+      l = listener;
       this.listeners.set(key, l);
     }
     return l;
@@ -135,12 +209,59 @@ export class HttpServers {
     return l?.listening;
   }
 
-  private async handle(
-    routes: Map<string, { owner: string; handler: RouteHandler }>,
-    sources: Map<string, { owner: string; source: MetricsSource }[]>,
-    req: IncomingMessage,
-    res: ServerResponse,
-  ): Promise<void> {
+  /**
+   * Counts a new connection in; at the cap, closes the oldest connection serving no request to make room,
+   * or refuses the new one when every connection is busy.
+   */
+  private admit(l: Listener, socket: Socket): void {
+    if (l.sockets.size >= this.limits.maxConnections) {
+      let victim: Socket | undefined;
+      for (const [s, busy] of l.sockets) {
+        if (busy === 0) {
+          victim = s;
+          break;
+        }
+      }
+      if (victim === undefined) {
+        this.refused++;
+        if ((this.refused & (this.refused - 1)) === 0) {
+          this.logger.warn({ address: l.address, maxConnections: this.limits.maxConnections, refused: this.refused }, 'HTTP connection cap reached; refusing connections');
+        }
+        socket.destroy();
+        return;
+      }
+      l.sockets.delete(victim);
+      victim.destroy();
+    }
+    l.sockets.set(socket, 0);
+    socket.once('close', () => l.sockets.delete(socket));
+  }
+
+  /** Open connections of the listener on `address` (tests, diagnostics). */
+  connections(address: string): number {
+    return this.listeners.get(normalise(address))?.sockets.size ?? 0;
+  }
+
+  /** The rendering of `path` in progress, or a new one of every source there. */
+  private rendering(l: Listener, path: string, list: readonly { source: MetricsSource }[], req: IncomingMessage): Rendering {
+    let r = l.renderings.get(path);
+    if (r === undefined) {
+      const body = (async () => {
+        try {
+          const parts = await Promise.all(list.map((s) => s.source(req)));
+          return Buffer.from(parts.filter((p) => p.length > 0).map((p) => (p.endsWith('\n') ? p : `${p}\n`)).join(''));
+        } finally {
+          l.renderings.delete(path);
+        }
+      })();
+      r = { body, gzipped: undefined };
+      l.renderings.set(path, r);
+    }
+    return r;
+  }
+
+  private async handle(l: Listener, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const { routes, sources } = l;
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     try {
       if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -154,10 +275,23 @@ export class HttpServers {
       }
       const list = sources.get(path);
       if (list && list.length > 0) {
-        const parts = await Promise.all(list.map((s) => s.source(req)));
-        const body = parts.filter((p) => p.length > 0).map((p) => (p.endsWith('\n') ? p : `${p}\n`)).join('');
-        res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE });
-        res.end(req.method === 'HEAD' ? undefined : body);
+        const r = this.rendering(l, path, list, req);
+        const plain = await r.body;
+        const zip = acceptsGzip(req.headers['accept-encoding']);
+        let body = plain;
+        if (zip) {
+          r.gzipped ??= gzipAsync(plain);
+          body = await r.gzipped;
+        }
+        if (res.destroyed) return;
+        res.writeHead(200, {
+          'content-type': PROMETHEUS_CONTENT_TYPE,
+          'content-length': body.length,
+          vary: 'Accept-Encoding',
+          ...(zip ? { 'content-encoding': 'gzip' } : {}),
+        });
+        if (req.method === 'HEAD') res.end();
+        else await this.writer.write(res, body);
         return;
       }
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
@@ -181,6 +315,70 @@ export class HttpServers {
       ),
     );
     this.listeners.clear();
+  }
+}
+
+/**
+ * Writes large bodies to many responses without filling one turn of the event loop: every turn hands at
+ * most `turnBytes` to the sockets, round-robin over the responses (`chunkBytes` each), and a response whose
+ * socket is full waits for `drain` outside the rotation. One `end(body)` per scraper would copy every byte
+ * of every response in the turn their shared rendering finished.
+ */
+class BodyWriter {
+  private readonly queue: { res: ServerResponse; body: Buffer; at: number; done: () => void }[] = [];
+  private scheduled = false;
+
+  constructor(
+    private readonly chunkBytes = 256 * 1024,
+    private readonly turnBytes = 1024 * 1024,
+  ) {}
+
+  /** Resolves once `body` was handed to `res` and the response ended (or the client went away). */
+  write(res: ServerResponse, body: Buffer): Promise<void> {
+    return new Promise((done) => {
+      this.queue.push({ res, body, at: 0, done });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.queue.length === 0) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    let budget = this.turnBytes;
+    while (budget > 0 && this.queue.length > 0) {
+      const job = this.queue.shift() as (typeof this.queue)[number];
+      if (job.res.destroyed) {
+        job.done();
+        continue;
+      }
+      const end = Math.min(job.body.length, job.at + this.chunkBytes);
+      const more = job.res.write(job.body.subarray(job.at, end));
+      budget -= end - job.at;
+      job.at = end;
+      if (job.at >= job.body.length) {
+        job.res.end();
+        job.done();
+      } else if (more) {
+        this.queue.push(job);
+      } else {
+        const resume = (): void => {
+          job.res.off('drain', resume);
+          job.res.off('close', resume);
+          this.queue.push(job);
+          this.schedule();
+        };
+        job.res.on('drain', resume);
+        job.res.on('close', resume);
+      }
+    }
+    this.schedule();
   }
 }
 

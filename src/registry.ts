@@ -15,6 +15,8 @@ import { otlpHttpExporterFactory } from '../exporters/otlp_http/index.js';
 import { dogstatsdExporterFactory } from '../exporters/dogstatsd/index.js';
 import { statsdExporterFactory } from '../exporters/statsd/index.js';
 import { fileExporterFactory } from '../exporters/file/index.js';
+import { sqlExporterFactory } from '../exporters/sql/index.js';
+import { sqlAggregateExporterFactory } from '../exporters/sql_aggregate/index.js';
 
 /** All factories, receivers first, then processors, then exporters. */
 export const factories: readonly Factory[] = [
@@ -30,4 +32,6 @@ export const factories: readonly Factory[] = [
   dogstatsdExporterFactory,
   statsdExporterFactory,
   fileExporterFactory,
+  sqlExporterFactory,
+  sqlAggregateExporterFactory,
 ];

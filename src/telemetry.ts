@@ -8,6 +8,7 @@
  * - `<prefix>_<kind>_dropped_items_total{<kind>,signal,reason}` (filtered, undeliverable, queue full)
  * - `<prefix>_exporter_sent_items_total{exporter,signal}`, `…_send_failed_items_total{exporter,signal,reason}`
  * - `<prefix>_exporter_queue_size{exporter}`
+ * - `<prefix>_ready`, `<prefix>_component_ready{component}` (1/0, what `/ready` answers; registered by the agent)
  * - `<prefix>_process_memory_rss_bytes`, `…_process_heap_used_bytes`, `…_process_uptime_seconds`
  *
  * Besides the pull endpoint, `service.telemetry.metrics.readers` may push the same instruments over
@@ -16,7 +17,7 @@
 import type {
   Attributes, BatchObservableCallback, Counter, Meter, MetricAttributes, MetricOptions, Observable,
 } from '@opentelemetry/api';
-import { MeterProvider, PeriodicExportingMetricReader, type IMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
+import { MeterProvider, PeriodicExportingMetricReader, type IMetricReader, type PushMetricExporter, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { OTLPMetricExporter as OTLPJsonMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPMetricExporter as OTLPProtoMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
@@ -159,6 +160,11 @@ export class SelfTelemetry {
       sendFailed: (n, reason, signal) => n > 0 && failed.add(n, { exporter: id, signal: signal ?? defaultSignal, reason }),
       queueSize: (items) => void this.queueSizes.set(id, items),
     };
+  }
+
+  /** The self-telemetry instruments, collected (cumulative), for in-process readers. */
+  async collect(): Promise<ResourceMetrics> {
+    return (await this.reader.collect()).resourceMetrics;
   }
 
   /** Prometheus text of all self-telemetry. */

@@ -1,6 +1,7 @@
 /**
  * Every registered component passes the same contract: its default config validates, an unknown key is
- * rejected, start → shutdown → shutdown works (idempotent), and shutdown without start works.
+ * rejected, start → shutdown → shutdown works (idempotent), shutdown without start works, a shutdown whose
+ * deadline has already passed resolves, and the waits it declares (`shutdownWaits`) name real config keys.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,6 +20,9 @@ const START_OVERRIDES: Record<string, Record<string, unknown>> = {
   'receiver:tyk_redis': { key_prefix: `conformance-${process.pid}-`, uptime_key: `conformance-${process.pid}-uptime` },
   'exporter:prometheus': { endpoint: '127.0.0.1:0' },
   'exporter:file': { path: '/dev/null' },
+  // Nothing listens on port 1: the SQL exporters start, fail to connect in the background and stop cleanly.
+  'exporter:sql': { port: 1 },
+  'exporter:sql_aggregate': { port: 1 },
 };
 
 function context(id: string, http: HttpServers, telemetry: SelfTelemetry): ComponentContext {
@@ -68,6 +72,34 @@ describe('component conformance', () => {
         } finally {
           await http.close();
           await telemetry.shutdown();
+        }
+      });
+
+      it('a shutdown whose deadline has passed resolves (within 10 s)', async () => {
+        const http = new HttpServers(silentLogger());
+        const telemetry = new SelfTelemetry('conformance');
+        try {
+          const config = f.configSchema.parse(START_OVERRIDES[`${f.kind}:${f.type}`] ?? {});
+          const c = create(f, config, context(`${f.type}/c`, http, telemetry));
+          await c.start();
+          const passed = { at: Date.now(), signal: AbortSignal.abort() };
+          let timer: NodeJS.Timeout | undefined;
+          const late = new Promise((_, reject) => {
+            timer = setTimeout(() => reject(new Error('shutdown ignored its deadline')), 10_000);
+          });
+          await Promise.race([c.shutdown(passed), late]).finally(() => clearTimeout(timer));
+        } finally {
+          await http.close();
+          await telemetry.shutdown();
+        }
+      });
+
+      it('each declared shutdown wait is a duration key of the config', () => {
+        const config = f.configSchema.parse({}) as Record<string, unknown>;
+        const waits = (f.shutdownWaits as ((c: unknown) => readonly { path: readonly string[]; ms: number }[]) | undefined)?.(config) ?? [];
+        for (const w of waits) {
+          const value = w.path.reduce<unknown>((o, k) => (o !== null && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), config);
+          assert.equal(value, w.ms, `${w.path.join('::')} holds the declared wait`);
         }
       });
     });

@@ -10,7 +10,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Cluster } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
+import { startSentinel, type PrivateSentinel } from './helpers/redis-topology.js';
 import { pack, unpack } from 'msgpackr';
 import { loadFixtures } from './helpers/fixtures.js';
 import { testRedis, type TestRedis } from './helpers/redis.js';
@@ -181,6 +182,39 @@ describe('dead-letters command (Redis Cluster)', () => {
       await cluster.del(source);
     } finally {
       cluster.disconnect();
+    }
+  });
+});
+
+describe('dead-letters command (Redis Sentinel)', () => {
+  let s: PrivateSentinel;
+  const dir = mkdtempSync(join(tmpdir(), 'dead-letters-sentinel-'));
+  before(async () => { s = await startSentinel(); });
+  after(async () => {
+    await s.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('list, replay and purge through the Sentinel-found master', async () => {
+    const master = new Redis({ host: '127.0.0.1', port: s.master.port, password: s.masterPassword });
+    try {
+      const source = 'analytics-tyk-system-analytics';
+      const dlq = 'analytics-tyk-otel-pump-dead-letter';
+      const fixed = variant({ RequestTime: 3.75 });
+      await master.rpush(dlq, envelope(source, 'wrong_type', 'older version', fixed), envelope(source, 'truncated', 'x', Buffer.from([0x82])));
+      const config = join(dir, 's.yaml');
+      writeFileSync(config, `receivers: { tyk_redis: { sentinel: { master_name: ${s.masterName}, addrs: ["${s.sentinelAddr}"], password: ${s.sentinelPassword} }, password: ${s.masterPassword} } }\nexporters: { file: { path: /dev/null } }\nservice: { pipelines: { records: { receivers: [tyk_redis], exporters: [file] } } }\n`);
+      const l = await cli(['dead-letters', 'list', '--config', config]);
+      assert.equal(l.code, 0, l.err);
+      assert.match(l.out, /sentinel master mymaster/);
+      assert.match(l.out, /2 entries/);
+      assert.ok(!l.out.includes(s.masterPassword) && !l.err.includes(s.masterPassword));
+      assert.match((await cli(['dead-letters', 'replay', '--config', config])).out, /replayed 1 entry/);
+      assert.ok((await master.lrangeBuffer(source, 0, -1))[0]!.equals(fixed));
+      assert.match((await cli(['dead-letters', 'purge', '--reason', 'truncated', '--config', config])).out, /purged 1 entry/);
+      assert.equal(await master.llen(dlq), 0);
+    } finally {
+      master.disconnect();
     }
   });
 });

@@ -1,6 +1,9 @@
 /**
  * The `file` exporter runtime: records (Tyk JSON lines or CSV) and logs (OTel-style JSON lines) appended
- * to a file or stdout. One write per batch; delivery of a batch settles when its bytes reached the file.
+ * to a file or stdout. One write per batch, of its lines (never one string of the whole batch); delivery of a
+ * batch settles when its bytes reached the file. A local failure (a record that cannot be serialised, the
+ * disk, memory) is retryable, never permanent: only a destination can refuse data for good, and a file
+ * never does.
  */
 import { resolve } from 'node:path';
 import type { BatchContext, ComponentContext, Exporter } from '../../src/component.js';
@@ -50,31 +53,30 @@ export class FileExporter implements Exporter {
 
   async consumeRecords(batch: RecordBatch, bctx: BatchContext): Promise<void> {
     if (this.stopping || !this.started) throw new ShuttingDownError(this.ctx.id);
-    let main = '';
-    let mainCount = 0;
-    let up = '';
-    let upCount = 0;
+    const main: string[] = [];
+    const up: string[] = [];
     let skipped = 0;
-    for (const r of batch) {
-      if (r.kind === 'uptime') {
-        if (this.uptime) {
-          up += this.csv ? uptimeCsvRow(r) : recordJsonLine(r);
-          upCount++;
-        } else if (this.csv) skipped++;
-        else {
-          main += recordJsonLine(r);
-          mainCount++;
+    try {
+      for (const r of batch) {
+        if (r.kind === 'uptime') {
+          if (this.uptime) up.push(this.csv ? uptimeCsvRow(r) : recordJsonLine(r));
+          else if (this.csv) skipped++;
+          else main.push(recordJsonLine(r));
+        } else {
+          main.push(this.csv ? analyticsCsvRow(r) : recordJsonLine(r));
         }
-      } else {
-        main += this.csv ? analyticsCsvRow(r) : recordJsonLine(r);
-        mainCount++;
       }
+    } catch (err) {
+      // Out of memory, a string too long: local, so retryable (the records stay upstream).
+      this.ctx.telemetry.sendFailed(batch.length, 'serialize_error', 'records');
+      this.burst.log('error', { err, path: this.config.path }, 'could not serialise a batch; it is retried');
+      throw new ExportError(`${this.ctx.id}: cannot serialise the batch: ${(err as Error).message}`, { retryable: true, cause: err });
     }
     this.ctx.telemetry.accepted(batch.length, 'records');
     if (skipped > 0) this.ctx.telemetry.dropped(skipped, 'uptime_not_written', 'records');
     const writes: Promise<void>[] = [];
-    if (mainCount > 0) writes.push(this.write(this.main, main, mainCount, 'records', bctx));
-    if (upCount > 0 && this.uptime) writes.push(this.write(this.uptime, up, upCount, 'records', bctx));
+    if (main.length > 0) writes.push(this.write(this.main, main, main.length, 'records', bctx));
+    if (up.length > 0 && this.uptime) writes.push(this.write(this.uptime, up, up.length, 'records', bctx));
     await Promise.all(writes);
   }
 
@@ -84,10 +86,17 @@ export class FileExporter implements Exporter {
     if (this.csv) throw new ExportError(`${this.ctx.id}: format csv cannot write logs; use format json`, { retryable: false });
     this.ctx.telemetry.accepted(batch.logs.length, 'logs');
     if (batch.logs.length === 0) return;
-    await this.write(this.main, logsJsonLines(batch), batch.logs.length, 'logs', bctx);
+    let lines: string[];
+    try {
+      lines = logsJsonLines(batch);
+    } catch (err) {
+      this.ctx.telemetry.sendFailed(batch.logs.length, 'serialize_error', 'logs');
+      throw new ExportError(`${this.ctx.id}: cannot serialise the batch: ${(err as Error).message}`, { retryable: true, cause: err });
+    }
+    await this.write(this.main, lines, batch.logs.length, 'logs', bctx);
   }
 
-  private async write(sink: TextSink, text: string, count: number, signal: Signal, bctx: BatchContext): Promise<void> {
+  private async write(sink: TextSink, text: string | readonly string[], count: number, signal: Signal, bctx: BatchContext): Promise<void> {
     const settle = bctx.defer();
     try {
       await sink.write(text, (err) => {
@@ -103,8 +112,10 @@ export class FileExporter implements Exporter {
     } catch (err) {
       this.ctx.telemetry.sendFailed(count, 'open_error', signal);
       this.burst.log('error', { err, path: this.config.path }, 'file cannot be opened');
-      settle(err as Error);
-      throw err;
+      // Any local failure is retryable (the sink's own errors already are).
+      const e = err instanceof ExportError ? err : new ExportError(`${this.ctx.id}: write failed: ${(err as Error).message}`, { retryable: true, cause: err });
+      settle(e);
+      throw e;
     }
   }
 

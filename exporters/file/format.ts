@@ -96,12 +96,10 @@ function jsonValue(_key: string, v: unknown): unknown {
  * Every entry of a logs batch as one JSON line: the entry's own fields plus its resource attributes and
  * scope name (OTel log data model names, snake_case as in the Collector's debug output).
  */
-export function logsJsonLines(batch: LogsBatch): string {
+export function logsJsonLines(batch: LogsBatch): string[] {
   const resource = JSON.stringify(batch.resource, jsonValue);
   const scope = JSON.stringify({ name: batch.scope });
-  let out = '';
-  for (const e of batch.logs) out += logJsonLine(e, resource, scope);
-  return out;
+  return batch.logs.map((e) => logJsonLine(e, resource, scope));
 }
 
 function logJsonLine(e: LogEntry, resource: string, scope: string): string {

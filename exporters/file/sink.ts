@@ -1,8 +1,9 @@
 /**
  * An append-only text sink for the `file` exporter: a file (size-rotated, numbered backups) or stdout.
  * Writes are serialised (one batch after the other, so rotation never splits a batch), each batch is one
- * `write()` call, and a batch is accepted once the stream has room again (`drain`), so a slow disk
- * slows the pipeline instead of growing memory. The per-write callback tells when the bytes reached the
+ * `write()` call of its lines, written in segments of at most `SEGMENT_CHARS` (never one string of the
+ * whole batch: a batch of large records would pass V8's string length limit), and each segment waits
+ * until the stream has room again (`drain`), so a slow disk slows the pipeline instead of growing memory. The per-write callback tells when the bytes reached the
  * file descriptor.
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
@@ -21,6 +22,9 @@ export interface SinkOptions {
   /** Written first into every new (empty) file, e.g. a CSV header; '' for none. */
   readonly header: string;
 }
+
+/** Largest piece of a batch handed to the stream at once (characters). */
+export const SEGMENT_CHARS = 1 << 20;
 
 /** Called once a batch reached the file descriptor, or failed to. */
 export type Written = (error?: Error | null) => void;
@@ -68,17 +72,17 @@ export class TextSink {
   }
 
   /**
-   * Appends `text` (one batch). Resolves once the stream accepted it and has room for more; `written`
-   * is called when it reached the file (or failed). Rejects with a retryable `ExportError` when the file
-   * cannot be (re)opened.
+   * Appends one batch: its text, or its lines. Resolves once the stream accepted it and has room for
+   * more; `written` is called when it reached the file (or failed). Rejects with a retryable
+   * `ExportError` when the file cannot be (re)opened.
    */
-  write(text: string, written: Written): Promise<void> {
-    const run = this.tail.then(() => this.doWrite(text, written));
+  write(text: string | readonly string[], written: Written): Promise<void> {
+    const run = this.tail.then(() => this.doWrite(typeof text === 'string' ? [text] : text, written));
     this.tail = run.catch(() => undefined);
     return run;
   }
 
-  private async doWrite(text: string, written: Written): Promise<void> {
+  private async doWrite(lines: readonly string[], written: Written): Promise<void> {
     if (this.closed) throw new ExportError(`${this.opts.path}: sink is closed`, { retryable: true });
     if (!this.isStdout && (this.failure || !this.stream)) {
       const before = this.failure;
@@ -89,25 +93,43 @@ export class TextSink {
         throw new ExportError(`cannot open ${this.opts.path}: ${(err as Error).message}`, { retryable: true, cause: before ?? err });
       }
     }
-    const bytes = Buffer.byteLength(text);
+    let bytes = 0;
+    for (const l of lines) bytes += Buffer.byteLength(l);
     if (this.opts.maxBytes > 0 && this.size > 0 && this.size + bytes > this.opts.maxBytes) await this.rotate();
-    const data = this.size === 0 && this.opts.header !== '' ? this.opts.header + text : text;
+    const header = this.size === 0 ? this.opts.header : '';
     const stream = this.stream as WriteStream;
-    this.size += data === text ? bytes : Buffer.byteLength(data);
-    if (!stream.write(data, written)) {
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          stream.off('drain', done);
-          stream.off('error', done);
-          stream.off('close', done);
-          resolve();
-        };
-        // An error or close also ends the wait: the write callback reports the failure.
-        stream.on('drain', done);
-        stream.on('error', done);
-        stream.on('close', done);
-      });
+    this.size += bytes + Buffer.byteLength(header);
+    let segment = header;
+    for (let i = 0; i < lines.length; i++) {
+      segment += lines[i] as string;
+      const last = i === lines.length - 1;
+      if (!last && segment.length < SEGMENT_CHARS) continue;
+      // Writes complete in order: the last segment's callback reports the batch (an earlier failure
+      // fails every later write of the stream too).
+      const room = last ? stream.write(segment, written) : stream.write(segment);
+      segment = '';
+      if (!room) await this.drained(stream);
     }
+    if (lines.length === 0 && header !== '') {
+      if (!stream.write(header, written)) await this.drained(stream);
+    } else if (lines.length === 0) {
+      written();
+    }
+  }
+
+  /** Resolves once the stream has room again (or failed/closed: the write callback reports that). */
+  private drained(stream: WriteStream): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        stream.off('drain', done);
+        stream.off('error', done);
+        stream.off('close', done);
+        resolve();
+      };
+      stream.on('drain', done);
+      stream.on('error', done);
+      stream.on('close', done);
+    });
   }
 
   private async rotate(): Promise<void> {

@@ -9,8 +9,12 @@
  * A sender takes the oldest memory request, or else the oldest spooled one, and tries until:
  *   2xx                  → delivered (partial-success rejections counted as `rejected_by_endpoint`);
  *   permanent 4xx        → dropped `permanent_error`, settled with a non-retryable ExportError (the receiver acks);
- *   retries exhausted    → spooled if there is a spool, else dropped `retry_exhausted` and settled with a
- *                          retryable ExportError (an at-least-once receiver delivers the chunk again).
+ *   retries exhausted    → spooled if there is a spool, else settled with a retryable ExportError: handed
+ *                          back, not dropped here (an at-least-once receiver delivers the chunk again, an
+ *                          at-most-once one counts the loss as its `dropped{delivery_failed}`).
+ * Counting: `send_failed` once per failed attempt; `dropped` only for what this exporter loses for good
+ * (refused permanently, rejected in a partial success) — never for what it hands back as retryable, so
+ * a record re-delivered and then sent is never counted as dropped.
  * Spooled requests are retried until delivered (the spool is bounded by size, not time).
  */
 import type { Logger } from 'pino';
@@ -147,8 +151,7 @@ export class LogsQueue {
         items += (reqs[j] as EncodedRequest).items;
         batch.part(err);
       }
-      this.deps.telemetry.dropped(items, 'queue_full', 'logs');
-      this.dropLog.log('warn', { url: this.deps.sender.url, items }, 'log records arrived during shutdown with the queue full and no spool room; dropped');
+      this.dropLog.log('warn', { url: this.deps.sender.url, items }, 'log records arrived during shutdown with the queue full and no spool room; refused (retryable)');
       throw err;
     }
   }
@@ -282,9 +285,9 @@ export class LogsQueue {
       job.batch?.part();
       return;
     }
-    const { telemetry, sender } = this.deps;
-    telemetry.dropped(job.req.items, 'retry_exhausted', 'logs');
-    this.dropLog.log('error', { url: sender.url, reason: o.reason, status: o.status, items: job.req.items }, 'gave up retrying log records (retry_on_failure.max_elapsed_time)');
+    const { sender } = this.deps;
+    // Handed back as retryable: the receiver decides (re-delivers, or counts the loss), so no `dropped` here.
+    this.dropLog.log('error', { url: sender.url, reason: o.reason, status: o.status, items: job.req.items }, 'gave up retrying log records (retry_on_failure.max_elapsed_time); handed back to the receiver');
     job.batch?.part(new ExportError(`${sender.url} kept failing (${o.reason}); gave up retrying`, { retryable: true, status: o.status, retryAfterMs: o.retryAfterMs }));
   }
 
@@ -298,8 +301,7 @@ export class LogsQueue {
       job.batch?.part();
       return;
     }
-    this.deps.telemetry.dropped(job.req.items, 'shutdown', 'logs');
-    this.dropLog.log('warn', { url: this.deps.sender.url, items: job.req.items }, 'log records still queued at shutdown were dropped (no spool configured or it is full)');
+    this.dropLog.log('warn', { url: this.deps.sender.url, items: job.req.items }, 'log records still queued at shutdown were not sent (no spool configured or it is full); handed back to the receiver');
     job.batch?.part(new ShuttingDownError('otlp_http'));
   }
 

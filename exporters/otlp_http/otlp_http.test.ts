@@ -208,7 +208,7 @@ describe('otlp_http exporter: logs', () => {
     assert.ok(gap >= 950 && gap < 10_000, `second attempt ${gap} ms after the first (Retry-After: 1, own backoff 20 ms)`);
   });
 
-  it('gives up after max_elapsed_time: dropped retry_exhausted, settled retryable so the receiver re-delivers', async () => {
+  it('gives up after max_elapsed_time: settled retryable so the receiver re-delivers, counted as failed attempts, never as dropped', async () => {
     const s = await sink();
     s.reply(() => ({ status: 502 }));
     const h = await harness({ endpoint: s.url, retry_on_failure: { ...FAST_RETRY, max_elapsed_time: '300ms' } });
@@ -217,8 +217,9 @@ describe('otlp_http exporter: logs', () => {
     const err = await d.settled;
     assert.ok(err instanceof ExportError);
     assert.equal(isRetryable(err), true);
-    assert.equal(await h.count('dropped', { reason: 'retry_exhausted' }), 4);
     assert.ok(s.requests.length >= 3, `retried (${s.requests.length} attempts)`);
+    assert.equal(await h.count('dropped'), 0, 'handed back, not dropped: the receiver decides');
+    assert.equal(await h.count('send_failed', { reason: 'http_502' }), 4 * s.requests.length, 'each failed attempt, per record');
   });
 
   it('treats a timeout as retryable', async () => {
@@ -300,7 +301,7 @@ describe('otlp_http exporter: logs', () => {
     await assert.rejects(h.exp.start(), /in use by process/);
   });
 
-  it('without a spool, shutdown drops what it cannot send within drain_timeout (counted) and settles retryable', async () => {
+  it('without a spool, shutdown hands back what it cannot send within drain_timeout (settled retryable, not counted dropped)', async () => {
     const s = await sink();
     s.reply(() => ({ status: 503 }));
     const h = await harness({ endpoint: s.url, retry_on_failure: FAST_RETRY, sending_queue: { num_consumers: 1, drain_timeout: '300ms' } });
@@ -317,9 +318,8 @@ describe('otlp_http exporter: logs', () => {
       assert.ok(err instanceof ShuttingDownError);
       assert.equal(isRetryable(err), true);
     }
-    assert.equal(await h.count('dropped', { reason: 'shutdown' }), 7);
     await assert.rejects(h.exp.consumeLogs(logsBatch(7, 1), deferred().ctx), ShuttingDownError);
-    assert.equal(await h.count('dropped', { reason: 'queue_full' }), 1);
+    assert.equal(await h.count('dropped'), 0, 'the receiver keeps (at_least_once) or counts (at_most_once) them');
   });
 
   it('shutdown is idempotent and safe without start', async () => {

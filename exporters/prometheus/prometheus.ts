@@ -96,7 +96,7 @@ export class PrometheusMetricsExporter implements Exporter {
   /** The text served on `/metrics`. */
   async scrape(): Promise<string> {
     const metrics = this.accumulator.collect();
-    return this.serializer.serialize({ resource: this.resource, scopeMetrics: [{ scope: { name: 'tyk-otel-pump' }, metrics }] });
+    return this.serializer.serializeSliced({ resource: this.resource, scopeMetrics: [{ scope: { name: 'tyk-otel-pump' }, metrics }] });
   }
 
   async shutdown(): Promise<void> {

@@ -85,6 +85,13 @@ describe('FastPrometheusSerializer', () => {
       assert.equal(fast.serialize(input), sdk);
       assert.equal(fast.serialize(input), sdk, 'again, from its label cache');
     });
+    it(`writes the same text in slices of 1, 2 and 1000 points: ${name}`, async () => {
+      const sdk = new PrometheusSerializer('', false, labels, withoutTarget, true).serialize(input);
+      for (const slice of [1, 2, 1000]) {
+        const fast = new FastPrometheusSerializer({ resourceLabels: labels, withoutTargetInfo: withoutTarget });
+        assert.equal(await fast.serializeSliced(input, slice), sdk, `slice ${slice}`);
+      }
+    });
   }
 
   it('keeps names listed in keepNames without _total', () => {

@@ -112,19 +112,11 @@ export function redisConnectionFields(opts: RedisFieldOptions) {
   };
 }
 
+/** The connection keys alone, to derive their parsed type (components' schemas hold them plus their own). */
+const connectionOnly = z.strictObject(redisConnectionFields({ purpose: 'Redis', commandTimeout: '5s' }));
+
 /** The parsed connection keys (durations in ms), as every component using Redis has them. */
-export interface RedisConnectionConfig {
-  readonly endpoint: string;
-  readonly username: string;
-  readonly password: string;
-  readonly database?: number | undefined;
-  readonly tls: z.infer<typeof redisTlsSchema>;
-  readonly sentinel: z.infer<typeof redisSentinelSchema>;
-  readonly cluster: z.infer<typeof redisClusterSchema>;
-  readonly connect_timeout: number;
-  readonly command_timeout: number;
-  readonly reconnect: { readonly initial_interval: number; readonly max_interval: number };
-}
+export type RedisConnectionConfig = z.infer<typeof connectionOnly>;
 
 /** Cross-key rules of the connection keys; call from the component schema's `superRefine`. */
 export function checkRedisConnection(c: RedisConnectionConfig, ctx: z.RefinementCtx): void {

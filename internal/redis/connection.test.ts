@@ -1,7 +1,9 @@
 /**
  * The shared Redis connection keys (`config.ts`), endpoint parsing (`endpoint.ts`) and their translation
- * into ioredis options (`connection.ts`), without a server. Behaviour against real servers (database
- * guard, Sentinel, Cluster) is in `connection-live.test.ts` and the components' tests.
+ * into ioredis options (`connection.ts`), without a server. Behaviour against real servers is tested in
+ * `test/redis-database.test.ts` (the database guard), `test/redis-client-secrets.test.ts` (no password in
+ * errors), `test/slo-connection.test.ts` and `test/receiver-connection.test.ts` (Sentinel, Cluster, TLS,
+ * ACL).
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';

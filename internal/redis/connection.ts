@@ -12,10 +12,10 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { checkServerIdentity, type ConnectionOptions } from 'node:tls';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
-import { parseHostPort } from '../../src/config/schema.js';
+import { parseHostPort, REDACTED } from '../../src/config/schema.js';
 import { StartError } from '../../src/errors.js';
 import type { RedisConnectionConfig } from './config.js';
-import { parseEndpoint } from './endpoint.js';
+import { parseEndpoint, redactUrls } from './endpoint.js';
 
 /** What `connectionPlan` decided, before any socket is opened. */
 export type ConnectionPlan =
@@ -183,14 +183,42 @@ function isSelectError(err: unknown): boolean {
 }
 
 /**
- * Creates the (not yet connected) client of a plan. Standalone and Sentinel clients are guarded so that a
- * failed SELECT never leaves a connection on another database (`guardDatabase`).
+ * Creates the (not yet connected) client of a plan. Errors it emits have their secrets masked
+ * (`redactRedisError`); standalone and Sentinel clients are guarded so that a failed SELECT never leaves a
+ * connection on another database (`guardDatabase`).
  */
 export function createClient(plan: ConnectionPlan): RedisClient {
-  if (plan.mode === 'cluster') return new Cluster(plan.nodes.map((n) => ({ ...n })), plan.options);
+  if (plan.mode === 'cluster') {
+    const cluster = new Cluster(plan.nodes.map((n) => ({ ...n })), plan.options);
+    cluster.on('error', redactRedisError);
+    cluster.on('node error', redactRedisError);
+    return cluster;
+  }
   const client = new Redis(plan.options);
+  client.on('error', redactRedisError);
   guardDatabase(client, plan.options.db ?? 0);
   return client;
+}
+
+/** Commands whose arguments carry credentials. */
+const SECRET_COMMANDS = new Set(['auth', 'hello', 'acl', 'migrate', 'config']);
+
+/**
+ * Masks the secrets an ioredis error can carry before any component logs it: ioredis attaches the failed
+ * command to reply errors, so a refused `AUTH`/`HELLO` holds the password in `command.args` (a logger
+ * serialising the error object would print it); and a URL's user info in the message or stack. Mutates
+ * `err` (every 'error' listener receives the same object; this one is registered first).
+ */
+export function redactRedisError(err: unknown): void {
+  if (!(err instanceof Error)) return;
+  err.message = redactUrls(err.message);
+  if (err.stack !== undefined) err.stack = redactUrls(err.stack);
+  const e = err as Error & { command?: { name?: unknown; args?: unknown }; previousErrors?: unknown; lastNodeError?: unknown };
+  const cmd = e.command;
+  if (cmd && Array.isArray(cmd.args) && SECRET_COMMANDS.has(String(cmd.name).toLowerCase())) cmd.args = cmd.args.map(() => REDACTED);
+  // Cluster errors wrap the node errors that caused them.
+  if (Array.isArray(e.previousErrors)) for (const inner of e.previousErrors) if (inner !== err) redactRedisError(inner);
+  if (e.lastNodeError !== err) redactRedisError(e.lastNodeError);
 }
 
 /**
@@ -200,6 +228,12 @@ export function createClient(plan: ConnectionPlan): RedisClient {
  * connection: the error is reworded to say which database failed, the INFO ready check that follows the
  * set-up is answered "not ready" (so no 'ready' event, no command), and ioredis closes the connection and
  * retries with the plan's backoff. The component sees an unreachable Redis with that reason.
+ *
+ * The other places ioredis selects a database cannot run a command elsewhere either: after 'ready' it
+ * re-selects only when `select()` was called on the client (never here), and a SELECT refused outside
+ * the set-up closes the connection (`reconnectOnError`); commands are never queued offline nor re-sent
+ * after a reconnect (`enableOfflineQueue`, `autoResendUnfulfilledCommands` false), the two queues ioredis
+ * replays with a SELECT in front. Cluster has database 0 only (validation refuses another).
  */
 export function guardDatabase(client: Redis, db: number): void {
   // ioredis' connector decides after INFO whether the connection may become ready (Sentinel: "is it the

@@ -161,14 +161,14 @@ describe('sli processor: HTTP records', () => {
     await h.close();
   });
 
-  it('sets error.type exactly when the shared error definition says bad', async () => {
+  it('sets error.type exactly when the shared error definition says bad (codes outside 100–599 always)', async () => {
     const h = harness({}, { errorDefinition: { status_classes: ['5xx'], status_codes: [429], exclude_status_codes: [501] } });
-    const codes = [200, 201, 301, 404, 429, 500, 501, 503];
+    const codes = [0, 200, 201, 301, 404, 429, 500, 501, 503, 999];
     const batch = await h.push(codes.map((c) => httpRecord({ responseCode: c })));
     for (const code of codes) {
       const dp = find<number>(batch, 'tyk.http.requests', { 'http.response.status_code': code });
       assert.ok(dp, `series for ${code}`);
-      const bad = code === 429 || code === 500 || code === 503;
+      const bad = code === 429 || code === 500 || code === 503 || code === 0 || code === 999;
       assert.equal(dp.attributes['error.type'], bad ? String(code) : undefined, `error.type of ${code}`);
       assert.equal('error.type' in dp.attributes, bad);
     }

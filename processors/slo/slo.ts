@@ -118,9 +118,8 @@ export class SloProcessor implements Processor<'records'> {
   private readonly next: Consumer<'metrics'>;
   private readonly now: () => number;
   private readonly matchers: readonly Matcher[];
-  private readonly redis: RedisClient | undefined;
-  private readonly watch: ConnectionWatch | undefined;
-  private readonly store: SloStore | undefined;
+  /** The Redis connection of the state; made on first use (start, or a consume/evaluate before it). */
+  private state: { readonly redis: RedisClient; readonly watch: ConnectionWatch; readonly store: SloStore } | undefined;
   private readonly resource: ResourceAttributes;
   private readonly scope: string;
   private readonly burst: BurstLogger;
@@ -144,18 +143,29 @@ export class SloProcessor implements Processor<'records'> {
     this.resource = Object.freeze({ 'service.name': 'tyk-otel-pump', 'service.version': VERSION, 'service.instance.id': ctx.instanceId });
     this.scope = `tyk-otel-pump/${ctx.id.split('@')[0] ?? ctx.id}`;
     this.burst = new BurstLogger(ctx.logger);
-    // Without SLOs there is nothing to count: no Redis connection at all.
-    if (this.matchers.length > 0) {
-      // The same connection handling as the receiver's (Sentinel, Cluster, TLS files, ACL, database guard).
-      const plan = connectionPlan(config, ctx.configDir, { component: ctx.id });
-      this.redis = createClient(plan);
-      this.watch = new ConnectionWatch(this.redis, plan.describe);
-      this.redis.on('error', (err: Error) => {
-        this.burst.log('warn', { redis: plan.describe, err: this.watch?.problem ?? err.message }, 'SLO state Redis error');
-        if (this.redis?.status !== 'ready') this.notReady(this.watch?.problem ?? err.message);
-      });
-      this.store = new SloStore(this.redis, config.key_prefix, plan.mode === 'cluster');
-    }
+  }
+
+  /**
+   * The state's connection and store, made on first use with the same connection handling as the
+   * receiver's (Sentinel, Cluster, TLS files, ACL, database guard). Without SLOs there is nothing to
+   * count: no Redis connection at all. Throws when the connection keys cannot be used (a TLS file missing).
+   */
+  private connection(): { readonly redis: RedisClient; readonly watch: ConnectionWatch; readonly store: SloStore } | undefined {
+    if (this.state || this.matchers.length === 0) return this.state;
+    const plan = connectionPlan(this.config, this.ctx.configDir, { component: this.ctx.id });
+    const redis = createClient(plan);
+    const watch = new ConnectionWatch(redis, plan.describe);
+    redis.on('error', (err: Error) => {
+      this.burst.log('warn', { redis: plan.describe, err: watch.problem ?? err.message }, 'SLO state Redis error');
+      if (redis.status !== 'ready') this.notReady(watch.problem ?? err.message);
+    });
+    this.state = { redis, watch, store: new SloStore(redis, this.config.key_prefix, plan.mode === 'cluster') };
+    return this.state;
+  }
+
+  /** The state store (undefined without SLOs); tests read it. */
+  private get store(): SloStore | undefined {
+    return this.connection()?.store;
   }
 
   /** The SLOs this instance evaluates. */
@@ -166,11 +176,12 @@ export class SloProcessor implements Processor<'records'> {
   async start(): Promise<void> {
     if (this.started || this.stopping) return;
     this.started = true;
-    if (!this.redis) {
+    const conn = this.connection();
+    if (!conn) {
       this.ctx.logger.warn('no SLOs to evaluate: define them in the top-level slos section');
       return;
     }
-    if (this.redis.status === 'wait') this.redis.connect().catch(() => undefined); // reconnects in the background; failures surface as events and per command
+    if (conn.redis.status === 'wait') conn.redis.connect().catch(() => undefined); // reconnects in the background; failures surface as events and per command
     this.timer = setInterval(() => this.requestEvaluation(), this.config.evaluation_interval);
     this.timer.unref();
     // Emit the state from Redis right away, so a restart reports the budget at once.
@@ -196,8 +207,8 @@ export class SloProcessor implements Processor<'records'> {
 
   /** Counts a batch into Redis. Rejects with a retryable error when Redis did not take it. */
   private async count(batch: RecordBatch): Promise<void> {
-    const store = this.store;
-    if (!store) return;
+    const conn = this.connection();
+    if (!conn) return;
     const now = this.now();
     const current = Math.floor(now / MINUTE_MS);
     const matchers = this.matchers;
@@ -237,8 +248,8 @@ export class SloProcessor implements Processor<'records'> {
     }
     try {
       // A batch that arrives while the connection is (re)established waits for it, boundedly.
-      await this.watch?.whenReady(this.config.command_timeout);
-      await store.add(increments);
+      await conn.watch.whenReady(this.config.command_timeout);
+      await conn.store.add(increments);
       if (!this.healthy) {
         this.healthy = true;
         this.ctx.health.set({ ready: true });
@@ -259,15 +270,15 @@ export class SloProcessor implements Processor<'records'> {
 
   /** Reads every window of every SLO from Redis at `at` (default: now). */
   async evaluate(at: number = this.now()): Promise<SloState[]> {
-    const store = this.store;
-    if (!store) return [];
+    const conn = this.connection();
+    if (!conn) return [];
     const current = Math.floor(at / MINUTE_MS);
     const plans = this.matchers.map((m) => {
       const windows = sloWindows(m.slo.period);
       return { slo: m.slo, windows, ranges: windows.map((w) => ({ first: current - w.ms / MINUTE_MS + 1, last: current })) };
     });
-    await this.watch?.whenReady(this.config.command_timeout);
-    const { sums } = await store.sums(plans);
+    await conn.watch.whenReady(this.config.command_timeout);
+    const { sums } = await conn.store.sums(plans);
     return plans.map((plan, i) => {
       const slo = plan.slo;
       const windows = plan.windows.map((window, j): WindowState => {
@@ -347,7 +358,7 @@ export class SloProcessor implements Processor<'records'> {
 
   /** Runs an evaluation unless one is running (then one more runs after it). Never rejects. */
   private requestEvaluation(): void {
-    if (!this.store) return;
+    if (this.matchers.length === 0) return;
     if (this.evaluation) {
       this.evaluateAgain = true;
       return;
@@ -375,14 +386,15 @@ export class SloProcessor implements Processor<'records'> {
       await Promise.allSettled([...this.inflight]);
       await this.evaluation;
       // A last evaluation so downstream gets the state including the final batches.
-      if (this.started && this.store) {
+      if (this.started && this.state) {
         await this.evaluateAndEmit().catch((err: unknown) =>
           this.ctx.logger.warn({ err: (err as Error).message }, 'final SLO evaluation on shutdown failed'),
         );
       }
-      if (this.redis) {
-        if (this.redis.status === 'ready') await this.redis.quit().catch(() => undefined);
-        this.redis.disconnect();
+      const redis = this.state?.redis;
+      if (redis) {
+        if (redis.status === 'ready') await redis.quit().catch(() => undefined);
+        redis.disconnect();
       }
     })();
     return this.stopping;

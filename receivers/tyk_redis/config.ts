@@ -12,6 +12,12 @@ import { DEFAULT_MAX_RECORD_BYTES } from './decode.js';
 /** Default number of records claimed per Redis round trip (measured, see BENCHMARKS.md). */
 export const DEFAULT_CHUNK_SIZE = 1000;
 
+/** Default byte bound of one claim: 16 MiB (about 16,000 typical 1 KB records, or three 5 MB ones). */
+export const DEFAULT_MAX_CHUNK_BYTES = 16 * 1024 * 1024;
+
+/** Default byte bound of the dead-letter list: 256 MiB. */
+export const DEFAULT_DEAD_LETTER_MAX_BYTES = 256 * 1024 * 1024;
+
 /** Config schema of the `tyk_redis` receiver. */
 export const tykRedisConfigSchema = z
   .strictObject({
@@ -43,11 +49,18 @@ export const tykRedisConfigSchema = z
       .max(100_000, 'must be at most 100000')
       .default(DEFAULT_CHUNK_SIZE)
       .describe('Records claimed per atomic Redis step; several keys with little data share one chunk.'),
+    max_chunk_bytes: z
+      .number({ error: 'must be a number of bytes' })
+      .int('must be an integer')
+      .min(1024, 'must be at least 1024')
+      .max(512 * 1024 * 1024, 'must be at most 536870912 (512 MiB)')
+      .default(DEFAULT_MAX_CHUNK_BYTES)
+      .describe('Bytes claimed per atomic Redis step (with chunk_size, whichever is reached first): a chunk stops after the element that reaches this bound, so it holds at most this plus one element, and always at least one element.'),
     poll_interval: duration({ min: 1, max: 3_600_000 }).prefault('1s').describe('How often to look for new records once every list is empty.'),
     delivery: z
       .enum(['at_most_once', 'at_least_once'], { error: 'must be at_most_once or at_least_once' })
       .default('at_most_once')
-      .describe('at_most_once: claiming removes records (Tyk Pump behaviour). at_least_once: records stay in a per-instance in-flight list until every pipeline delivered them.'),
+      .describe('at_most_once: a claimed chunk is removed from Redis (from its in-flight list) before it is delivered (Tyk Pump behaviour, but a lost reply loses nothing). at_least_once: records stay in a per-instance in-flight list until every pipeline delivered them.'),
     max_unacked_chunks: z
       .number({ error: 'must be a number' })
       .int('must be an integer')
@@ -57,7 +70,7 @@ export const tykRedisConfigSchema = z
       .describe('Chunks handed downstream whose delivery is not finished yet; at the limit no more is claimed.'),
     at_least_once: z
       .strictObject({
-        instance_id: z.string().default('').describe('Stable id of this agent for its in-flight lists; empty = a new id per process. A stable id (e.g. the pod name) re-delivers at once after a restart.'),
+        instance_id: z.string().default('').describe('Stable id of this agent for its in-flight lists (both delivery modes use them); empty = a new id per process. A stable id (e.g. the pod name) re-delivers at once after a restart.'),
         heartbeat_interval: duration({ min: 10 }).prefault('5s').describe('How often this agent refreshes its heartbeat key.'),
         heartbeat_timeout: duration({ min: 20 }).prefault('30s').describe('A peer whose heartbeat is older than this is dead; its in-flight records are adopted.'),
         retry_initial_interval: duration({ min: 1 }).prefault('1s').describe('First delay before re-delivering a chunk after a retryable failure.'),
@@ -72,7 +85,7 @@ export const tykRedisConfigSchema = z
         }
       })
       .prefault({})
-      .describe('Tuning of delivery: at_least_once.'),
+      .describe('Tuning of delivery: at_least_once (instance_id and the heartbeats apply to at_most_once\'s in-flight lists too).'),
     decode: z
       .strictObject({
         raw: z.boolean({ error: 'must be true or false' }).default(true).describe('Keep raw_request, raw_response and api_schema (large base64 strings); false decodes them as empty.'),
@@ -90,6 +103,12 @@ export const tykRedisConfigSchema = z
         enabled: z.boolean({ error: 'must be true or false' }).default(true).describe('Push undecodable elements to a capped dead-letter list.'),
         key: z.string().default('').describe('Dead-letter list; empty = <key_prefix>tyk-otel-pump-dead-letter.'),
         max_length: z.number({ error: 'must be a number' }).int('must be an integer').min(1, 'must be at least 1').default(10_000).describe('The list is trimmed to its newest max_length entries.'),
+        max_bytes: z
+          .number({ error: 'must be a number of bytes' })
+          .int('must be an integer')
+          .min(1024, 'must be at least 1024')
+          .default(DEFAULT_DEAD_LETTER_MAX_BYTES)
+          .describe('The list is also trimmed (oldest first) to at most this many bytes of envelopes; an envelope larger than this is not written (counted as dropped, reason dead_letter_too_large).'),
       })
       .prefault({})
       .describe('Where records that fail to decode go (JSON envelopes, see README).'),

@@ -1,51 +1,74 @@
 /**
- * How the receiver claims chunks. Each claim is a single atomic step on the Redis server, so any number of
- * agents (and Tyk Pump's own `MULTI LRANGE/LTRIM EXEC`) can work on the same lists without a record
- * being claimed twice. Every step touches only keys that share one hash slot (an in-flight list carries
+ * How the receiver claims chunks. Each claim is a single atomic step on the Redis server (a Lua script), so
+ * any number of agents (and Tyk Pump's own `MULTI LRANGE/LTRIM EXEC`) can work on the same lists without
+ * a record being claimed twice. A claim moves the elements into an in-flight list of this agent in both
+ * delivery modes, so a reply lost to a timeout never loses the elements: they are read back. Every step touches only keys that share one hash slot (an in-flight list carries
  * its source key's hash tag), so they are legal in Redis Cluster too.
  */
 import type { RedisClient } from '../../internal/redis/connection.js';
 
 /**
- * At-most-once claim: `MULTI / LRANGE key 0 n-1 / LTRIM key n -1 / EXEC` — Tyk Pump's own claim, atomic
- * and one round trip (ioredis writes the four commands at once). Returns the claimed elements.
- *
- * Not a Lua script on purpose: a script turns every element into a Lua string and back, which costs Redis
- * several times the CPU of the transaction (BENCHMARKS.md, Pipeline) — and on a small host Redis takes
- * that CPU from the agent.
+ * The first element of every in-flight list: this marker followed by the chunk id. It makes the id travel
+ * with the elements — through a restart, a re-read after a lost reply and an adoption (a `RENAME`) — so
+ * every delivery of a chunk carries the same id. No Tyk record starts with a zero byte (a msgpack map
+ * starts with 0x80-0x8f/0xde/0xdf; protobuf field number 0 does not exist).
  */
-export async function claimChunk(client: RedisClient, key: string, n: number): Promise<Buffer[]> {
-  let res: [Error | null, unknown][] | null;
-  try {
-    res = await client.multi().lrangeBuffer(key, 0, n - 1).ltrim(key, n, -1).exec();
-  } catch (err) {
-    // A command refused while queued (NOPERM, …) discards the transaction (EXECABORT): report that error.
-    throw (err as { previousErrors?: Error[] }).previousErrors?.[0] ?? err;
-  }
-  const range = res?.[0];
-  const trim = res?.[1];
-  if (!range || !trim) throw new Error('redis: the claim transaction returned no result');
-  // Either failing (WRONGTYPE, …) leaves the list as it was: report it, return nothing.
-  if (range[0]) throw range[0];
-  if (trim[0]) throw trim[0];
-  return range[1] as Buffer[];
+export const CHUNK_HEADER = Buffer.from('\x00tyk-otel-pump-chunk\x00', 'latin1');
+
+/** The header element of a chunk id. */
+export function chunkHeader(id: string): Buffer {
+  return Buffer.concat([CHUNK_HEADER, Buffer.from(id, 'utf8')]);
+}
+
+/** The chunk id of a header element, or undefined when `element` is not one. */
+export function parseChunkHeader(element: Buffer | undefined): string | undefined {
+  if (!element || element.length < CHUNK_HEADER.length || !element.subarray(0, CHUNK_HEADER.length).equals(CHUNK_HEADER)) return undefined;
+  return element.subarray(CHUNK_HEADER.length).toString('utf8');
 }
 
 /**
- * At-least-once claim: moves up to n elements from the head of KEYS[1] to the in-flight list KEYS[2] and
- * returns them. Refuses (error `TYK_INFLIGHT_BUSY`) when KEYS[2] still exists, so a claim re-run after a
- * lost reply can never append to — and later delete with — an unacknowledged chunk.
+ * The claim, in both delivery modes: moves elements one by one (`LMOVE`) from the head of KEYS[1] to
+ * the in-flight list KEYS[2], behind the header ARGV[3], until ARGV[1] elements or ARGV[2] bytes were
+ * moved (the element that crosses the byte bound is the last one: a chunk exceeds the bound by at most one
+ * element, and always holds at least one). Returns `{moved, bytes, length of KEYS[1] left}`.
+ *
+ * One element at a time, so the script never holds more than one element: a list of 5 MB records cannot
+ * make one claim read hundreds of MB. The caller reads KEYS[2] back in the same round trip (`LRANGE`, which
+ * copies no element into Lua). Refuses (error `TYK_INFLIGHT_BUSY`) when KEYS[2] still exists, so a claim
+ * re-run after a lost reply never appends to — and later deletes with — a chunk not delivered yet. A key
+ * of another type is refused before anything is written (a script is not rolled back on an error).
  */
-export const CLAIM_INFLIGHT_LUA = `
+export const CLAIM_LUA = `
 if redis.call('EXISTS', KEYS[2]) == 1 then return redis.error_reply('TYK_INFLIGHT_BUSY') end
-local items = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
-local n = #items
-if n == 0 then return items end
-redis.call('LTRIM', KEYS[1], n, -1)
-for i = 1, n, 1000 do
-  redis.call('RPUSH', KEYS[2], unpack(items, i, math.min(i + 999, n)))
+local t = redis.call('TYPE', KEYS[1]).ok
+if t == 'none' then return {0, 0, 0} end
+if t ~= 'list' then return redis.error_reply('WRONGTYPE Operation against a key holding the wrong kind of value') end
+local max, budget = tonumber(ARGV[1]), tonumber(ARGV[2])
+redis.call('RPUSH', KEYS[2], ARGV[3])
+local n, bytes = 0, 0
+while n < max and bytes < budget do
+  local item = redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT')
+  if not item then break end
+  n = n + 1
+  bytes = bytes + #item
 end
-return items`;
+if n == 0 then redis.call('DEL', KEYS[2]) end
+return {n, bytes, redis.call('LLEN', KEYS[1])}`;
+
+/**
+ * Prepares an in-flight list for reading back: gives a list without a header (written by an older
+ * version) the header ARGV[1], so its id stays the same from now on (ARGV[2] is the header marker), and
+ * deletes a list that holds only a header (a claim that failed half-way). Returns 0 when nothing is left.
+ */
+export const ENSURE_HEADER_LUA = `
+local first = redis.call('LINDEX', KEYS[1], 0)
+if not first then return 0 end
+if string.sub(first, 1, #ARGV[2]) == ARGV[2] then
+  if redis.call('LLEN', KEYS[1]) == 1 then redis.call('DEL', KEYS[1]) return 0 end
+  return 1
+end
+redis.call('LPUSH', KEYS[1], ARGV[1])
+return 2`;
 
 /** Takes over an in-flight list: `RENAME KEYS[1] KEYS[2]` if KEYS[1] exists. Returns 1 if moved, else 0. */
 export const ADOPT_LUA = `
@@ -58,13 +81,66 @@ export const INFLIGHT_BUSY = 'TYK_INFLIGHT_BUSY';
 
 /** The script commands defined on a client (ioredis `defineCommand`, EVALSHA with EVAL fallback). */
 export interface ScriptCommands {
-  tykClaimInflightBuffer(key: string, inflight: string, n: number): Promise<Buffer[]>;
   tykAdopt(from: string, to: string): Promise<number>;
+  tykEnsureHeader(key: string, header: Buffer, marker: Buffer): Promise<number>;
 }
 
 /** Defines the scripts on `client` and returns it typed with them. */
 export function defineScripts(client: RedisClient): RedisClient & ScriptCommands {
-  client.defineCommand('tykClaimInflight', { numberOfKeys: 2, lua: CLAIM_INFLIGHT_LUA });
+  client.defineCommand('tykClaim', { numberOfKeys: 2, lua: CLAIM_LUA });
   client.defineCommand('tykAdopt', { numberOfKeys: 2, lua: ADOPT_LUA });
+  client.defineCommand('tykEnsureHeader', { numberOfKeys: 1, lua: ENSURE_HEADER_LUA });
   return client as RedisClient & ScriptCommands;
+}
+
+/** What one claim took. */
+export interface Claimed {
+  /** The claimed elements, in list order. */
+  readonly items: Buffer[];
+  /** Their total size. */
+  readonly bytes: number;
+  /** Length of the source list after the claim. */
+  readonly left: number;
+}
+
+/**
+ * Claims up to `n` elements (and about `maxBytes`) of `key` into the in-flight list `inflight` under the
+ * chunk id `id`, and reads them back: one round trip. Rejects with the claim's error (`TYK_INFLIGHT_BUSY`,
+ * `WRONGTYPE`, a timeout: then whether the claim ran is unknown, and `inflight` must be read back).
+ */
+export async function claimInflight(client: RedisClient & ScriptCommands, key: string, inflight: string, n: number, maxBytes: number, id: string): Promise<Claimed> {
+  const res = await (client.pipeline() as unknown as ScriptPipeline).tykClaim(key, inflight, n, maxBytes, chunkHeader(id)).lrangeBuffer(inflight, 1, -1).exec();
+  const claim = res?.[0];
+  const range = res?.[1];
+  if (!claim || !range) throw new Error('redis: the claim returned no result');
+  if (claim[0]) throw claim[0];
+  const [moved, bytes, left] = claim[1] as [number, number, number];
+  if (moved === 0) return { items: [], bytes: 0, left };
+  // The claim ran and moved `moved` elements; a failed read-back leaves them in the in-flight list.
+  if (range[0]) throw range[0];
+  return { items: range[1] as Buffer[], bytes, left };
+}
+
+/**
+ * Reads an in-flight list back with its chunk id (giving a list without one the id `newId` first). One
+ * round trip: both commands touch one key, so they go to one node in Cluster mode too.
+ */
+export async function readInflight(client: RedisClient & ScriptCommands, inflight: string, newId: string): Promise<{ id: string; items: Buffer[] }> {
+  const res = await (client.pipeline() as unknown as ScriptPipeline).tykEnsureHeader(inflight, chunkHeader(newId), CHUNK_HEADER).lrangeBuffer(inflight, 0, -1).exec();
+  const ensure = res?.[0];
+  const range = res?.[1];
+  if (!ensure || !range) throw new Error('redis: the in-flight read returned no result');
+  if (ensure[0]) throw ensure[0];
+  if (range[0]) throw range[0];
+  const all = range[1] as Buffer[];
+  const id = parseChunkHeader(all[0]);
+  return id === undefined ? { id: newId, items: all } : { id, items: all.slice(1) };
+}
+
+/** A pipeline with the script commands (ioredis adds defined commands to pipelines too). */
+interface ScriptPipeline {
+  tykClaim(key: string, inflight: string, n: number, maxBytes: number, header: Buffer): ScriptPipeline;
+  tykEnsureHeader(key: string, header: Buffer, marker: Buffer): ScriptPipeline;
+  lrangeBuffer(key: string, start: number, stop: number): ScriptPipeline;
+  exec(): Promise<[Error | null, unknown][] | null>;
 }

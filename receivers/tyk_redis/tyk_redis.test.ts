@@ -21,7 +21,7 @@ import { CollectingConsumer, receiverHarness, sample, smallTemplate, uniqueId, u
 import { tykRedisConfigSchema } from './config.js';
 import { BookkeepingKeys, drainKeys, hashTagOf } from './keys.js';
 import { decodeAnalytics } from './decode.js';
-import { claimChunk } from './scripts.js';
+import { chunkHeader, claimInflight, defineScripts, parseChunkHeader, readInflight } from './scripts.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const parse = (v: Record<string, unknown>) => tykRedisConfigSchema.parse(v);
@@ -122,25 +122,54 @@ describe('tyk_redis keys', () => {
 });
 
 describe('tyk_redis draining', () => {
-  it('a claim takes exactly the head of the list atomically, and a failed claim takes nothing', async () => {
+  it('a claim moves exactly the head of the list into an in-flight list atomically, bounded by count and bytes; a failed claim takes nothing', async () => {
     const r = await redis();
+    const client = defineScripts(r.client);
     const key = `${r.prefix}claim`;
+    const inf = (i: number | string) => `{${key}}:inflight:${i}`;
+    const take = async (n: number, slot: number | string, maxBytes = 1 << 24) => {
+      const got = await claimInflight(client, key, inf(slot), n, maxBytes, `id-${slot}`);
+      return got.items.map(String);
+    };
     await r.client.rpush(key, ...['a', 'b', 'c', 'd', 'e'].map((s) => Buffer.from(s)));
-    assert.deepEqual((await claimChunk(r.client, key, 2)).map(String), ['a', 'b']);
+    assert.deepEqual(await take(2, 0), ['a', 'b']);
+    assert.deepEqual(await r.client.lrange(key, 0, -1), ['c', 'd', 'e']);
+    // The in-flight list holds the chunk-id header, then the elements.
+    assert.deepEqual((await r.client.lrangeBuffer(inf(0), 0, -1)).map((b, i) => (i === 0 ? parseChunkHeader(b) : String(b))), ['id-0', 'a', 'b']);
+    // A slot that still holds a chunk is never appended to.
+    await assert.rejects(take(2, 0), /TYK_INFLIGHT_BUSY/);
     assert.deepEqual(await r.client.lrange(key, 0, -1), ['c', 'd', 'e']);
     // Fewer than asked: all of them, and the list is gone (as Tyk Pump leaves it).
-    assert.deepEqual((await claimChunk(r.client, key, 10)).map(String), ['c', 'd', 'e']);
+    assert.deepEqual(await take(10, 1), ['c', 'd', 'e']);
     assert.equal(await r.client.exists(key), 0);
-    assert.deepEqual(await claimChunk(r.client, key, 10), []);
+    assert.deepEqual(await take(10, 2), []);
+    assert.equal(await r.client.exists(inf(2)), 0, 'an empty claim leaves no in-flight list');
+    // Bytes: the claim stops after the element that reaches the bound (always at least one element).
+    await r.client.rpush(key, 'x'.repeat(600), 'y'.repeat(600), 'z'.repeat(600), 'w');
+    assert.deepEqual((await take(10, 3, 1000)).map((s) => s[0]), ['x', 'y']);
+    assert.deepEqual((await take(10, 4, 10)).map((s) => s[0]), ['z']);
+    const left = await claimInflight(client, key, inf(5), 10, 10, 'id-5');
+    assert.deepEqual([left.items.map(String), left.bytes, left.left], [['w'], 1, 0]);
     // Claims racing on one list never share an element.
     const many = Array.from({ length: 500 }, (_, i) => Buffer.from(String(i)));
     await r.client.rpush(key, ...many);
-    const got = (await Promise.all(Array.from({ length: 12 }, () => claimChunk(r.client, key, 50)))).flat().map(String);
+    const got = (await Promise.all(Array.from({ length: 12 }, (_, i) => take(50, `race-${i}`)))).flat();
     assert.deepEqual(got.sort((a, b) => Number(a) - Number(b)), many.map(String));
-    // A key of another type: the Redis error, and the key untouched.
+    // A key of another type: the Redis error, and the key untouched, no in-flight list made.
     await r.client.set(key, 'x');
-    await assert.rejects(claimChunk(r.client, key, 10), /WRONGTYPE/);
+    await assert.rejects(take(10, 6), /WRONGTYPE/);
     assert.equal(await r.client.get(key), 'x');
+    assert.equal(await r.client.exists(inf(6)), 0);
+    // Reading a list back: its id, its elements; a header-only list is deleted.
+    assert.deepEqual(await readInflight(client, inf(0), 'new'), { id: 'id-0', items: [Buffer.from('a'), Buffer.from('b')] });
+    await r.client.rpush(inf(7), Buffer.from('legacy'));
+    const legacy = await readInflight(client, inf(7), 'given');
+    assert.deepEqual(legacy, { id: 'given', items: [Buffer.from('legacy')] });
+    assert.equal((await readInflight(client, inf(7), 'other')).id, 'given', 'a legacy list keeps the id it was given');
+    await r.client.rpush(inf(8), chunkHeader('only'));
+    assert.deepEqual(await readInflight(client, inf(8), 'x'), { id: 'x', items: [] });
+    assert.equal(await r.client.exists(inf(8)), 0);
+    await r.client.del(...Array.from({ length: 9 }, (_, i) => inf(i)), ...Array.from({ length: 12 }, (_, i) => inf(`race-${i}`)));
   });
 
   it('every record of every fixture file drains and decodes to exactly its expected values', async () => {
@@ -407,7 +436,9 @@ describe('tyk_redis at-least-once', () => {
     await waitFor('deferred', () => settles.length === 1);
     const inflight = `{${key}}:tyk-otel-pump-inflight:pod-x/tyk_redis:0`;
     assert.equal(await r.client.llen(key), 0);
-    assert.equal(await r.client.llen(inflight), 50);
+    // The chunk-id header, then the 50 records.
+    assert.equal(await r.client.llen(inflight), 51);
+    assert.match(parseChunkHeader((await r.client.lrangeBuffer(inflight, 0, 0))[0]) ?? '', /^[0-9a-f-]{36}$/);
     assert.deepEqual(await r.client.hgetall(`${r.prefix}tyk-otel-pump-inflight:pod-x/tyk_redis`), { [inflight]: `msgpack|${key}` });
     assert.ok(await r.client.pttl(`${r.prefix}tyk-otel-pump-heartbeat:pod-x/tyk_redis`) > 0);
     assert.deepEqual(await r.client.smembers(`${r.prefix}tyk-otel-pump-instances`), ['pod-x/tyk_redis']);
@@ -435,7 +466,7 @@ describe('tyk_redis at-least-once', () => {
     await waitFor('nothing in flight', async () => (await r.client.keys(`{${key}}*`)).length === 0);
   });
 
-  it('re-delivers after a retryable failure (with backoff) and drops on a permanent one', async () => {
+  it('re-delivers after a retryable failure (with backoff) and dead-letters what is refused for good', async () => {
     const r = await redis();
     const key = `${r.prefix}tyk-system-analytics`;
     await r.push(key, Array.from({ length: 30 }, (_, i) => uniqueMsgpack(smallTemplate(), i)));
@@ -458,9 +489,15 @@ describe('tyk_redis at-least-once', () => {
     });
     const h2 = harness(r, { delivery: 'at_least_once', chunk_size: 100 }, permanent, { id: 'tyk_redis/perm' });
     await h2.receiver.start();
-    await waitFor('dropped', async () => sample(await h2.scrape(), 'tyk_otel_pump_receiver_dropped_items_total', { reason: 'delivery_failed_permanently' }) === 10);
+    // Refused for good: the records go to the dead-letter list with their exact bytes, never to nothing.
+    await waitFor('dead-lettered', async () => sample(await h2.scrape(), 'tyk_otel_pump_receiver_dead_lettered_items_total', { reason: 'delivery_failed_permanently' }) === 10);
     assert.equal(permanent.calls, 1);
     await waitFor('in-flight deleted', async () => (await r.client.keys(`{${key}}*`)).length === 0);
+    const envelopes = (await r.client.lrange(`${r.prefix}tyk-otel-pump-dead-letter`, 0, -1)).map((e) => JSON.parse(e) as Record<string, unknown>);
+    assert.equal(envelopes.length, 10);
+    assert.ok(envelopes.every((e) => e['reason'] === 'delivery_failed_permanently' && e['error'] === 'bad data' && typeof e['chunk_id'] === 'string'));
+    assert.deepEqual(envelopes.map((e) => uniqueId(decodeAnalytics(Buffer.from(e['bytes_b64'] as string, 'base64'), 'msgpack'))), Array.from({ length: 10 }, (_, i) => 100 + i));
+    assert.equal(sample(await h2.scrape(), 'tyk_otel_pump_receiver_dropped_items_total'), 0);
   });
 
   it('re-delivers only to the pipeline that failed: the others count the chunk once', async () => {
@@ -526,6 +563,50 @@ describe('tyk_redis at-least-once', () => {
     await waitFor('all 40', () => c.count === 40);
     assert.deepEqual(c.batches.flat().map((x) => uniqueId(x as TykRecord & { timestampMs: number })).sort((a, b) => a - b), Array.from({ length: 40 }, (_, i) => i));
     assert.ok(h2.logs.some((l) => l.msg?.startsWith('found in-flight records of a previous run')));
+  });
+
+  it('gives every chunk an id of its own (identical records too) that stays the same on a retry, after a restart and after an adoption', async () => {
+    const r = await redis();
+    const key = `${r.prefix}tyk-system-analytics`;
+    // Four chunks of byte-identical records: content cannot tell them apart, their ids must.
+    await r.push(key, Array.from({ length: 40 }, () => uniqueMsgpack(smallTemplate(), 7)));
+    const cfg = { delivery: 'at_least_once', chunk_size: 10, max_unacked_chunks: 4, shutdown_timeout: '100ms', at_least_once: { instance_id: 'pod-id', retry_initial_interval: '10ms', retry_max_interval: '20ms' } };
+    // 1. First delivery fails (retryable) once per chunk, then every chunk is held (never settled).
+    const first = new Map<string, number>();
+    const held = new ScriptedConsumer((_call, _d, ctx) => {
+      const id = ctx.chunkId as string;
+      first.set(id, (first.get(id) ?? 0) + 1);
+      if (first.get(id) === 1) throw new ShuttingDownError('exporter');
+      void ctx.defer();
+    });
+    const h1 = harness(r, cfg, held);
+    await h1.receiver.start();
+    await waitFor('4 chunks, each delivered twice', () => first.size === 4 && [...first.values()].every((n) => n === 2));
+    assert.ok([...first.keys()].every((id) => typeof id === 'string' && id.length > 0));
+    await h1.close();
+    open.harness.splice(open.harness.indexOf(h1), 1);
+    // 2. A restart with the same instance id re-delivers them under the same ids.
+    const again = new Set<string>();
+    const holdAgain = new ScriptedConsumer((_call, _d, ctx) => {
+      again.add(ctx.chunkId as string);
+      void ctx.defer();
+    });
+    const h2 = harness(r, cfg, holdAgain);
+    await h2.receiver.start();
+    await waitFor('4 chunks again', () => again.size === 4);
+    assert.deepEqual([...again].sort(), [...first.keys()].sort());
+    // Shutting down drops the heartbeat: a peer adopts (RENAMEs) the lists at once.
+    await h2.close();
+    open.harness.splice(open.harness.indexOf(h2), 1);
+    // 3. Adopted by another instance: still the same ids.
+    const adopted = new Map<string, number>();
+    const c = new ScriptedConsumer((_call, data, ctx) => void adopted.set(ctx.chunkId as string, data.length));
+    const h3 = harness(r, { ...cfg, at_least_once: { instance_id: 'peer', heartbeat_interval: '50ms', heartbeat_timeout: '200ms' } }, c);
+    await h3.receiver.start();
+    await waitFor('adopted and delivered', () => adopted.size === 4);
+    assert.deepEqual([...adopted.keys()].sort(), [...first.keys()].sort());
+    assert.deepEqual([...adopted.values()], [10, 10, 10, 10]);
+    await waitFor('nothing in flight', async () => (await r.client.keys(`{${key}}*`)).length === 0);
   });
 
   it('never appends to an in-flight list that still exists (a lost claim reply): reads it back and delivers it first', async () => {

@@ -57,8 +57,11 @@ async function openWriter(file: string, options: DemoOptions, io: Io): Promise<D
   }
 }
 
-/** Runs the demo command. Resolves with the exit code after `--duration` or a signal. */
-async function runDemo(args: string[], io: Io): Promise<number> {
+/**
+ * Runs the demo command. Resolves with the exit code after `--duration`, SIGINT/SIGTERM, or `signal`
+ * (given by an in-process caller, which then owns stopping it).
+ */
+export async function runDemo(args: string[], io: Io, signal?: AbortSignal): Promise<number> {
   const { values } = parseArgs({
     args,
     strict: true,
@@ -97,8 +100,11 @@ async function runDemo(args: string[], io: Io): Promise<number> {
 
   const stop = new AbortController();
   const onSignal = () => stop.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  if (signal) signal.addEventListener('abort', onSignal, { once: true });
+  else {
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  }
 
   const TICK_MS = 100;
   const started = Date.now();
@@ -146,6 +152,7 @@ async function runDemo(args: string[], io: Io): Promise<number> {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    signal?.removeEventListener('abort', onSignal);
     writer.close();
   }
   io.out(`demo: done: ${totals.http} requests, ${totals.network} network, ${totals.uptime} uptime records in ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -169,5 +176,5 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 export const demoCommand: Command = {
   summary: 'push realistic synthetic gateway traffic (exact gateway msgpack) into the Redis of the first tyk_redis receiver',
   usage: USAGE,
-  run: runDemo,
+  run: (args, io) => runDemo(args, io),
 };

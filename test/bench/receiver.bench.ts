@@ -24,7 +24,7 @@ import { silentLogger } from '../../src/logger.js';
 import { compileErrorDefinition } from '../../src/error-definition.js';
 import { tykRedisReceiverFactory } from '../../receivers/tyk_redis/index.js';
 import { DEFAULT_CHUNK_SIZE } from '../../receivers/tyk_redis/config.js';
-import { claimChunk } from '../../receivers/tyk_redis/scripts.js';
+import { claimInflight, defineScripts } from '../../receivers/tyk_redis/scripts.js';
 import { loadFixtures } from '../helpers/fixtures.js';
 import { splitAtNanos, startPrivateRedis } from '../helpers/tyk-redis.js';
 
@@ -96,8 +96,16 @@ async function runVariant(variant: Variant, port: number, n: number, chunk: numb
         await consumer.consume(items.map(naive));
       }
     } else {
-      // Redis alone: the receiver's own atomic claim, one chunk ahead, no decoding.
-      const claim = () => claimChunk(client, KEY, chunk);
+      // Redis alone: the receiver's own claim (into an in-flight list, read back, deleted), one chunk
+      // ahead (two slots), no decoding.
+      const scripted = defineScripts(client);
+      let slot = 0;
+      const claim = async () => {
+        const inflight = `{${KEY}}:bench-inflight:${slot++ % 2}`;
+        const got = await claimInflight(scripted, KEY, inflight, chunk, 16 << 20, 'bench');
+        if (got.items.length > 0) await scripted.del(inflight);
+        return got.items;
+      };
       let next = claim();
       for (;;) {
         const items = await next;

@@ -132,6 +132,8 @@ export class MemoryExporter {
   readonly metrics: MetricsBatch[] = [];
   readonly logs: LogsBatch[] = [];
   readonly pending: Settle[] = [];
+  /** The context of every batch taken, in order. */
+  readonly contexts: BatchContext[] = [];
   private gate: Promise<void> | undefined;
   private open: (() => void) | undefined;
   blocked = 0;
@@ -157,6 +159,7 @@ export class MemoryExporter {
       this.blocked++;
       await this.gate;
     }
+    this.contexts.push(ctx);
     if (this.config.defer) this.pending.push(ctx.defer());
     if (signal === 'records') this.records.push(data as RecordBatch);
     if (signal === 'metrics') this.metrics.push(data as MetricsBatch);
