@@ -13,6 +13,7 @@ import { dashboardsCommand } from './commands/dashboards.js';
 import { rulesCommand } from './commands/rules.js';
 import { deadLettersCommand } from './commands/dead-letters.js';
 import { demoCommand } from './commands/demo.js';
+import { convertCommand } from './commands/convert/index.js';
 
 export type { Command, Io } from './commands/io.js';
 
@@ -22,6 +23,7 @@ export const commands: Readonly<Record<string, Command>> = {
   validate: validateCommand,
   graph: graphCommand,
   'slo-rules': sloRulesCommand,
+  convert: convertCommand,
   dashboards: dashboardsCommand,
   rules: rulesCommand,
   'dead-letters': deadLettersCommand,

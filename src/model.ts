@@ -162,8 +162,47 @@ export interface UptimeRecord {
 /** Any decoded Tyk record. Narrow on `kind`. */
 export type TykRecord = AnalyticsRecord | UptimeRecord;
 
-/** The payload of a `records` signal. */
-export type RecordBatch = readonly TykRecord[];
+/** How a record's original bytes are encoded (the list it was drained from says which). */
+export type WireFormat = 'msgpack' | 'protobuf' | 'uptime';
+
+/** A run of consecutive records of a batch drained from the same list. */
+export interface WireRun {
+  /** Index one past the run's last record (the run starts where the previous one ended, or at 0). */
+  readonly end: number;
+  /** The Redis list the records were drained from. */
+  readonly source: string;
+  readonly format: WireFormat;
+}
+
+/**
+ * The original wire bytes of a batch's records, exactly as the gateway wrote them (for exporters that
+ * forward records unchanged, such as `redis_stream`). `bytes[i]` belongs to record `i`; `runs` say where
+ * each came from, so a batch costs one array and a few run objects, nothing per record.
+ */
+export interface RecordWire {
+  readonly bytes: readonly Buffer[];
+  readonly runs: readonly WireRun[];
+}
+
+/**
+ * The payload of a `records` signal. A receiver that has the records' original bytes (`tyk_redis`,
+ * `redis_stream`) attaches them as `wire`; a processor that passes the batch on unchanged keeps it, one
+ * that builds a new array drops it (it no longer matches), and an exporter that needs bytes then encodes
+ * the records itself. Use {@link withWire} to attach it and {@link wireOf} to read it.
+ */
+export type RecordBatch = readonly TykRecord[] & { readonly wire?: RecordWire };
+
+/** `records` with `wire` attached (the same array, not a copy; `wire.bytes` must be index for index). */
+export function withWire(records: TykRecord[], wire: RecordWire): RecordBatch {
+  Object.defineProperty(records, 'wire', { value: wire, enumerable: false });
+  return records as RecordBatch;
+}
+
+/** The batch's wire bytes when they still match its records one for one, else undefined. */
+export function wireOf(batch: RecordBatch): RecordWire | undefined {
+  const w = batch.wire;
+  return w !== undefined && w.bytes.length === batch.length ? w : undefined;
+}
 
 /** OTel attribute values as carried in log and resource attributes. */
 export type AttributeValue = string | number | boolean | readonly string[] | readonly number[];
@@ -181,6 +220,12 @@ export interface MetricsBatch {
   /** Instrumentation scope name, usually `tyk-otel-pump/<processor id>`. */
   readonly scope: string;
   readonly metrics: readonly MetricData[];
+  /**
+   * Names of metrics in this batch that are already Prometheus names a dashboard expects verbatim (Tyk
+   * Pump's families, base and custom): an exporter that translates names (`prometheus`, with
+   * `tyk_compatible_names`) keeps them as they are — no namespace, unit suffix or `_total` added.
+   */
+  readonly verbatimNames?: ReadonlySet<string>;
 }
 
 /** One OTel log record (the audit trail of one API call). */

@@ -15,8 +15,10 @@ import { otlpHttpExporterFactory } from '../exporters/otlp_http/index.js';
 import { dogstatsdExporterFactory } from '../exporters/dogstatsd/index.js';
 import { statsdExporterFactory } from '../exporters/statsd/index.js';
 import { fileExporterFactory } from '../exporters/file/index.js';
+import { statusExporterFactory } from '../exporters/status/index.js';
 import { sqlExporterFactory } from '../exporters/sql/index.js';
 import { sqlAggregateExporterFactory } from '../exporters/sql_aggregate/index.js';
+import { redisStreamExporterFactory } from '../exporters/redis_stream/index.js';
 
 /** All factories, receivers first, then processors, then exporters. */
 export const factories: readonly Factory[] = [
@@ -32,6 +34,8 @@ export const factories: readonly Factory[] = [
   dogstatsdExporterFactory,
   statsdExporterFactory,
   fileExporterFactory,
+  statusExporterFactory,
   sqlExporterFactory,
   sqlAggregateExporterFactory,
+  redisStreamExporterFactory,
 ];

@@ -19,6 +19,7 @@ import { componentContext } from './helpers/context.js';
 const START_OVERRIDES: Record<string, Record<string, unknown>> = {
   'receiver:tyk_redis': { key_prefix: `conformance-${process.pid}-`, uptime_key: `conformance-${process.pid}-uptime` },
   'exporter:prometheus': { endpoint: '127.0.0.1:0' },
+  'exporter:status': { endpoint: '127.0.0.1:0' },
   'exporter:file': { path: '/dev/null' },
   // Nothing listens on port 1: the SQL exporters start, fail to connect in the background and stop cleanly.
   'exporter:sql': { port: 1 },

@@ -131,7 +131,7 @@ service:
     await waitFor('everything drained', async () => (await redis.client.llen(key)) === 0, 30_000);
     const text = await (await fetch(metricsUrl)).text();
     let requests = 0;
-    for (const m of text.matchAll(/^tyk_http_requests_total\{[^}]*\} (\d+)$/gm)) requests += Number(m[1]);
+    for (const m of text.matchAll(/^tyk_api_requests_total\{[^}]*\} (\d+)$/gm)) requests += Number(m[1]);
     assert.equal(requests, preload.length + during, 'every record counted once');
   });
 });

@@ -60,9 +60,9 @@ service:
         return pts.filter((p) => p.request === last);
       };
       const total = (name: string) => latest().filter((p) => p.name === name).reduce((a, p) => a + (p.value ?? p.count ?? 0), 0);
-      await waitFor('every HTTP record counted in an export', () => total('tyk.http.requests') >= http.length, 20_000);
+      await waitFor('every HTTP record counted in an export', () => total('tyk.api.requests') >= http.length, 20_000);
       const pts = latest();
-      assert.equal(total('tyk.http.requests'), http.length);
+      assert.equal(total('tyk.api.requests'), http.length);
 
       const durations = pts.filter((p) => p.name === 'http.server.request.duration');
       assert.ok(durations.length > 1);
@@ -89,7 +89,7 @@ service:
         want.set(k, (want.get(k) ?? 0) + 1);
       }
       const got = new Map<string, number>();
-      for (const p of pts.filter((x) => x.name === 'tyk.http.requests')) {
+      for (const p of pts.filter((x) => x.name === 'tyk.api.requests')) {
         assert.equal(p.isMonotonic, true);
         const k = `${String(p.attributes['tyk.api.id'])}|${String(p.attributes['http.response.status_code'])}`;
         got.set(k, (got.get(k) ?? 0) + (p.value ?? 0));

@@ -68,7 +68,7 @@ processors:
   route: {}
   sli: {}
   sli/tyk:
-    disabled_metrics: [http.server.request.duration, tyk.upstream.request.duration, tyk.gateway.request.duration, tyk.http.requests, http.server.request.body.size, tyk.network.connections.opened, tyk.network.connections.closed, tyk.network.io, tyk.uptime.check.duration, tyk.uptime.checks]
+    disabled_metrics: [http.server.request.duration, tyk.upstream.request.duration, tyk.gateway.request.duration, tyk.api.requests, http.server.request.body.size, tyk.network.connections.opened, tyk.network.connections.closed, tyk.network.io, tyk.uptime.check.duration, tyk.uptime.checks]
     tyk_compatible:
       enabled: true
       latency_buckets_ms: [10, 100, 1000]
@@ -106,20 +106,20 @@ service:
     const wantRequests = countBy(HTTP, (f) => str(f, 'api_id'));
     const wantTotal = HTTP.length;
     await waitFor('Prometheus to have scraped every request', async () => {
-      const r = await prom.query('sum(tyk_http_requests_total)');
+      const r = await prom.query('sum(tyk_api_requests_total)');
       return r[0]?.value === wantTotal;
     }, 25_000, 250);
 
     const up = await prom.query(`up{instance=${JSON.stringify(target)}}`);
     assert.equal(up[0]?.value, 1);
 
-    assert.deepEqual(byLabel(await prom.query('sum by (tyk_api_id) (tyk_http_requests_total)'), 'tyk_api_id'), wantRequests);
+    assert.deepEqual(byLabel(await prom.query('sum by (tyk_api_id) (tyk_api_requests_total)'), 'tyk_api_id'), wantRequests);
 
     // Default error definition: 5xx is bad.
     const bad = HTTP.filter((f) => num(f, 'response_code') >= 500 && num(f, 'response_code') <= 599);
     assert.ok(bad.length > 0);
-    assert.deepEqual(byLabel(await prom.query('sum by (tyk_api_id) (tyk_http_requests_total{error_type!=""})'), 'tyk_api_id'), countBy(bad, (f) => str(f, 'api_id')));
-    const errorTypes = await prom.query('sum by (error_type, http_response_status_code) (tyk_http_requests_total{error_type!=""})');
+    assert.deepEqual(byLabel(await prom.query('sum by (tyk_api_id) (tyk_api_requests_total{error_type!=""})'), 'tyk_api_id'), countBy(bad, (f) => str(f, 'api_id')));
+    const errorTypes = await prom.query('sum by (error_type, http_response_status_code) (tyk_api_requests_total{error_type!=""})');
     for (const s of errorTypes) assert.equal(s.metric['error_type'], s.metric['http_response_status_code'], 'error.type is the status code');
 
     assert.deepEqual(byLabel(await prom.query('sum by (tyk_api_id) (http_server_request_duration_seconds_count)'), 'tyk_api_id'), wantRequests);
@@ -137,7 +137,7 @@ service:
     }
 
     // Names as Tyk sends them (quotes, `--`, non-ASCII) survive the exposition.
-    const names = await prom.query('count by (tyk_api_id, tyk_api_name) (tyk_http_requests_total)');
+    const names = await prom.query('count by (tyk_api_id, tyk_api_name) (tyk_api_requests_total)');
     const wantNames = new Set(HTTP.map((f) => `${str(f, 'api_id')}|${str(f, 'api_name')}`));
     assert.deepEqual(new Set(names.map((s) => `${s.metric['tyk_api_id']}|${s.metric['tyk_api_name']}`)), wantNames);
 
@@ -167,7 +167,7 @@ service:
     const latency = byLabel(await prom.query('sum by (le) (tyk_latency_bucket{type="total"})'), 'le');
     const times = HTTP.map((f) => num(f, 'request_time'));
     assert.deepEqual(latency, new Map([['10', times.filter((t) => t <= 10).length], ['100', times.filter((t) => t <= 100).length], ['1000', times.filter((t) => t <= 1000).length], ['+Inf', times.length]]));
-    assert.equal((await prom.query('count(tyk_http_requests_total{otel_scope_name="tyk-otel-pump/sli/tyk"})')).length, 0, 'only Tyk families from sli/tyk');
+    assert.equal((await prom.query('count(tyk_api_requests_total{otel_scope_name="tyk-otel-pump/sli/tyk"})')).length, 0, 'only Tyk families from sli/tyk');
     const lint = promtoolCheckMetrics(await (await fetch(`http://${tykTarget}/metrics`)).text());
     assert.deepEqual(lint.output.split('\n').sort(), ['tyk_http_status', 'tyk_http_status_per_key', 'tyk_http_status_per_oauth_client', 'tyk_http_status_per_path'].map((n) => `${n} counter metrics should have "_total" suffix`));
   });

@@ -1,13 +1,19 @@
 /**
  * Errors of the agent's Redis clients (`internal/redis`) never carry a password to a log line: ioredis
  * attaches the refused `HELLO … AUTH user password` command to the error it emits, so a component logging
- * the error object would print the password. Against a private password-protected `redis-server`.
+ * the error object would print the password. Against a private password-protected `redis-server`. And
+ * `validate --print` shows a Redis URL without its password, for every component using the connection keys.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { z } from 'zod';
 import pino from 'pino';
 import { Writable } from 'node:stream';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { checkRedisConnection, redisConnectionFields } from '../internal/redis/config.js';
 import { connectionPlan, createClient } from '../internal/redis/connection.js';
 import { ConnectionWatch } from '../internal/redis/watch.js';
@@ -73,5 +79,40 @@ describe('redis client errors carry no secret', () => {
     assert.equal(seen[0]?.message, 'cannot reach redis://pump:<redacted>@10.0.0.1:6379/0 now');
     assert.ok(!(seen[0]?.stack ?? '').includes('url-secret'));
     client.disconnect();
+  });
+});
+
+describe('validate --print masks a Redis URL password', () => {
+  it('in the receiver and the slo processor; the printout validates again', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'redis-print-'));
+    try {
+      const config = join(dir, 'config.yaml');
+      writeFileSync(config, `
+receivers:
+  tyk_redis: { endpoint: "redis://pump:recv-url-pw@10.0.0.5:6379/2" }
+processors:
+  slo: { endpoint: "rediss://:slo-url-pw@10.0.0.6:6380/0" }
+exporters:
+  prometheus: { endpoint: 127.0.0.1:0 }
+service:
+  pipelines:
+    metrics: { receivers: [tyk_redis], processors: [slo], exporters: [prometheus] }
+slos:
+  - { name: orders, objective: 99.9, selector: { api_ids: [orders] }, sli: { type: availability } }
+`);
+      const bin = fileURLToPath(new URL('../bin/tyk-otel-pump.js', import.meta.url));
+      const run = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 60_000 });
+      const r = run(['validate', '--config', config, '--print']);
+      assert.equal(r.status, 0, r.stderr);
+      assert.doesNotMatch(r.stdout + r.stderr, /recv-url-pw|slo-url-pw/);
+      assert.match(r.stdout, /endpoint: redis:\/\/pump:<redacted>@10\.0\.0\.5:6379\/2/);
+      assert.match(r.stdout, /endpoint: rediss:\/\/:<redacted>@10\.0\.0\.6:6380\/0/);
+      const printed = join(dir, 'printed.yaml');
+      writeFileSync(printed, r.stdout);
+      const again = run(['validate', '--config', printed]);
+      assert.equal(again.status, 0, again.stdout + again.stderr);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -106,12 +106,12 @@ slos:
   });
 
   it('a selector must filter on attributes the metrics carry, and the SLI metric must not be disabled', () => {
-    const yaml = PIPELINE.replace('  sli: {}', '  sli: { attributes: [http.request.method, error.type, tyk.api.id], disabled_metrics: [tyk.http.requests] }') +
+    const yaml = PIPELINE.replace('  sli: {}', '  sli: { attributes: [http.request.method, error.type, tyk.api.id], disabled_metrics: [tyk.api.requests] }') +
       '\nslos:\n  - { name: a, objective: 99, selector: { api_names: [Orders], routes: [/x] }, sli: { type: availability } }\n';
     assert.deepEqual(problems(yaml), [
       'c.yaml: slos[0]::selector::api_names: needs the tyk.api.name attribute on the metrics, but processors::sli::attributes does not include it',
       'c.yaml: slos[0]::selector::routes: needs the http.route attribute on the metrics, but processors::sli::attributes does not include it',
-      'c.yaml: slos[0]::sli::type: an availability SLI is computed from tyk.http.requests, but processors::sli::disabled_metrics disables it',
+      'c.yaml: slos[0]::sli::type: an availability SLI is computed from tyk.api.requests, but processors::sli::disabled_metrics disables it',
     ]);
   });
 
@@ -162,7 +162,7 @@ slos:
     assert.equal(await main(['slo-rules', '--config', file, '--out', out], o), 0, o.stderr.join('\n'));
     assert.match(o.stderr.join('\n'), /wrote 34 recording and 4 alerting rule\(s\) for 2 SLO\(s\)/);
     const text = readFileSync(out, 'utf8');
-    assert.match(text, /acme_tyk_http_requests_total\{tyk_api_id="3f9a0c1e2b7d4e5f8a9b0c1d2e3f4a5b",error_type!=""\}\[5m\]/);
+    assert.match(text, /acme_tyk_api_requests_total\{tyk_api_id="3f9a0c1e2b7d4e5f8a9b0c1d2e3f4a5b",error_type!=""\}\[5m\]/);
     assert.match(text, /acme_http_server_request_duration_seconds_bucket\{tyk_api_id="3f9a0c1e2b7d4e5f8a9b0c1d2e3f4a5b",http_route="\/pay\/\{id\}",le="0.25"\}/);
     assert.match(text, /slo:sli_error:ratio_rate4w/);
     const check = spawnSync('/usr/bin/promtool', ['check', 'rules', out], { encoding: 'utf8' });

@@ -101,7 +101,7 @@ describe('SLO rules against a real Prometheus, fed by the real agent from gatewa
     prom = await startPrometheus({ targets: [target], rules: { 'slo-rules.yml': rules } });
     await prom.waitForTargets();
     const p = prom;
-    const requests = async () => (await p.query('sum(tyk_http_requests_total)'))[0]?.value ?? 0;
+    const requests = async () => (await p.query('sum(tyk_api_requests_total)'))[0]?.value ?? 0;
 
     // Counters that appear already at their final value show no increase to rate(): push the fixtures once,
     // wait until Prometheus scraped all of them, push them again; every series then grows by exactly one

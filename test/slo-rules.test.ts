@@ -103,10 +103,10 @@ const RPM = 2000;
 function inputSeries(phases: readonly (readonly [number, number])[]) {
   const per = (f: (burn: number) => number) => phases.map(([n, burn]) => [n, f(burn)] as const);
   return [
-    { series: series('tyk_http_requests_total', { ...PAY, http_response_status_code: '200' }), values: counter(per((b) => RPM - 100 - 2 * b)) },
-    { series: series('tyk_http_requests_total', { ...PAY, http_response_status_code: '404' }), values: counter(per(() => 100)) },
-    { series: series('tyk_http_requests_total', { ...PAY, http_response_status_code: '500', error_type: '500' }), values: counter(per((b) => 2 * b), { absentWhileZero: true }) },
-    { series: series('tyk_http_requests_total', { ...OTHER, http_response_status_code: '503', error_type: '503' }), values: counter(per(() => 1000)) },
+    { series: series('tyk_api_requests_total', { ...PAY, http_response_status_code: '200' }), values: counter(per((b) => RPM - 100 - 2 * b)) },
+    { series: series('tyk_api_requests_total', { ...PAY, http_response_status_code: '404' }), values: counter(per(() => 100)) },
+    { series: series('tyk_api_requests_total', { ...PAY, http_response_status_code: '500', error_type: '500' }), values: counter(per((b) => 2 * b), { absentWhileZero: true }) },
+    { series: series('tyk_api_requests_total', { ...OTHER, http_response_status_code: '503', error_type: '503' }), values: counter(per(() => 1000)) },
     { series: series('http_server_request_duration_seconds_count', PAY), values: counter(per(() => RPM)) },
     { series: series('http_server_request_duration_seconds_bucket', { ...PAY, le: '0.1' }), values: counter(per((b) => RPM - 100 - 20 * b)) },
     { series: series('http_server_request_duration_seconds_bucket', { ...PAY, le: '0.25' }), values: counter(per((b) => RPM - 20 * b)) },

@@ -23,7 +23,7 @@ import { testRedis, type TestRedis } from './helpers/redis.js';
 import { testPostgres, type TestPostgres } from './helpers/postgres.js';
 import { waitFor } from './helpers/agent.js';
 import { syntheticRecord } from './helpers/synthetic-records.js';
-import { decodeAnalytics } from '../receivers/tyk_redis/decode.js';
+import { decodeAnalytics } from '../internal/tyk-wire/decode.js';
 import { componentContext } from './helpers/context.js';
 import { SelfTelemetry } from '../src/telemetry.js';
 import { SqlAggregateExporter } from '../exporters/sql_aggregate/sql_aggregate.js';

@@ -329,7 +329,7 @@ describe('dogstatsd exporter', () => {
     const metrics: MetricData[] = [
       { descriptor: desc('tyk.slo.burn_rate'), aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.GAUGE,
         dataPoints: [{ startTime: time, endTime: time, attributes: { 'tyk.slo.name': 'checkout', window: '1h' }, value: 2.5 }] },
-      { descriptor: desc('tyk.http.requests'), aggregationTemporality: AggregationTemporality.DELTA, dataPointType: DataPointType.SUM, isMonotonic: true,
+      { descriptor: desc('tyk.api.requests'), aggregationTemporality: AggregationTemporality.DELTA, dataPointType: DataPointType.SUM, isMonotonic: true,
         dataPoints: [{ startTime: time, endTime: time, attributes: { 'http.route': '/a|b' }, value: 7 }] },
       { descriptor: desc('http.server.request.duration'), aggregationTemporality: AggregationTemporality.DELTA, dataPointType: DataPointType.HISTOGRAM,
         dataPoints: [{ startTime: time, endTime: time, attributes: {}, value: { buckets: { boundaries: [1], counts: [2, 1] }, count: 3, sum: 1.5, min: 0.1, max: 1.2 } }] },
@@ -344,7 +344,7 @@ describe('dogstatsd exporter', () => {
     assert.deepEqual(lines.map((l) => l.raw).sort(), [
       'http.server.request.duration.count:3|c|#env:test',
       'http.server.request.duration.sum:1.5|c|#env:test',
-      'tyk.http.requests:7|c|#http.route:/a_b,env:test',
+      'tyk.api.requests:7|c|#http.route:/a_b,env:test',
       'tyk.slo.burn_rate:2.5|g|#tyk.slo.name:checkout,window:1h,env:test',
     ]);
     assert.equal(await h.t.counter('test_exporter_refused_items_total', { reason: 'cumulative_sum' }), 1);

@@ -347,7 +347,7 @@ function metricsBatch(opts: { requests: number; latencies: number[]; at: number;
   }
   const metrics: MetricData[] = [
     {
-      descriptor: { name: 'tyk.http.requests', description: 'requests', unit: '{request}', valueType: ValueType.INT },
+      descriptor: { name: 'tyk.api.requests', description: 'requests', unit: '{request}', valueType: ValueType.INT },
       aggregationTemporality: AggregationTemporality.DELTA, dataPointType: DataPointType.SUM, isMonotonic: true,
       dataPoints: [{ startTime: start, endTime: end, attributes, value: opts.requests }],
     },
@@ -374,7 +374,7 @@ describe('otlp_http exporter: metrics', () => {
     const byRequest = (n: number) => s.points().filter((p) => p.request === n);
     for (const n of [0, 1]) {
       const pts = byRequest(n);
-      const sum = pts.find((p) => p.name === 'tyk.http.requests');
+      const sum = pts.find((p) => p.name === 'tyk.api.requests');
       const hist = pts.find((p) => p.name === 'http.server.request.duration');
       assert.equal(sum?.value, 5, 'cumulative total of both deltas, repeated on every export');
       assert.equal(sum?.temporality, 2);
@@ -406,15 +406,15 @@ describe('otlp_http exporter: metrics', () => {
     fail = false;
     await until('a successful export', () => s.points().length > 0);
     const first = s.points().filter((p) => p.request === s.points()[0]?.request);
-    const sum = first.find((p) => p.name === 'tyk.http.requests');
+    const sum = first.find((p) => p.name === 'tyk.api.requests');
     const hist = first.find((p) => p.name === 'http.server.request.duration');
     assert.equal(sum?.temporality, 1);
     assert.equal(sum?.value, 5, 'the failed delta (3) merged with the new one (2)');
     assert.deepEqual(hist?.bucketCounts, [1, 0, 2, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1]);
     assert.equal(sum?.startTimeUnixNano, String(BigInt(t / 1000) * 1_000_000_000n), 'the merged window starts at the failed one');
     await h.exp.consumeMetrics(metricsBatch({ requests: 1, latencies: [0.02], at: t + 20_000 }), deferred().ctx);
-    await until('next export', () => s.points().some((p) => p.name === 'tyk.http.requests' && p.value === 1));
-    const total = s.points().filter((p) => p.name === 'tyk.http.requests').reduce((a, p) => a + (p.value ?? 0), 0);
+    await until('next export', () => s.points().some((p) => p.name === 'tyk.api.requests' && p.value === 1));
+    const total = s.points().filter((p) => p.name === 'tyk.api.requests').reduce((a, p) => a + (p.value ?? 0), 0);
     assert.equal(total, 6, 'no delta lost or sent twice');
   });
 
@@ -425,7 +425,7 @@ describe('otlp_http exporter: metrics', () => {
       await h.exp.consumeMetrics(metricsBatch({ requests: 1, latencies: [0.01], at: Date.UTC(2026, 0, 1), attrs: { 'tyk.api.id': `api-${i}` } }), deferred().ctx);
     }
     await until('an export', () => s.points().length > 0);
-    const pts = s.points().filter((p) => p.request === s.points()[0]?.request && p.name === 'tyk.http.requests');
+    const pts = s.points().filter((p) => p.request === s.points()[0]?.request && p.name === 'tyk.api.requests');
     const overflow = pts.find((p) => p.attributes['otel.metric.overflow'] === true);
     assert.ok(overflow, 'overflow series exported');
     assert.equal(pts.reduce((a, p) => a + (p.value ?? 0), 0), 10, 'nothing lost, only folded');
@@ -448,7 +448,7 @@ describe('otlp_http exporter: metrics', () => {
     const h = await harness({ endpoint: s.url, export_interval: '60s', encoding: 'json' });
     await h.exp.consumeMetrics(metricsBatch({ requests: 4, latencies: [0.01], at: Date.UTC(2026, 0, 1) }), deferred().ctx);
     await h.exp.shutdown();
-    assert.equal(s.points().find((p) => p.name === 'tyk.http.requests')?.value, 4);
+    assert.equal(s.points().find((p) => p.name === 'tyk.api.requests')?.value, 4);
     assert.equal(s.requests[0]?.contentType, 'application/json');
   });
 
@@ -459,7 +459,7 @@ describe('otlp_http exporter: metrics', () => {
     await h.exp.consumeMetrics(metricsBatch({ requests: 4, latencies: [0.01], at: Date.UTC(2026, 0, 1) }), deferred().ctx);
     await until('a successful export', () => s.points().length > 0);
     assert.equal(await h.count('dropped', { reason: 'permanent_error', signal: 'metrics' }), 2);
-    assert.equal(s.points().find((p) => p.name === 'tyk.http.requests')?.value, 4);
+    assert.equal(s.points().find((p) => p.name === 'tyk.api.requests')?.value, 4);
     assert.ok(!h.text().includes('s3cr3t'));
   });
 });

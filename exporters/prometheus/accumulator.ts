@@ -42,7 +42,7 @@ export interface AccumulatorOptions {
   readonly namespace: string;
   readonly constLabels: Readonly<Record<string, string>>;
   readonly withoutScopeInfo: boolean;
-  /** Keep Tyk Pump's family names verbatim (see {@link TYK_PUMP_FAMILIES}). */
+  /** Keep Tyk Pump's family names verbatim (see {@link TYK_PUMP_FAMILIES} and `MetricsBatch.verbatimNames`). */
   readonly verbatimNames: boolean;
   /** Agent clock (epoch ms). */
   readonly now: () => number;
@@ -85,6 +85,8 @@ export class CumulativeAccumulator {
   private readonly merged = new Map<string, WeakMap<Attributes, Attributes>>();
   private readonly opts: AccumulatorOptions;
   private lastExpiry = 0;
+  /** Families exposed under their own names (the serializer adds no `_total` to them). */
+  readonly verbatim = new Set<string>(TYK_PUMP_FAMILIES);
 
   constructor(opts: AccumulatorOptions) {
     this.opts = opts;
@@ -101,7 +103,7 @@ export class CumulativeAccumulator {
         this.opts.onReject?.('unsupported_type', m.dataPoints.length, m.descriptor.name);
         continue;
       }
-      const family = this.family(m);
+      const family = this.family(m, batch.verbatimNames);
       if (family === undefined) {
         this.opts.onReject?.('name_conflict', m.dataPoints.length, m.descriptor.name);
         continue;
@@ -183,14 +185,15 @@ export class CumulativeAccumulator {
   }
 
   /** The family of `m`, created on first sight; undefined when its name is taken by a metric of another type. */
-  private family(m: MetricData): Family | undefined {
+  private family(m: MetricData, verbatimNames: ReadonlySet<string> | undefined): Family | undefined {
     const kind = kindOf(m);
     const d = m.descriptor;
     const nameKey = `${d.name}\u0001${d.unit}\u0001${kind}`;
     let promName = this.names.get(nameKey);
-    const verbatim = this.opts.verbatimNames && TYK_PUMP_FAMILIES.has(d.name);
     if (promName === undefined) {
+      const verbatim = this.opts.verbatimNames && (TYK_PUMP_FAMILIES.has(d.name) || verbatimNames?.has(d.name) === true);
       promName = verbatim ? d.name : prometheusName(d.name, d.unit, kind, this.opts.namespace);
+      if (verbatim) this.verbatim.add(promName);
       this.names.set(nameKey, promName);
     }
     let f = this.families.get(promName);

@@ -95,7 +95,7 @@ describe('prometheus exporter: naming', () => {
     const cases: [string, string, 'counter' | 'gauge' | 'histogram', string][] = [
       ['http.server.request.duration', 's', 'histogram', 'http_server_request_duration_seconds'],
       ['tyk.upstream.request.duration', 's', 'histogram', 'tyk_upstream_request_duration_seconds'],
-      ['tyk.http.requests', '{request}', 'counter', 'tyk_http_requests_total'],
+      ['tyk.api.requests', '{request}', 'counter', 'tyk_api_requests_total'],
       ['http.server.request.body.size', 'By', 'histogram', 'http_server_request_body_size_bytes'],
       ['tyk.network.io', 'By', 'counter', 'tyk_network_io_bytes_total'],
       ['tyk.slo.error_ratio', '1', 'gauge', 'tyk_slo_error_ratio'],
@@ -109,7 +109,7 @@ describe('prometheus exporter: naming', () => {
       ['2xx.count', '', 'counter', '_2xx_count_total'],
     ];
     for (const [name, unit, kind, want] of cases) assert.equal(prometheusName(name, unit, kind), want, `${name} [${unit}] ${kind}`);
-    assert.equal(prometheusName('tyk.http.requests', '{request}', 'counter', 'edge'), 'edge_tyk_http_requests_total');
+    assert.equal(prometheusName('tyk.api.requests', '{request}', 'counter', 'edge'), 'edge_tyk_api_requests_total');
   });
 });
 
@@ -133,13 +133,13 @@ describe('prometheus exporter: accumulation', () => {
   it('sums delta counters and histograms into cumulative series, keeps last gauge values', async () => {
     const h = harness();
     const a = { 'tyk.api.id': 'a', 'http.response.status_code': 200 };
-    await h.push([sum('tyk.http.requests', '{request}', [[a, 3], [{ 'tyk.api.id': 'b' }, 1]]), gauge('tyk.slo.error_ratio', '1', [[{ w: '5m' }, 0.5]])]);
-    await h.push([sum('tyk.http.requests', '{request}', [[{ ...a }, 4]]), gauge('tyk.slo.error_ratio', '1', [[{ w: '5m' }, 0.25]])]);
+    await h.push([sum('tyk.api.requests', '{request}', [[a, 3], [{ 'tyk.api.id': 'b' }, 1]]), gauge('tyk.slo.error_ratio', '1', [[{ w: '5m' }, 0.5]])]);
+    await h.push([sum('tyk.api.requests', '{request}', [[{ ...a }, 4]]), gauge('tyk.slo.error_ratio', '1', [[{ w: '5m' }, 0.25]])]);
     await h.push([hist('http.server.request.duration', 's', a, [0.1, 1], [1, 2, 0], 1.5)]);
     await h.push([hist('http.server.request.duration', 's', a, [0.1, 1], [0, 1, 3], 40)]);
     const s = samples(await h.exp.scrape());
-    assert.equal(s.get('tyk_http_requests_total{tyk_api_id="a",http_response_status_code="200",otel_scope_name="tyk-otel-pump/sli"}'), 7);
-    assert.equal(s.get('tyk_http_requests_total{tyk_api_id="b",otel_scope_name="tyk-otel-pump/sli"}'), 1);
+    assert.equal(s.get('tyk_api_requests_total{tyk_api_id="a",http_response_status_code="200",otel_scope_name="tyk-otel-pump/sli"}'), 7);
+    assert.equal(s.get('tyk_api_requests_total{tyk_api_id="b",otel_scope_name="tyk-otel-pump/sli"}'), 1);
     assert.equal(s.get('tyk_slo_error_ratio{w="5m",otel_scope_name="tyk-otel-pump/sli"}'), 0.25);
     const l = 'tyk_api_id="a",http_response_status_code="200",otel_scope_name="tyk-otel-pump/sli"';
     assert.equal(s.get(`http_server_request_duration_seconds_count{${l}}`), 7);
@@ -147,7 +147,7 @@ describe('prometheus exporter: accumulation', () => {
     assert.equal(s.get(`http_server_request_duration_seconds_bucket{${l},le="0.1"}`), 1);
     assert.equal(s.get(`http_server_request_duration_seconds_bucket{${l},le="1"}`), 4);
     assert.equal(s.get(`http_server_request_duration_seconds_bucket{${l},le="+Inf"}`), 7);
-    assert.equal(h.exp.accumulator.total('tyk_http_requests_total'), 8);
+    assert.equal(h.exp.accumulator.total('tyk_api_requests_total'), 8);
     await h.close();
   });
 
@@ -161,13 +161,13 @@ describe('prometheus exporter: accumulation', () => {
 
   it('keeps one family per name across scopes, telling them apart by otel_scope_name', async () => {
     const h = harness();
-    await h.push([sum('tyk.http.requests', '{request}', [[{ k: 'v' }, 1]])], 'tyk-otel-pump/sli');
-    await h.push([sum('tyk.http.requests', '{request}', [[{ k: 'v' }, 2]])], 'tyk-otel-pump/sli/edge');
+    await h.push([sum('tyk.api.requests', '{request}', [[{ k: 'v' }, 1]])], 'tyk-otel-pump/sli');
+    await h.push([sum('tyk.api.requests', '{request}', [[{ k: 'v' }, 2]])], 'tyk-otel-pump/sli/edge');
     const text = await h.exp.scrape();
-    assert.equal(text.split('\n').filter((l) => l.startsWith('# TYPE tyk_http_requests_total')).length, 1);
+    assert.equal(text.split('\n').filter((l) => l.startsWith('# TYPE tyk_api_requests_total')).length, 1);
     const s = samples(text);
-    assert.equal(s.get('tyk_http_requests_total{k="v",otel_scope_name="tyk-otel-pump/sli"}'), 1);
-    assert.equal(s.get('tyk_http_requests_total{k="v",otel_scope_name="tyk-otel-pump/sli/edge"}'), 2);
+    assert.equal(s.get('tyk_api_requests_total{k="v",otel_scope_name="tyk-otel-pump/sli"}'), 1);
+    assert.equal(s.get('tyk_api_requests_total{k="v",otel_scope_name="tyk-otel-pump/sli/edge"}'), 2);
     assert.equal(promtool(text).status, 0);
     await h.close();
   });
@@ -175,16 +175,16 @@ describe('prometheus exporter: accumulation', () => {
   it('expires idle series after metric_expiration; a returning series restarts from 0', async () => {
     let now = 1_000_000;
     const h = harness({ metric_expiration: '1m' }, () => now);
-    await h.push([sum('tyk.http.requests', '{request}', [[{ api: 'idle' }, 5], [{ api: 'busy' }, 1]])]);
+    await h.push([sum('tyk.api.requests', '{request}', [[{ api: 'idle' }, 5], [{ api: 'busy' }, 1]])]);
     now += 40_000;
-    await h.push([sum('tyk.http.requests', '{request}', [[{ api: 'busy' }, 1]])]);
+    await h.push([sum('tyk.api.requests', '{request}', [[{ api: 'busy' }, 1]])]);
     now += 30_000;
     let s = samples(await h.exp.scrape());
-    assert.equal(s.get('tyk_http_requests_total{api="idle",otel_scope_name="tyk-otel-pump/sli"}'), undefined, 'idle for 70s > 1m');
-    assert.equal(s.get('tyk_http_requests_total{api="busy",otel_scope_name="tyk-otel-pump/sli"}'), 2);
-    await h.push([sum('tyk.http.requests', '{request}', [[{ api: 'idle' }, 1]])]);
+    assert.equal(s.get('tyk_api_requests_total{api="idle",otel_scope_name="tyk-otel-pump/sli"}'), undefined, 'idle for 70s > 1m');
+    assert.equal(s.get('tyk_api_requests_total{api="busy",otel_scope_name="tyk-otel-pump/sli"}'), 2);
+    await h.push([sum('tyk.api.requests', '{request}', [[{ api: 'idle' }, 1]])]);
     s = samples(await h.exp.scrape());
-    assert.equal(s.get('tyk_http_requests_total{api="idle",otel_scope_name="tyk-otel-pump/sli"}'), 1, 'restarted from 0');
+    assert.equal(s.get('tyk_api_requests_total{api="idle",otel_scope_name="tyk-otel-pump/sli"}'), 1, 'restarted from 0');
     now += 61_000;
     assert.equal(samples(await h.exp.scrape()).size, 1, 'only target_info left');
     assert.equal(h.exp.accumulator.seriesCount, 0);
@@ -218,7 +218,7 @@ describe('prometheus exporter: exposition', () => {
     t.after(() => h.close());
     await h.exp.start();
     await h.push([
-      sum('tyk.http.requests', '{request}', [[{ 'tyk.api.name': 'we"ird\\ -- näme\n', 'error.type': '500' }, 2]]),
+      sum('tyk.api.requests', '{request}', [[{ 'tyk.api.name': 'we"ird\\ -- näme\n', 'error.type': '500' }, 2]]),
       hist('http.server.request.duration', 's', { 'tyk.api.id': 'x' }, [0.005, 0.01], [1, 0, 0], 0.001),
       gauge('tyk.slo.objective', '1', [[{ 'tyk.slo.name': 'orders' }, 0.999]]),
     ]);
@@ -229,7 +229,7 @@ describe('prometheus exporter: exposition', () => {
     assert.equal(res.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8');
     const text = await res.text();
     assert.ok(text.includes(`\ntarget_info{service_name="tyk-otel-pump",service_version="${VERSION}",service_instance_id="agent-1"} 1\n`), text);
-    assert.match(text, /^tyk_http_requests_total\{tyk_api_name="we\\"ird\\\\ -- näme\\n",error_type="500",otel_scope_name="tyk-otel-pump\/sli"\} 2$/m);
+    assert.match(text, /^tyk_api_requests_total\{tyk_api_name="we\\"ird\\\\ -- näme\\n",error_type="500",otel_scope_name="tyk-otel-pump\/sli"\} 2$/m);
     assert.match(text, /^# TYPE http_server_request_duration_seconds histogram$/m);
     assert.match(text, /^tyk_slo_objective_ratio\{tyk_slo_name="orders",otel_scope_name="tyk-otel-pump\/sli"\} 0.999$/m);
     const lint = promtool(text);
@@ -239,11 +239,11 @@ describe('prometheus exporter: exposition', () => {
 
   it('applies namespace, const_labels, resource_to_labels, without_scope_info and without_target_info', async () => {
     const h = harness({ namespace: 'edge', const_labels: { region: 'eu', k: 'const' }, resource_to_labels: ['service.instance.id'], without_scope_info: true, without_target_info: true });
-    await h.push([sum('tyk.http.requests', '{request}', [[{ k: 'attr' }, 1]])]);
+    await h.push([sum('tyk.api.requests', '{request}', [[{ k: 'attr' }, 1]])]);
     const text = await h.exp.scrape();
     assert.doesNotMatch(text, /target_info/);
     assert.doesNotMatch(text, /otel_scope_name/);
-    assert.equal(samples(text).get('edge_tyk_http_requests_total{k="attr",region="eu",service_instance_id="agent-1"}'), 1);
+    assert.equal(samples(text).get('edge_tyk_api_requests_total{k="attr",region="eu",service_instance_id="agent-1"}'), 1);
     await h.close();
   });
 
@@ -252,7 +252,7 @@ describe('prometheus exporter: exposition', () => {
       sum('tyk_http_status', '', [[{ code: '200', api: 'a' }, 3]]),
       sum('tyk_http_status_per_path', '', [[{ code: '200', api: 'a', path: 'unknown', method: 'GET' }, 3]]),
       hist('tyk_latency', 'ms', { type: 'total', api: 'a' }, [1, 2], [1, 1, 1], 30),
-      sum('tyk.http.requests', '{request}', [[{}, 3]]),
+      sum('tyk.api.requests', '{request}', [[{}, 3]]),
     ];
     const h = harness({ namespace: 'ns' });
     await h.push(tyk);
@@ -261,7 +261,7 @@ describe('prometheus exporter: exposition', () => {
     assert.equal(s.get('tyk_http_status{code="200",api="a",otel_scope_name="tyk-otel-pump/sli"}'), 3);
     assert.equal(s.get('tyk_http_status_per_path{code="200",api="a",path="unknown",method="GET",otel_scope_name="tyk-otel-pump/sli"}'), 3);
     assert.equal(s.get('tyk_latency_count{type="total",api="a",otel_scope_name="tyk-otel-pump/sli"}'), 3);
-    assert.equal(s.get('ns_tyk_http_requests_total{otel_scope_name="tyk-otel-pump/sli"}'), 3);
+    assert.equal(s.get('ns_tyk_api_requests_total{otel_scope_name="tyk-otel-pump/sli"}'), 3);
     assert.match(text, /^# TYPE tyk_http_status counter$/m);
     // promtool's only complaint is the missing _total Tyk Pump never had.
     const lint = promtool(text);

@@ -15,7 +15,7 @@ import { ShuttingDownError } from '../../src/errors.js';
 import { BurstLogger } from '../../src/logger.js';
 import { VERSION } from '../../src/version.js';
 import { attributesKey } from '../../internal/metrics/identity.js';
-import { CumulativeAccumulator, TYK_PUMP_FAMILIES, type RejectReason } from './accumulator.js';
+import { CumulativeAccumulator, type RejectReason } from './accumulator.js';
 import { FastPrometheusSerializer } from './serialize.js';
 import type { PrometheusConfig } from './config.js';
 
@@ -66,7 +66,7 @@ export class PrometheusMetricsExporter implements Exporter {
     this.serializer = new FastPrometheusSerializer({
       resourceLabels,
       withoutTargetInfo: config.without_target_info,
-      keepNames: config.tyk_compatible_names ? TYK_PUMP_FAMILIES : undefined,
+      keepNames: config.tyk_compatible_names ? this.accumulator.verbatim : undefined,
     });
   }
 

@@ -23,7 +23,7 @@ const tricky: Attributes = {
 
 const metrics: MetricData[] = [
   {
-    descriptor: { name: 'tyk.http.requests', description: 'Requests.\nSecond line \\ done', unit: '{request}', valueType: ValueType.INT },
+    descriptor: { name: 'tyk.api.requests', description: 'Requests.\nSecond line \\ done', unit: '{request}', valueType: ValueType.INT },
     aggregationTemporality: AggregationTemporality.CUMULATIVE,
     dataPointType: DataPointType.SUM,
     isMonotonic: true,

@@ -81,7 +81,8 @@ export interface AggregateOptions {
   readonly exactBuckets: boolean;
 }
 
-function newAggregate(orgId: string, bucket: number): OrgAggregate {
+/** An empty aggregate. */
+export function newAggregate(orgId: string, bucket: number): OrgAggregate {
   return {
     orgId, bucket, apiId: new Map(), errors: new Map(), versions: new Map(), apiKeys: new Map(), oauthIds: new Map(), geo: new Map(),
     tags: new Map(), endpoints: new Map(), keyEndpoint: new Map(), oauthEndpoint: new Map(), apiEndpoint: new Map(), total: zeroCounter(),
@@ -89,7 +90,7 @@ function newAggregate(orgId: string, bucket: number): OrgAggregate {
 }
 
 /** Tyk's `incrementOrSetUnit(b, c)`: a copy of `b` when `c` is nil, else `b` merged into `c`. */
-function incrementOrSetUnit(b: Counter, c: Counter | undefined): Counter {
+export function incrementOrSetUnit(b: Counter, c: Counter | undefined): Counter {
   if (c === undefined) return { ...b, errorMap: new Map(b.errorMap) };
   c.hits += b.hits;
   c.success += b.success;
@@ -147,8 +148,11 @@ function endpointUnit(outer: Map<string, Map<string, Counter>>, owner: string, r
   data.set(keyStr, c);
 }
 
-/** Tyk's `incrementAggregate` for one record. */
-function increment(a: OrgAggregate, r: AnalyticsRecord, o: AggregateOptions): void {
+/**
+ * Tyk's `incrementAggregate` for one record; returns the record's own counter (Tyk's second return value,
+ * which the GraphQL and MCP aggregations merge into their extra dimensions), undefined for a network record.
+ */
+export function increment(a: OrgAggregate, r: AnalyticsRecord, o: Pick<AggregateOptions, 'trackAllPaths' | 'ignoreTagPrefixList'>): Counter | undefined {
   const t = a.total;
   t.lastTimeMs = r.timestampMs;
   t.lastTimeNs = r.timestampNs;
@@ -166,7 +170,7 @@ function increment(a: OrgAggregate, r: AnalyticsRecord, o: AggregateOptions): vo
       c.bytesIn += r.network.bytesIn;
       c.bytesOut += r.network.bytesOut;
     }
-    return;
+    return undefined;
   }
   const code = r.responseCode;
   const codeStr = String(code);
@@ -241,6 +245,7 @@ function increment(a: OrgAggregate, r: AnalyticsRecord, o: AggregateOptions): vo
     const keyStr = Buffer.from(`${r.apiId}:${r.apiVersion}:${r.path}`, 'utf8').toString('hex');
     put(a.apiEndpoint, keyStr, incrementOrSetUnit(counter, a.apiEndpoint.get(keyStr)), keyStr, r.path);
   }
+  return counter;
 }
 
 /**
@@ -281,7 +286,7 @@ export interface Dimension {
 }
 
 /** Tyk's `fnLatencySetter`: the averages from the totals when there were hits. */
-function withLatency(c: Counter): Counter {
+export function withLatency(c: Counter): Counter {
   if (c.hits > 0) {
     c.latency = c.totalLatency / c.hits;
     c.upstreamLatency = c.totalUpstreamLatency / c.hits;

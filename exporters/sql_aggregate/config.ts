@@ -29,6 +29,20 @@ export const sqlAggregateConfigSchema = z.strictObject({
     })
     .prefault({})
     .describe('Uptime aggregates (host-checker records).'),
+  graphql: z
+    .strictObject({
+      enabled: z.boolean({ error: 'must be true or false' }).default(false).describe('Aggregate GraphQL records per API into tyk_graph_aggregated as Tyk Pump\'s sql-graph-aggregate pump does (Dashboard: Activity by Graph).'),
+      table_sharding: z.boolean({ error: 'must be true or false' }).optional().describe('tyk_graph_aggregated_YYYYMMDD per day. Unset: as table_sharding.'),
+    })
+    .prefault({})
+    .describe('GraphQL aggregates (Tyk: sql-graph-aggregate; track_all_paths and the tag ignore list do not apply, as in Tyk).'),
+  mcp: z
+    .strictObject({
+      enabled: z.boolean({ error: 'must be true or false' }).default(false).describe('Aggregate MCP records per API into tyk_mcp_aggregated as Tyk Pump\'s sql-mcp-aggregate pump does (Dashboard: Activity by MCP).'),
+      table_sharding: z.boolean({ error: 'must be true or false' }).optional().describe('tyk_mcp_aggregated_YYYYMMDD per day. Unset: as table_sharding.'),
+    })
+    .prefault({})
+    .describe('MCP aggregates (Tyk: sql-mcp-aggregate).'),
   time_zone: timeZoneField,
   batch_marker_retention: markerRetentionField,
 });

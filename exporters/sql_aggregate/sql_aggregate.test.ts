@@ -14,6 +14,8 @@ import { componentContext } from '../../test/helpers/context.js';
 import { httpRecord, networkRecord, uptimeRecord } from '../../test/helpers/records.js';
 import { testPostgres, type TestPostgres } from '../../test/helpers/postgres.js';
 import { waitFor } from '../../test/helpers/agent.js';
+import { allFixtures } from '../../test/helpers/fixtures.js';
+import { decodeFixture } from '../../test/helpers/decoded-fixtures.js';
 import { sqlAggregateConfigSchema } from './config.js';
 import { SqlAggregateExporter } from './sql_aggregate.js';
 
@@ -283,6 +285,92 @@ describe('sql_aggregate exporter (real PostgreSQL)', () => {
     const d = Date.UTC(2033, 6, 7, 8);
     await write(db, [[0, 1, 2].map((i) => uptimeRecord({ timestampMs: d + i * 86_400_000, orgId: '1', url: 'url1', responseCode: 200 }))], { uptime: { table_sharding: true } });
     for (const s of ['20330707', '20330708', '20330709']) assert.equal((await db.rows<Row>(`SELECT count(*) AS n FROM tyk_uptime_analytics_${s}`))[0]?.['n'], '2');
+  });
+
+  it('GraphQL records per API into tyk_graph_aggregated (Tyk\'s columns, types/fields/operation/rootfields, GraphQL errors as errors)', async () => {
+    await db.client.query('DROP TABLE IF EXISTS tyk_graph_aggregated, tyk_mcp_aggregated');
+    await reset();
+    const ms = Date.UTC(2030, 7, 8, 9, 10);
+    const gql = (code: number, hasErrors: boolean) => httpRecord({
+      timestampMs: ms, orgId: 'o', apiId: 'g1', apiName: 'G', apiVersion: '', tags: [], responseCode: code,
+      graphqlStats: { isGraphQL: true, hasErrors, operationType: 1, variables: '', rootFields: ['countries'], types: { Country: ['name', 'code'] }, errors: null },
+    });
+    await write(db, [[gql(200, true), gql(200, false), httpRecord({ timestampMs: ms, orgId: 'o', tags: [] })]], { graphql: { enabled: true }, uptime: { enabled: false } });
+    const cols = await db.rows<{ column_name: string }>('SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position', [db.schema, 'tyk_graph_aggregated']);
+    const agg = tykColumns(TYK_AGGREGATE_DDL).map(([n]) => n);
+    assert.deepEqual(cols.map((c) => c.column_name), ['id', 'org_id', 'dimension', 'dimension_value', 'api_id', ...agg.slice(1, 23), ...agg.slice(27), 'timestamp']);
+    const r = await rows(db, 'tyk_graph_aggregated');
+    assert.deepEqual(r.map((x) => [x['dimension'], x['dimension_value'], x['counter_hits'], x['counter_success'], x['counter_error']]), [
+      ['', 'total', '2', '2', '0'], ['apiid', 'g1', '2', '2', '0'], ['fields', 'Country_code', '2', '1', '1'], ['fields', 'Country_name', '2', '1', '1'],
+      ['operation', 'Query', '2', '1', '1'], ['rootfields', 'countries', '2', '1', '1'], ['types', 'Country', '2', '1', '1'],
+    ]);
+    const bucket = String(Date.UTC(2030, 7, 8, 9) / 1000);
+    for (const x of r) {
+      assert.equal(x['id'], hex(`${bucket}g1${x['dimension']}${x['dimension_value']}`), 'id keyed by the API id');
+      assert.deepEqual([x['org_id'], x['api_id']], ['o', 'g1']);
+    }
+    assert.equal((await rows(db)).find((x) => x['dimension'] === '')?.['counter_hits'], '1', 'tyk_aggregated leaves GraphQL records out');
+    assert.deepEqual(await db.rows(`SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = 'tyk_graph_aggregated' AND indexname <> 'tyk_graph_aggregated_pkey'`, [db.schema]), []);
+  });
+
+  it('MCP records per API into tyk_mcp_aggregated: apiid, total, methods, primitives, names (Tyk\'s mcp_sql_aggregate_test), with its index', async () => {
+    await reset();
+    const ms = Date.UTC(2030, 7, 8, 9, 10);
+    const mcp = (name: string) => httpRecord({ timestampMs: ms, orgId: 'o', apiId: 'm1', apiVersion: '', tags: [], mcpStats: { isMCP: true, jsonRpcMethod: 'tools/call', primitiveType: 'tool', primitiveName: name } });
+    await write(db, [[mcp('my_tool'), mcp('my_tool')]], { mcp: { enabled: true }, uptime: { enabled: false } });
+    const r = await rows(db, 'tyk_mcp_aggregated');
+    assert.deepEqual(r.map((x) => [x['dimension'], x['dimension_value'], x['counter_human_identifier'], x['counter_hits']]), [
+      ['', 'total', '', '2'], ['apiid', 'm1', 'Orders API', '2'], ['methods', 'tools/call', 'tools/call', '2'], ['names', 'tool_my_tool', 'my_tool', '2'], ['primitives', 'tool', 'tool', '2'],
+    ]);
+    await waitFor('the mcp dimension index', async () => (await db.rows(`SELECT 1 FROM pg_indexes WHERE schemaname = $1 AND indexname = 'tyk_mcp_aggregated_idx_dimension'`, [db.schema])).length === 1);
+  });
+
+  it('the fixtures\' records: per org and per API, hits/successes/errors/codes/latency totals equal counts from the fixtures\' expected JSON', async () => {
+    await reset();
+    const fixtures = allFixtures().filter((f) => f.format !== 'uptime');
+    await write(db, [fixtures.map(decodeFixture)], { uptime: { enabled: false } });
+    type Want = { hits: number; success: number; error: number; latency: number; codes: Map<string, number> };
+    const want = new Map<string, Want>();
+    const add = (key: string, e: Record<string, any>) => {
+      const w = want.get(key) ?? { hits: 0, success: 0, error: 0, latency: 0, codes: new Map<string, number>() };
+      const code = e['response_code'] as number;
+      w.hits++;
+      if (code >= 200 && code < 300) w.success++;
+      if (code >= 400) {
+        w.error++;
+        const col = ['400', '401', '403', '404', '429', '500', '501', '502', '503', '504'].includes(String(code)) ? `code_${code}` : `code_${String(code)[0]}x`;
+        w.codes.set(col, (w.codes.get(col) ?? 0) + 1);
+      }
+      w.latency += e['latency'].total as number;
+      want.set(key, w);
+    };
+    for (const f of fixtures) {
+      const e = f.expected as Record<string, any>;
+      if (e['org_id'] === '' || e['graphql_stats'].IsGraphQL || e['mcp_stats'].is_mcp) continue;
+      if (e['response_code'] === -1) {
+        // A network-only record makes an apiid row with 0 hits (it carries bytes only).
+        const k = `apiid ${e['org_id']} ${e['api_id']}`;
+        if (e['api_id'] !== '' && !want.has(k)) want.set(k, { hits: 0, success: 0, error: 0, latency: 0, codes: new Map() });
+        continue;
+      }
+      add(`total ${e['org_id']}`, e);
+      if (e['api_id'] !== '') add(`apiid ${e['org_id']} ${e['api_id']}`, e);
+    }
+    const got = await rows(db);
+    let checked = 0;
+    for (const x of got) {
+      const key = x['dimension'] === '' ? `total ${x['org_id']}` : x['dimension'] === 'apiid' ? `apiid ${x['org_id']} ${x['dimension_value']}` : undefined;
+      if (key === undefined) continue;
+      const w = want.get(key);
+      assert.ok(w, `unexpected row ${key}`);
+      assert.deepEqual([x['counter_hits'], x['counter_success'], x['counter_error'], x['counter_total_latency']], [String(w.hits), String(w.success), String(w.error), String(w.latency)], key);
+      for (const col of ['code_400', 'code_401', 'code_403', 'code_404', 'code_429', 'code_4x', 'code_500', 'code_501', 'code_502', 'code_503', 'code_504', 'code_5x', 'code_200', 'code_2x']) {
+        assert.equal(x[col], String(w.codes.get(col) ?? 0), `${key} ${col}`);
+      }
+      checked++;
+    }
+    assert.equal(checked, want.size, 'a total row per org and an apiid row per API');
+    assert.ok(want.size >= 5);
   });
 
   it('a chunk delivered twice with one chunk id is summed once', async () => {

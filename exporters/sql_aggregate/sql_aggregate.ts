@@ -17,6 +17,7 @@ import { aggregateRecords, dimensions, type AggregateOptions } from './aggregate
 import { AGGREGATE_COLUMNS, AGGREGATE_COLUMN_NAMES, AGGREGATE_TABLE, UPTIME_TABLE, aggregateRow, aggregateUpsertSql, uptimeUpsertSql } from './rows.js';
 import type { SqlAggregateConfig } from './config.js';
 import { aggregateUptime, uptimeDimensions } from './uptime.js';
+import { API_AGGREGATE_COLUMN_NAMES, API_AGGREGATE_COLUMNS, GRAPH_AGGREGATE_TABLE, MCP_AGGREGATE_TABLE, aggregateGraph, aggregateMcp, apiAggregateRow, apiDimensions, type ApiAggregate } from './api-aggregates.js';
 
 /** `CREATE INDEX CONCURRENTLY` of `<table>_idx_dimension` (pumps/sql_aggregate.go ensureIndex); never inside a transaction. */
 export async function createDimensionIndex(client: pg.ClientBase, table: string): Promise<void> {
@@ -35,6 +36,8 @@ export class SqlAggregateExporter implements Exporter {
   private readonly ready = new Set<string>();
   private readonly options: AggregateOptions;
   private readonly uptimeSharding: boolean;
+  private readonly graphSharding: boolean;
+  private readonly mcpSharding: boolean;
 
   constructor(
     private readonly ctx: ComponentContext,
@@ -48,6 +51,8 @@ export class SqlAggregateExporter implements Exporter {
       exactBuckets: config.exact_buckets,
     };
     this.uptimeSharding = config.uptime.table_sharding ?? config.table_sharding;
+    this.graphSharding = config.graphql.table_sharding ?? config.table_sharding;
+    this.mcpSharding = config.mcp.table_sharding ?? config.table_sharding;
     this.writer = new PgWriter({
       ctx,
       connection: config,
@@ -55,10 +60,12 @@ export class SqlAggregateExporter implements Exporter {
       prepare: (client) => this.prepare(client),
       afterPrepare: async (pool) => {
         // Non-sharded: Tyk creates the index in the background at Init (sharded: on each write, below).
-        if (config.table_sharding || config.omit_index_creation) return;
+        // tyk_mcp_aggregated gets it only when not sharded; tyk_graph_aggregated never.
+        if (config.omit_index_creation) return;
         const client = await pool.connect();
         try {
-          await createDimensionIndex(client, AGGREGATE_TABLE);
+          if (!config.table_sharding) await createDimensionIndex(client, AGGREGATE_TABLE);
+          if (config.mcp.enabled && !this.mcpSharding) await createDimensionIndex(client, MCP_AGGREGATE_TABLE);
         } finally {
           client.release();
         }
@@ -77,6 +84,12 @@ export class SqlAggregateExporter implements Exporter {
       const uptime = this.uptimeSharding ? `${UPTIME_TABLE}_${today}` : UPTIME_TABLE;
       await ensureUptimeTable(client, uptime);
       this.ready.add(uptime);
+    }
+    // Tyk migrates these only when not sharded at Init; shards are created on their first write, without index.
+    for (const [on, sharded, table] of [[c.graphql.enabled, this.graphSharding, GRAPH_AGGREGATE_TABLE], [c.mcp.enabled, this.mcpSharding, MCP_AGGREGATE_TABLE]] as const) {
+      if (!on || sharded) continue;
+      await ensureTable(client, table, API_AGGREGATE_COLUMNS, 'id');
+      this.ready.add(table);
     }
   }
 
@@ -101,7 +114,8 @@ export class SqlAggregateExporter implements Exporter {
         else skipped++;
       } else {
         http.push(r);
-        if (r.orgId === '' || r.graphqlStats.isGraphQL || r.mcpStats.isMCP) skipped++;
+        const taken = r.graphqlStats.isGraphQL ? this.config.graphql.enabled : r.mcpStats.isMCP ? this.config.mcp.enabled : r.orgId !== '';
+        if (!taken) skipped++;
       }
     }
     const t = this.ctx.telemetry;
@@ -113,7 +127,7 @@ export class SqlAggregateExporter implements Exporter {
 
     const size = this.config.batch_size;
     // Build every statement's rows first: the transaction then only talks to PostgreSQL.
-    const statements: { table: string; rows: TextRow[]; suffix: string }[] = [];
+    const statements: Statement[] = [];
     for (const run of shardRuns(http, AGGREGATE_TABLE, this.config.table_sharding, this.config.time_zone)) {
       if (this.config.table_sharding) await this.ensureAggregateTable(run.table);
       const suffix = aggregateUpsertSql(run.table);
@@ -132,9 +146,26 @@ export class SqlAggregateExporter implements Exporter {
         pushBatches(statements, run.table, uptimeDimensions(agg).map((d) => aggregateRow(agg.bucket, agg.orgId, d)), suffix, size);
       }
     }
+    const perApi: readonly [boolean, boolean, string, typeof aggregateGraph][] = [
+      [this.config.graphql.enabled, this.graphSharding, GRAPH_AGGREGATE_TABLE, aggregateGraph],
+      [this.config.mcp.enabled, this.mcpSharding, MCP_AGGREGATE_TABLE, aggregateMcp],
+    ];
+    for (const [on, sharded, base, aggregate] of perApi) {
+      if (!on) continue;
+      for (const run of shardRuns(http, base, sharded, this.config.time_zone)) {
+        const aggs: ApiAggregate[] = aggregate(run.records, this.options);
+        if (aggs.length === 0) continue;
+        if (!this.ready.has(run.table)) {
+          await this.writer.withClient((client) => ensureTable(client, run.table, API_AGGREGATE_COLUMNS, 'id'), { ddl: true });
+          this.ready.add(run.table);
+        }
+        const suffix = aggregateUpsertSql(run.table);
+        for (const a of aggs) pushBatches(statements, run.table, apiDimensions(a).map((d) => apiAggregateRow(a, d)), suffix, size, API_AGGREGATE_COLUMN_NAMES);
+      }
+    }
     try {
       const outcome = await this.writer.write({ exporterId: this.ctx.id, chunkId: bctx.chunkId, records: counted }, async (client) => {
-        for (const s of statements) await insertRows(client, s.table, AGGREGATE_COLUMN_NAMES, s.rows, s.suffix);
+        for (const s of statements) await insertRows(client, s.table, s.columns, s.rows, s.suffix);
       });
       if (outcome === 'duplicate') t.dropped(counted, 'already_written', 'records');
       else t.sent(counted, 'records');
@@ -153,7 +184,15 @@ export class SqlAggregateExporter implements Exporter {
  * One org's rows in statements of `size` rows, as Tyk does. Rows are sorted by id so that writers
  * upserting the same rows concurrently lock them in one order (no deadlock); the order changes no value.
  */
-function pushBatches(out: { table: string; rows: TextRow[]; suffix: string }[], table: string, rows: TextRow[], suffix: string, size: number): void {
+function pushBatches(out: Statement[], table: string, rows: TextRow[], suffix: string, size: number, columns: readonly string[] = AGGREGATE_COLUMN_NAMES): void {
   rows.sort((a, b) => ((a[0] ?? '') < (b[0] ?? '') ? -1 : (a[0] ?? '') > (b[0] ?? '') ? 1 : 0));
-  for (let i = 0; i < rows.length; i += size) out.push({ table, rows: rows.slice(i, i + size), suffix });
+  for (let i = 0; i < rows.length; i += size) out.push({ table, columns, rows: rows.slice(i, i + size), suffix });
+}
+
+/** One upsert statement of a batch. */
+interface Statement {
+  readonly table: string;
+  readonly columns: readonly string[];
+  readonly rows: TextRow[];
+  readonly suffix: string;
 }

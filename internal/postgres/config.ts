@@ -30,6 +30,46 @@ const tlsSchema = z
   })
   .describe('TLS to the server.');
 
+/** Parses the key=value form (`host=h port=5432 password='a b'`); undefined when malformed. */
+function parseKeywordDsn(text: string): Map<string, string> | undefined {
+  const out = new Map<string, string>();
+  const re = /\s*([A-Za-z_]+)\s*=\s*(?:'((?:[^'\\]|\\.)*)'|(\S*))/y;
+  let pos = 0;
+  while (pos < text.length) {
+    if (/^\s*$/.test(text.slice(pos))) break;
+    re.lastIndex = pos;
+    const m = re.exec(text);
+    if (!m) return undefined;
+    out.set((m[1] ?? '').toLowerCase(), m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : (m[3] ?? ''));
+    pos = re.lastIndex;
+  }
+  return out;
+}
+
+/** Parses a `postgres://` URL or a key=value connection string into libpq keywords; undefined when malformed. */
+export function parseConnectionString(text: string): Map<string, string> | undefined {
+  const t = text.trim();
+  if (t === '') return new Map();
+  if (/^postgres(ql)?:\/\//i.test(t)) {
+    let url: URL;
+    try {
+      url = new URL(t);
+    } catch {
+      return undefined;
+    }
+    const out = new Map<string, string>();
+    if (url.hostname !== '') out.set('host', decodeURIComponent(url.hostname.replace(/^\[|\]$/g, '')));
+    if (url.port !== '') out.set('port', url.port);
+    if (url.username !== '') out.set('user', decodeURIComponent(url.username));
+    if (url.password !== '') out.set('password', decodeURIComponent(url.password));
+    const db = decodeURIComponent(url.pathname.replace(/^\//, ''));
+    if (db !== '') out.set('dbname', db);
+    for (const [k, v] of url.searchParams) out.set(k.toLowerCase(), v);
+    return out;
+  }
+  return parseKeywordDsn(t);
+}
+
 /**
  * The connection keys, to spread into a component's `z.strictObject({...})`. Discrete fields override what
  * the connection string says.
@@ -37,6 +77,8 @@ const tlsSchema = z
 export const postgresConnectionShape = {
   connection_string: secret()
     .default('')
+    // The value is never shown: it holds the password.
+    .refine((s) => parseConnectionString(s) !== undefined, { message: 'must be a postgres:// URL or key=value pairs (host=… port=… user=… password=… dbname=… sslmode=…)' })
     .describe('As Tyk Pump\'s meta.connection_string: postgres://user:password@host:5432/db?sslmode=require, or the key=value form (host=… port=… user=… password=… dbname=… sslmode=…). Masked in every printout; prefer ${env:…}.'),
   host: z.string().default('').describe('Server host; overrides the connection string. Empty (and no connection string): 127.0.0.1.'),
   port: z.number({ error: 'must be a port number' }).int('must be an integer').min(1, 'must be 1-65535').max(65535, 'must be 1-65535').optional().describe('Server port; overrides the connection string (default 5432).'),

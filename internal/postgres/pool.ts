@@ -10,7 +10,7 @@ import type { ConnectionOptions } from 'node:tls';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { ExportError } from '../../src/errors.js';
-import type { PostgresConnectionConfig, TlsMode } from './config.js';
+import { parseConnectionString, type PostgresConnectionConfig, type TlsMode } from './config.js';
 
 /** Where to connect, after merging the connection string and the discrete fields. */
 export interface PostgresTarget {
@@ -27,46 +27,6 @@ export interface PostgresTarget {
 const SSLMODE_ALIASES: Readonly<Record<string, TlsMode>> = {
   disable: 'disable', allow: 'disable', prefer: 'disable', require: 'require', 'verify-ca': 'verify-ca', 'verify-full': 'verify-full',
 };
-
-/** Parses the key=value form (`host=h port=5432 password='a b'`); undefined when malformed. */
-function parseKeywordDsn(text: string): Map<string, string> | undefined {
-  const out = new Map<string, string>();
-  const re = /\s*([A-Za-z_]+)\s*=\s*(?:'((?:[^'\\]|\\.)*)'|(\S*))/y;
-  let pos = 0;
-  while (pos < text.length) {
-    if (/^\s*$/.test(text.slice(pos))) break;
-    re.lastIndex = pos;
-    const m = re.exec(text);
-    if (!m) return undefined;
-    out.set((m[1] ?? '').toLowerCase(), m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : (m[3] ?? ''));
-    pos = re.lastIndex;
-  }
-  return out;
-}
-
-/** Parses a `postgres://` URL or a key=value connection string into libpq keywords; undefined when malformed. */
-export function parseConnectionString(text: string): Map<string, string> | undefined {
-  const t = text.trim();
-  if (t === '') return new Map();
-  if (/^postgres(ql)?:\/\//i.test(t)) {
-    let url: URL;
-    try {
-      url = new URL(t);
-    } catch {
-      return undefined;
-    }
-    const out = new Map<string, string>();
-    if (url.hostname !== '') out.set('host', decodeURIComponent(url.hostname.replace(/^\[|\]$/g, '')));
-    if (url.port !== '') out.set('port', url.port);
-    if (url.username !== '') out.set('user', decodeURIComponent(url.username));
-    if (url.password !== '') out.set('password', decodeURIComponent(url.password));
-    const db = decodeURIComponent(url.pathname.replace(/^\//, ''));
-    if (db !== '') out.set('dbname', db);
-    for (const [k, v] of url.searchParams) out.set(k.toLowerCase(), v);
-    return out;
-  }
-  return parseKeywordDsn(t);
-}
 
 /** Merges the connection string and the discrete fields (which win). Throws a permanent error when malformed. */
 export function resolveTarget(c: PostgresConnectionConfig): PostgresTarget {

@@ -7,7 +7,7 @@
  */
 import type pg from 'pg';
 import type { ComponentContext, ShutdownDeadline } from '../../src/component.js';
-import { ShuttingDownError, type ExportError } from '../../src/errors.js';
+import { ExportError, ShuttingDownError, StartError } from '../../src/errors.js';
 import { BurstLogger } from '../../src/logger.js';
 import type { PostgresConnectionConfig } from './config.js';
 import { BATCH_MARKER_DDL, pruneMarkers, writeOnce, type BatchKey, type OnceOutcome } from './once.js';
@@ -42,6 +42,11 @@ export async function withDdlLock<T>(client: pg.ClientBase, fn: () => Promise<T>
   }
 }
 
+/** The same failure, retryable (DDL problems are the database's, not the batch's). */
+function asRetryable(e: ExportError): ExportError {
+  return e.retryable ? e : new ExportError(e.message, { retryable: true, cause: e.cause });
+}
+
 /** Pool + preparation + health + exactly-once batches. */
 export class PgWriter {
   private pool: pg.Pool | undefined;
@@ -66,7 +71,14 @@ export class PgWriter {
   /** Creates the pool and starts preparing in the background; never blocks on PostgreSQL. */
   start(): void {
     if (this.pool !== undefined || this.stopping) return;
-    const { pool, target } = createPool(this.o.connection, { configDir: this.o.ctx.configDir, logger: this.o.ctx.logger, applicationName: `tyk-otel-pump ${this.o.ctx.id}` });
+    let created: ReturnType<typeof createPool>;
+    try {
+      created = createPool(this.o.connection, { configDir: this.o.ctx.configDir, logger: this.o.ctx.logger, applicationName: `tyk-otel-pump ${this.o.ctx.id}` });
+    } catch (err) {
+      // A malformed connection string or an unreadable TLS file: the config can never work.
+      throw new StartError(this.o.ctx.id, err instanceof Error ? err.message : String(err), { cause: err });
+    }
+    const { pool, target } = created;
     this.pool = pool;
     this.target = target;
     this.o.ctx.health.set({ ready: false, detail: `connecting to postgresql (${target.describe})`, facts: { postgres: target.describe } });
@@ -112,7 +124,9 @@ export class PgWriter {
         client.release();
       }
     } catch (err) {
-      const e = toExportError(err, 'preparing the postgresql tables');
+      // Retryable whatever the cause (even a missing privilege): the data is not at fault, so it waits in
+      // the source until the database is fixed rather than being dropped.
+      const e = asRetryable(toExportError(err, 'preparing the postgresql tables'));
       this.markFailing(e);
       throw e;
     } finally {
@@ -162,8 +176,8 @@ export class PgWriter {
         client.release();
       }
     } catch (err) {
-      const e = toExportError(err, 'creating a postgresql table');
-      if (e.retryable) this.markFailing(e);
+      const e = asRetryable(toExportError(err, 'creating a postgresql table'));
+      this.markFailing(e);
       throw e;
     }
   }

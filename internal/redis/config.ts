@@ -79,7 +79,8 @@ export interface RedisFieldOptions {
 export function redisConnectionFields(opts: RedisFieldOptions) {
   return {
     endpoint: z
-      .string({ error: 'must be a redis:// or rediss:// URL or host:port' })
+      // Encoding (what `validate --print` shows) masks a password in the URL; parsing keeps it.
+      .codec(z.string({ error: 'must be a redis:// or rediss:// URL or host:port' }), z.string(), { decode: (s) => s, encode: (s) => redactEndpoint(s) })
       .default('redis://127.0.0.1:6379/0')
       .superRefine((s, ctx) => {
         // The value shown in the problem has any URL password masked.

@@ -9,7 +9,7 @@ import { captureLogger } from '../../test/helpers/log-capture.js';
 import { httpRecord, networkRecord, uptimeRecord, RecordingConsumer, tracked } from '../../test/helpers/records.js';
 import { allFixtures, loadFixtures } from '../../test/helpers/fixtures.js';
 import { componentContext } from '../../test/helpers/context.js';
-import { decodeAnalytics } from '../../receivers/tyk_redis/decode.js';
+import { decodeAnalytics } from '../../internal/tyk-wire/decode.js';
 import { redactConfigSchema, type RedactConfig } from './config.js';
 import { compileRedaction, decodeBase64Text, obfuscateApiKey, redactRecord, trimToBytes } from './redact.js';
 import { redactProcessorFactory } from './index.js';

@@ -11,7 +11,7 @@ import { factories } from '../../src/registry.js';
 import { captureLogger } from '../../test/helpers/log-capture.js';
 import { httpRecord, networkRecord, uptimeRecord, RecordingConsumer, tracked } from '../../test/helpers/records.js';
 import { allFixtures } from '../../test/helpers/fixtures.js';
-import { decodeAnalytics, decodeUptime } from '../../receivers/tyk_redis/decode.js';
+import { decodeAnalytics, decodeUptime } from '../../internal/tyk-wire/decode.js';
 import { routeConfigSchema, type RouteConfig } from './config.js';
 import { classifySegment, matchListenPath, RouteTemplater, templatePath } from './route.js';
 import { routeProcessorFactory } from './index.js';

@@ -59,7 +59,7 @@ export const SLI_METRICS = [
   'http.server.request.duration',
   'tyk.upstream.request.duration',
   'tyk.gateway.request.duration',
-  'tyk.http.requests',
+  'tyk.api.requests',
   'http.server.request.body.size',
   'tyk.network.connections.opened',
   'tyk.network.connections.closed',
@@ -70,6 +70,20 @@ export const SLI_METRICS = [
 
 /** One metric name of {@link SLI_METRICS}. */
 export type SliMetric = (typeof SLI_METRICS)[number];
+
+/** The Prometheus family each of {@link SLI_METRICS} is exposed as (the Collector's translation, no namespace). */
+export const SLI_PROMETHEUS_NAMES: Readonly<Record<SliMetric, string>> = {
+  'http.server.request.duration': 'http_server_request_duration_seconds',
+  'tyk.upstream.request.duration': 'tyk_upstream_request_duration_seconds',
+  'tyk.gateway.request.duration': 'tyk_gateway_request_duration_seconds',
+  'tyk.api.requests': 'tyk_api_requests_total',
+  'http.server.request.body.size': 'http_server_request_body_size_bytes',
+  'tyk.network.connections.opened': 'tyk_network_connections_opened_total',
+  'tyk.network.connections.closed': 'tyk_network_connections_closed_total',
+  'tyk.network.io': 'tyk_network_io_bytes_total',
+  'tyk.uptime.check.duration': 'tyk_uptime_check_duration_seconds',
+  'tyk.uptime.checks': 'tyk_uptime_checks_total',
+};
 
 /** Tyk Pump's Prometheus metric families (exact names), emitted when `tyk_compatible.enabled`. */
 export const TYK_PUMP_METRICS = [
@@ -82,6 +96,19 @@ export const TYK_PUMP_METRICS = [
 
 /** One metric name of {@link TYK_PUMP_METRICS}. */
 export type TykPumpMetric = (typeof TYK_PUMP_METRICS)[number];
+
+/**
+ * Labels a Tyk custom metric may carry (Tyk Pump's `PrometheusMetric.GetLabelsValues`), aliases included:
+ * `code` = `response_code`, `key` = `api_key`, `api` = `api_id`, `client_id` = `oauth_id`.
+ */
+export const TYK_CUSTOM_LABELS = [
+  'host', 'method', 'path', 'response_code', 'code', 'api_key', 'key', 'time_stamp', 'api_version', 'api_name', 'api_id', 'api',
+  'org_id', 'oauth_id', 'client_id', 'request_time', 'latency_total', 'latency_upstream', 'latency_gateway', 'ip_address', 'alias',
+  'mcp_method', 'mcp_primitive_type', 'mcp_primitive_name',
+] as const;
+
+/** One label of {@link TYK_CUSTOM_LABELS}. */
+export type TykCustomLabel = (typeof TYK_CUSTOM_LABELS)[number];
 
 /** A list of bucket boundaries: finite, strictly increasing, positive (or zero too when `allowZero`). */
 function bucketList(what: string, def: readonly number[], opts: { allowZero: boolean }) {
@@ -128,6 +155,63 @@ function uniqueList<T extends string>(values: readonly [T, ...T[]], what: string
     .default([...def]);
 }
 
+const PROM_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+
+const customMetricSchema = z
+  .strictObject({
+    name: z.string({ error: 'must be a Prometheus metric name' }).regex(PROM_NAME, 'must be a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)').describe('Metric name, exposed exactly as given (Tyk adds no _total).'),
+    help: z.string({ error: 'must be a string' }).default('').describe('HELP text.'),
+    description: z.string({ error: 'must be a string' }).optional().describe('Accepted because Tyk\'s examples use it (Tyk ignores it); used as the HELP text when help is empty.'),
+    metric_type: z.enum(['counter', 'histogram'], { error: 'must be counter or histogram' }).describe('counter: one per record; histogram: observes the request time (ms) with a forced first label type="total".'),
+    labels: z
+      .array(z.string({ error: 'must be a label name' }), { error: 'must be a list of label names' })
+      .default([])
+      .describe(`Record fields as labels: ${TYK_CUSTOM_LABELS.join(', ')}; histograms also accept type (always "total", placed first).`),
+    buckets: bucketList('milliseconds', TYK_DEFAULT_LATENCY_BUCKETS_MS, { allowZero: false }).describe(
+      "Histogram bucket boundaries in milliseconds. Default: Tyk Pump's. Unlike Tyk Pump (which ignores them), configured buckets are honoured.",
+    ),
+    obfuscate_api_keys: z.boolean().default(false).describe('api_key/key labels show "****" and the last 4 characters ("--" for keys of 4 characters or fewer).'),
+    obfuscate_api_keys_length: z.number({ error: 'must be a number' }).int('must be an integer').min(0, 'must be 0 or more').optional().describe('Accepted for pump.conf compatibility; Tyk Pump does not use it (always 4), nor do we.'),
+    mcp_only: z.boolean().default(false).describe('Count only MCP (Model Context Protocol) records.'),
+  })
+  .superRefine((m, ctx) => {
+    const seen = new Set<string>();
+    m.labels.forEach((l, i) => {
+      const known = (TYK_CUSTOM_LABELS as readonly string[]).includes(l) || (l === 'type' && m.metric_type === 'histogram');
+      if (!known) {
+        ctx.addIssue({ code: 'custom', path: ['labels', i], message: `unknown label "${l}" (must be one of ${TYK_CUSTOM_LABELS.join(', ')}${m.metric_type === 'histogram' ? ', type' : ''})`, input: l });
+      } else if (seen.has(l)) {
+        ctx.addIssue({ code: 'custom', path: ['labels', i], message: `must not list "${l}" twice`, input: l });
+      }
+      seen.add(l);
+    });
+  });
+
+/**
+ * Custom metric names must be unique and must not take a name this processor already exposes. Runs even
+ * when an entry has problems of its own (zod would skip it), so every problem shows in one run.
+ */
+const customNamesCheck = z.superRefine<{ name?: unknown }[]>((list, ctx) => {
+  const seen = new Set<string>(TYK_PUMP_METRICS);
+  const own = new Map(Object.entries(SLI_PROMETHEUS_NAMES).map(([k, v]) => [v, k]));
+  list.forEach((m, i) => {
+    const name = m?.name;
+    if (typeof name !== 'string') return;
+    const clash = own.get(name);
+    if (clash !== undefined) {
+      ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `"${name}" is the Prometheus name of this processor's own ${clash}; pick another name`, input: name });
+    } else if (seen.has(name)) {
+      const base = (TYK_PUMP_METRICS as readonly string[]).includes(name);
+      ctx.addIssue({ code: 'custom', path: [i, 'name'], message: base ? `"${name}" is a Tyk Pump base family; pick another name` : `"${name}" is defined twice`, input: name });
+    }
+    seen.add(name);
+  });
+});
+customNamesCheck._zod.def.when = () => true;
+
+/** One entry of `tyk_compatible.custom_metrics`. */
+export type TykCustomMetric = z.infer<typeof customMetricSchema>;
+
 const tykCompatibleSchema = z
   .strictObject({
     enabled: z.boolean().default(false).describe(
@@ -142,6 +226,11 @@ const tykCompatibleSchema = z
     disabled_metrics: uniqueList(TYK_PUMP_METRICS, 'Tyk Pump metric names', []).describe(
       'Tyk Pump metric families not to emit (Tyk\'s disabled_metrics), e.g. [tyk_http_status_per_key].',
     ),
+    custom_metrics: z
+      .array(customMetricSchema, { error: 'must be a list of custom metrics' })
+      .check(customNamesCheck)
+      .default([])
+      .describe("Tyk Pump's Prometheus custom_metrics, with Tyk's label vocabulary and semantics (see the README)."),
   })
   .describe("Tyk Pump compatible metrics (off by default). Network-stats records (code -1) are never counted, unlike Tyk Pump.");
 

@@ -7,7 +7,7 @@ import { SliProcessor } from './sli.js';
 export const sliProcessorFactory: ProcessorFactory<SliConfig> = {
   kind: 'processor',
   type: 'sli',
-  description: 'Aggregates Tyk records into SLI metrics: request duration histograms and request counters (http.server.request.duration, tyk.http.requests, …).',
+  description: 'Aggregates Tyk records into SLI metrics: request duration histograms and request counters (http.server.request.duration, tyk.api.requests, …).',
   configSchema: sliConfigSchema,
   signatures: [{ input: 'records', output: 'metrics' }],
   create(ctx, config, _signature, next) {

@@ -142,10 +142,10 @@ describe('sli processor: HTTP records', () => {
     const gw = find<Histogram>(batch, 'tyk.gateway.request.duration', { 'tyk.api.id': 'orders-api' });
     assert.deepEqual(gw?.value.buckets.counts, expectedCounts(totals.map((t) => (t - Math.floor(t / 2)) / 1000)));
 
-    const req = metric(batch, 'tyk.http.requests');
+    const req = metric(batch, 'tyk.api.requests');
     assert.ok(req && req.dataPointType === DataPointType.SUM && req.isMonotonic);
-    assert.equal(find<number>(batch, 'tyk.http.requests', { 'tyk.api.id': 'orders-api' })?.value, totals.length);
-    assert.equal(find<number>(batch, 'tyk.http.requests', { 'tyk.api.id': 'other' })?.value, 1);
+    assert.equal(find<number>(batch, 'tyk.api.requests', { 'tyk.api.id': 'orders-api' })?.value, totals.length);
+    assert.equal(find<number>(batch, 'tyk.api.requests', { 'tyk.api.id': 'other' })?.value, 1);
     await h.close();
   });
 
@@ -155,7 +155,7 @@ describe('sli processor: HTTP records', () => {
     const second = await h.push([httpRecord({ requestTime: 3000, latency: { total: 3000, upstream: 2000, gateway: 1000 } })]);
     const dp = find<Histogram>(second, 'http.server.request.duration', {});
     assert.equal(dp?.value.count, 1);
-    assert.equal(find<number>(second, 'tyk.http.requests', {})?.value, 1);
+    assert.equal(find<number>(second, 'tyk.api.requests', {})?.value, 1);
     assert.equal(h.proc.seriesCount()['http'], 1);
     assert.equal(await h.push([]), undefined, 'an empty batch emits nothing');
     await h.close();
@@ -166,7 +166,7 @@ describe('sli processor: HTTP records', () => {
     const codes = [0, 200, 201, 301, 404, 429, 500, 501, 503, 999];
     const batch = await h.push(codes.map((c) => httpRecord({ responseCode: c })));
     for (const code of codes) {
-      const dp = find<number>(batch, 'tyk.http.requests', { 'http.response.status_code': code });
+      const dp = find<number>(batch, 'tyk.api.requests', { 'http.response.status_code': code });
       assert.ok(dp, `series for ${code}`);
       const bad = code === 429 || code === 500 || code === 503 || code === 0 || code === 999;
       assert.equal(dp.attributes['error.type'], bad ? String(code) : undefined, `error.type of ${code}`);
@@ -178,8 +178,8 @@ describe('sli processor: HTTP records', () => {
   it('lets its own error_definition override the shared one', async () => {
     const h = harness({ error_definition: { status_classes: ['4xx'] } });
     const batch = await h.push([httpRecord({ responseCode: 404 }), httpRecord({ responseCode: 500 })]);
-    assert.equal(find<number>(batch, 'tyk.http.requests', { 'http.response.status_code': 404 })?.attributes['error.type'], '404');
-    assert.equal(find<number>(batch, 'tyk.http.requests', { 'http.response.status_code': 500 })?.attributes['error.type'], undefined);
+    assert.equal(find<number>(batch, 'tyk.api.requests', { 'http.response.status_code': 404 })?.attributes['error.type'], '404');
+    assert.equal(find<number>(batch, 'tyk.api.requests', { 'http.response.status_code': 500 })?.attributes['error.type'], undefined);
     await h.close();
   });
 
@@ -221,7 +221,7 @@ describe('sli processor: HTTP records', () => {
       httpRecord({ method: 'get', route: '' }),
       httpRecord({ method: 'QUERY', route: '', responseCode: 503 }),
     ]);
-    const pts = points<number>(b, 'tyk.http.requests');
+    const pts = points<number>(b, 'tyk.api.requests');
     assert.equal(pts.length, 3, 'PURGE and BREW share the _OTHER series');
     const other = pts.find((p) => p.attributes['http.route'] === '/orders/{id}');
     assert.deepEqual(other?.attributes, {
@@ -240,16 +240,16 @@ describe('sli processor: HTTP records', () => {
     let now = T0 + 3_600_000;
     const h = harness({}, { now: () => now });
     const b1 = await h.push([httpRecord({ timestampMs: T0 + 2000 }), httpRecord({ timestampMs: T0 + 1000 }), httpRecord({ timestampMs: T0 + 5000 })]);
-    const p1 = find<number>(b1, 'tyk.http.requests', {});
+    const p1 = find<number>(b1, 'tyk.api.requests', {});
     assert.deepEqual(p1?.startTime, [Math.floor((T0 + 1000) / 1000), 0]);
     assert.deepEqual(p1?.endTime, [Math.floor((T0 + 5000) / 1000), 0]);
     const b2 = await h.push([httpRecord({ timestampMs: T0 + 7250 }), httpRecord({ timestampMs: null })]);
-    const p2 = find<number>(b2, 'tyk.http.requests', {});
+    const p2 = find<number>(b2, 'tyk.api.requests', {});
     assert.deepEqual(p2?.startTime, p1?.endTime, 'contiguous with the previous delta');
     assert.deepEqual(p2?.endTime, [Math.floor(now / 1000), 0], 'a record without a timestamp counts as now');
     now += 1000;
     const b3 = await h.push([httpRecord({ timestampMs: now + 86_400_000 })]);
-    assert.deepEqual(find<number>(b3, 'tyk.http.requests', {})?.endTime, [Math.floor(now / 1000), 0], 'never after now');
+    assert.deepEqual(find<number>(b3, 'tyk.api.requests', {})?.endTime, [Math.floor(now / 1000), 0], 'never after now');
     await h.close();
   });
 });
@@ -258,7 +258,7 @@ describe('sli processor: network and uptime records', () => {
   it('turns network-stats records into connection and byte counters, never HTTP requests', async () => {
     const h = harness();
     const b = await h.push([networkRecord(), networkRecord({ network: { openConnections: 1, closedConnections: 4, bytesIn: 10, bytesOut: 20 } })]);
-    assert.equal(metric(b, 'tyk.http.requests'), undefined);
+    assert.equal(metric(b, 'tyk.api.requests'), undefined);
     assert.equal(metric(b, 'http.server.request.duration'), undefined);
     assert.equal(find<number>(b, 'tyk.network.connections.opened', { 'tyk.api.id': 'tcp-echo-api' })?.value, 4);
     assert.equal(find<number>(b, 'tyk.network.connections.closed', { 'tyk.api.id': 'tcp-echo-api' })?.value, 5);
@@ -288,7 +288,7 @@ describe('sli processor: network and uptime records', () => {
     assert.equal(redacted?.attributes['url.full'], 'https://REDACTED:REDACTED@api.internal/health');
     const dur = find<Histogram>(b, 'tyk.uptime.check.duration', { 'tyk.uptime.status': 'up' });
     assert.deepEqual(dur?.value.buckets.counts, expectedCounts([0.012, 0.03]));
-    assert.equal(metric(b, 'tyk.http.requests'), undefined);
+    assert.equal(metric(b, 'tyk.api.requests'), undefined);
     await h.close();
   });
 });
@@ -299,7 +299,7 @@ describe('sli processor: cardinality', () => {
     const records = [];
     for (let i = 0; i < 20; i++) records.push(httpRecord({ apiId: `api-${i}`, responseCode: i % 4 === 0 ? 500 : 200 }));
     const b = await h.push(records);
-    const pts = points<number>(b, 'tyk.http.requests');
+    const pts = points<number>(b, 'tyk.api.requests');
     assert.equal(pts.length, 5, 'at most cardinality_limit series, overflow included');
     assert.equal(pts.reduce((a, p) => a + p.value, 0), 20, 'nothing lost');
     const over = pts.filter((p) => p.attributes['otel.metric.overflow'] === true);
@@ -327,14 +327,14 @@ describe('sli processor: cardinality', () => {
     now += 45_000;
     const full = await h.push([httpRecord({ apiId: 'b' }), httpRecord({ apiId: 'c' })]);
     assert.equal(h.proc.seriesCount()['http'], 3, 'a, b and the overflow series');
-    assert.equal(find<number>(full, 'tyk.http.requests', { 'otel.metric.overflow': true })?.value, 1, 'c went to overflow');
+    assert.equal(find<number>(full, 'tyk.api.requests', { 'otel.metric.overflow': true })?.value, 1, 'c went to overflow');
     now += 30_000;
     const b = await h.push([httpRecord({ apiId: 'd' })]);
-    assert.equal(find<number>(b, 'tyk.http.requests', { 'tyk.api.id': 'd' })?.value, 1, 'a expired, d got its place');
+    assert.equal(find<number>(b, 'tyk.api.requests', { 'tyk.api.id': 'd' })?.value, 1, 'a expired, d got its place');
     now += 45_000;
     const back = await h.push([httpRecord({ apiId: 'd' }), httpRecord({ apiId: 'a' }), httpRecord({ apiId: 'a' })]);
-    assert.equal(find<number>(back, 'tyk.http.requests', { 'tyk.api.id': 'a' })?.value, 2, 'a is back as a new series (b expired)');
-    assert.equal(find<number>(back, 'tyk.http.requests', { 'tyk.api.id': 'd' })?.value, 1);
+    assert.equal(find<number>(back, 'tyk.api.requests', { 'tyk.api.id': 'a' })?.value, 2, 'a is back as a new series (b expired)');
+    assert.equal(find<number>(back, 'tyk.api.requests', { 'tyk.api.id': 'd' })?.value, 1);
     assert.equal(h.proc.seriesCount()['http'], 2);
     await h.close();
   });
@@ -345,7 +345,7 @@ describe('sli processor: metric selection and Tyk Pump compatibility', () => {
     const h = harness({ disabled_metrics: ['tyk.upstream.request.duration', 'tyk.gateway.request.duration', 'http.server.request.body.size', 'tyk.network.io'] });
     const b = await h.push([httpRecord(), networkRecord()]);
     assert.deepEqual(b?.metrics.map((m) => m.descriptor.name).sort(), [
-      'http.server.request.duration', 'tyk.http.requests', 'tyk.network.connections.closed', 'tyk.network.connections.opened',
+      'http.server.request.duration', 'tyk.api.requests', 'tyk.network.connections.closed', 'tyk.network.connections.opened',
     ]);
     await h.close();
   });

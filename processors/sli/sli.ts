@@ -189,7 +189,9 @@ export class SliProcessor implements Processor<'records'> {
     this.reportOverflow(now);
     this.ctx.telemetry.accepted(batch.length);
     if (metrics.length === 0) return;
-    const out: MetricsBatch = { resource: this.resource, scope: this.scope, metrics };
+    const out: MetricsBatch = this.tyk
+      ? { resource: this.resource, scope: this.scope, metrics, verbatimNames: this.tyk.names }
+      : { resource: this.resource, scope: this.scope, metrics };
     await this.next.consume(out, ctx);
   }
 
@@ -317,7 +319,7 @@ export class SliProcessor implements Processor<'records'> {
         if (on['http.server.request.duration']) dur.push({ startTime, endTime, attributes, value: s.duration.take(1000) });
         if (on['tyk.upstream.request.duration'] && s.upstream.count > 0) up.push({ startTime, endTime, attributes, value: s.upstream.take(1000) });
         if (on['tyk.gateway.request.duration']) gw.push({ startTime, endTime, attributes, value: s.gateway.take(1000) });
-        if (on['tyk.http.requests']) req.push({ startTime, endTime, attributes, value: s.requests });
+        if (on['tyk.api.requests']) req.push({ startTime, endTime, attributes, value: s.requests });
         if (on['http.server.request.body.size'] && s.body.count > 0) body.push({ startTime, endTime, attributes, value: s.body.take() });
         // Disabled metrics still accumulated (cheaper than branching per record): reset them here.
         s.requests = 0;
@@ -330,7 +332,7 @@ export class SliProcessor implements Processor<'records'> {
       if (dur.length > 0) out.push(histogramMetric('http.server.request.duration', dur));
       if (up.length > 0) out.push(histogramMetric('tyk.upstream.request.duration', up));
       if (gw.length > 0) out.push(histogramMetric('tyk.gateway.request.duration', gw));
-      if (req.length > 0) out.push(sumMetric('tyk.http.requests', req));
+      if (req.length > 0) out.push(sumMetric('tyk.api.requests', req));
       if (body.length > 0) out.push(histogramMetric('http.server.request.body.size', body, ValueType.INT));
     }
 

@@ -4,6 +4,7 @@
  * `tyk_http_status_per_path{code,api,path,method}`, `tyk_http_status_per_key{code,key}`,
  * `tyk_http_status_per_oauth_client{code,client_id}` and `tyk_latency{type,api}` (milliseconds). Minus
  * Tyk's bugs (see the README): configured buckets are honoured, network records are not requests.
+ * Tyk's `custom_metrics` are in `custom-metrics.ts`.
  */
 import type { Attributes } from '@opentelemetry/api';
 import type { DataPoint, Histogram, MetricData } from '@opentelemetry/sdk-metrics';
@@ -11,7 +12,8 @@ import type { AnalyticsRecord } from '../../src/model.js';
 import { BucketIndex, HistogramState } from '../../internal/metrics/histogram.js';
 import { SeriesTable, seriesBase, type SeriesBase } from './aggregate.js';
 import { histogramMetric, sumMetric } from './families.js';
-import type { SliConfig, TykPumpMetric } from './config.js';
+import { CustomMetrics } from './custom-metrics.js';
+import { TYK_PUMP_METRICS, type SliConfig, type TykPumpMetric } from './config.js';
 
 /** Separator of label values inside a series key. */
 const SEP = '\u0001';
@@ -35,6 +37,9 @@ export function countSeries(key: string, attributes: Attributes): CountSeries {
 export class TykFamilies {
   /** Every table, for expiry, overflow reports and series counts. */
   readonly tables: readonly SeriesTable<SeriesBase>[];
+  /** Names of every family emitted here, base and custom: Prometheus names, to be exposed verbatim. */
+  readonly names: ReadonlySet<string>;
+  private readonly custom: CustomMetrics;
   private readonly on: Readonly<Record<TykPumpMetric, boolean>>;
   private readonly allPaths: boolean;
   private readonly idx: BucketIndex;
@@ -61,7 +66,9 @@ export class TykFamilies {
     this.client = new SeriesTable<CountSeries>('tyk_http_status_per_oauth_client', limit, countSeries, false);
     const boundaries = this.idx.boundaries;
     this.latency = new SeriesTable<HistSeries>('tyk_latency', limit, (k, a) => ({ ...seriesBase(k, a), hist: new HistogramState(boundaries) }), false);
-    this.tables = [this.status, this.path, this.key, this.client, this.latency];
+    this.custom = new CustomMetrics(config.custom_metrics, config.track_all_paths, limit);
+    this.tables = [this.status, this.path, this.key, this.client, this.latency, ...this.custom.tables];
+    this.names = new Set([...TYK_PUMP_METRICS, ...this.custom.names]);
   }
 
   /** Counts one HTTP record at record time `ts`, agent time `now`. */
@@ -80,6 +87,7 @@ export class TykFamilies {
       this.observeLatency('upstream', r, r.latency.upstream, ts, now);
       this.observeLatency('gateway', r, r.latency.gateway, ts, now);
     }
+    this.custom.observe(r, ts, now);
   }
 
   private observeLatency(type: string, r: AnalyticsRecord, value: number, ts: number, now: number): void {
@@ -110,6 +118,7 @@ export class TykFamilies {
       lat.dirty.length = 0;
       out.push(histogramMetric('tyk_latency', points));
     }
+    this.custom.emit(out, now);
   }
 }
 

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { duration, formatDuration } from '../../src/config/schema.js';
 import { checkRedisConnection, redisConnectionFields } from '../../internal/redis/config.js';
-import { DEFAULT_MAX_RECORD_BYTES } from './decode.js';
+import { DEFAULT_MAX_RECORD_BYTES } from '../../internal/tyk-wire/decode.js';
 
 /** Default number of records claimed per Redis round trip (measured, see BENCHMARKS.md). */
 export const DEFAULT_CHUNK_SIZE = 1000;

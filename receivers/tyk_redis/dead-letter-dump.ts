@@ -13,8 +13,8 @@ import { Unpackr } from 'msgpackr';
 import protobuf from 'protobufjs';
 import { obfuscateApiKey } from '../../src/record-fields.js';
 import { DecodeError } from '../../src/errors.js';
-import { decodeAnalytics, decodeUptime } from './decode.js';
-import { PROTO_FIELD_NUMBERS } from './protobuf-record.js';
+import { decodeAnalytics, decodeUptime } from '../../internal/tyk-wire/decode.js';
+import { PROTO_FIELD_NUMBERS } from '../../internal/tyk-wire/protobuf-record.js';
 import type { ListEncoding } from './keys.js';
 
 const unpackr = new Unpackr({ mapsAsObjects: true, int64AsType: 'string', useRecords: false });

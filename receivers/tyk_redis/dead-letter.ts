@@ -14,7 +14,7 @@ import type { BurstLogger } from '../../src/logger.js';
 import type { TykRedisConfig } from './config.js';
 import { backoffDelay, type RedisClient } from '../../internal/redis/connection.js';
 import { isReplyError } from './health.js';
-import { message, type Wakeup } from './wakeup.js';
+import { message, type Wakeup } from '../../internal/async/wakeup.js';
 
 /**
  * Pushes envelopes and trims the list to its newest ARGV[1] entries and about ARGV[2] bytes (measured
@@ -115,10 +115,17 @@ export class DeadLetters {
           this.burst.log('warn', { key: this.key, err: message(err), count: push.length }, 'redis refused the dead-letter write; the undecodable records are not kept');
           return 'failed';
         }
-        // The reply was lost: did the write land?
-        if (await this.landed(client, last)) {
-          this.count(fits);
-          return 'written';
+        // The reply was lost: did the write land? Asked on the same connection, LPOS runs after the
+        // write if the write is still queued; only a definite "no" writes again.
+        for (let check = 1; ; check++) {
+          const found = await this.landed(client, last);
+          if (found === true) {
+            this.count(fits);
+            return 'written';
+          }
+          if (found === false) break;
+          if (this.stopping()) return 'stopped';
+          await this.wake.wait(backoffDelay(check, this.reconnect.initial_interval, this.reconnect.max_interval));
         }
         if (this.stopping()) return 'stopped';
         this.burst.log('warn', { key: this.key, err: message(err), count: push.length }, 'could not push to the dead-letter list; retrying (the chunk stays in redis meanwhile)');
@@ -127,12 +134,12 @@ export class DeadLetters {
     }
   }
 
-  private async landed(client: RedisClient, envelope: string): Promise<boolean> {
+  /** Whether `envelope` is in the list; undefined when Redis did not answer. */
+  private async landed(client: RedisClient, envelope: string): Promise<boolean | undefined> {
     try {
-      const at = await client.call('LPOS', this.key, envelope, 'RANK', '-1');
-      return at !== null;
+      return (await client.call('LPOS', this.key, envelope, 'RANK', '-1')) !== null;
     } catch {
-      return false;
+      return undefined;
     }
   }
 

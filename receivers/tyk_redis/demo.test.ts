@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { testRedis, type TestRedis } from '../../test/helpers/redis.js';
 import { startAgent, waitFor } from '../../test/helpers/agent.js';
 import { main } from '../../src/cli.js';
-import { decodeAnalytics, decodeUptime } from './decode.js';
+import { decodeAnalytics, decodeUptime } from '../../internal/tyk-wire/decode.js';
 
 function capture() {
   const out: string[] = [];

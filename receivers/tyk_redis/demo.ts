@@ -7,7 +7,7 @@ import type { DemoOptions, DemoWriter } from '../../src/component.js';
 import type { TykRedisConfig } from './config.js';
 import { connectionPlan, createClient } from '../../internal/redis/connection.js';
 import { drainKeys } from './keys.js';
-import { encodeAnalytics, encodeUptime } from './encode.js';
+import { encodeAnalytics, encodeUptime } from '../../internal/tyk-wire/encode.js';
 
 /** The list the receiver drains msgpack analytics from (the base list when it drains none). */
 export function demoAnalyticsKey(config: TykRedisConfig, keyPrefix?: string): string {

@@ -17,7 +17,7 @@ import type { InflightTask, InflightTracker } from './inflight.js';
 import { Chunk, type ChunkLedger, type ChunkPart } from './chunk.js';
 import { isReplyError, isWrongType, type RedisHealth } from './health.js';
 import type { Handover, LagByKey } from './handover.js';
-import type { Wakeup } from './wakeup.js';
+import type { Wakeup } from '../../internal/async/wakeup.js';
 
 /** What the drain loop needs from the receiver. */
 export interface DrainDeps {

@@ -5,8 +5,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadFixtures } from '../../test/helpers/fixtures.js';
-import { decodeAnalytics, decodeUptime } from './decode.js';
-import { encodeAnalytics, encodeUptime } from './encode.js';
+import { decodeAnalytics, decodeUptime } from '../../internal/tyk-wire/decode.js';
+import { encodeAnalytics, encodeUptime } from '../../internal/tyk-wire/encode.js';
 import { DemoTraffic, Rng } from '../../src/commands/demo-traffic.js';
 
 describe('encode: the gateway msgpack layout', () => {

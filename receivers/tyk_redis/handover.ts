@@ -8,18 +8,18 @@
 import type { Counter } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { ComponentContext } from '../../src/component.js';
-import type { TykRecord } from '../../src/model.js';
+import { withWire, type TykRecord, type WireRun } from '../../src/model.js';
 import type { PipelineOutcome, Pipelines } from '../../src/delivery.js';
 import { DecodeError } from '../../src/errors.js';
 import { BurstLogger } from '../../src/logger.js';
 import type { TykRedisConfig } from './config.js';
 import { backoffDelay, type RedisClient } from '../../internal/redis/connection.js';
-import { decodeAnalytics, decodeUptime } from './decode.js';
-import type { CoercionSink } from './tolerant.js';
+import { decodeAnalytics, decodeUptime } from '../../internal/tyk-wire/decode.js';
+import type { CoercionSink } from '../../internal/tyk-wire/tolerant.js';
 import { DeadLetterBatch, deadLetterEnvelope, type DeadLetters } from './dead-letter.js';
 import type { Chunk, DropReason, SettledEnd } from './chunk.js';
 import type { InflightTracker } from './inflight.js';
-import { message, type Background, type Wakeup } from './wakeup.js';
+import { message, type Background, type Wakeup } from '../../internal/async/wakeup.js';
 
 /** Age of the oldest and newest record of the last chunk claimed from each list (seconds). */
 export type LagByKey = Map<string, { oldest: number; newest: number }>;
@@ -111,6 +111,7 @@ export class Handover {
   private decode(chunk: Chunk): DeadLetterBatch | undefined {
     const out: TykRecord[] = [];
     const bytesOut: Buffer[] = [];
+    const runs: WireRun[] = [];
     const opts = { raw: this.d.config.decode.raw, maxBytes: this.d.config.decode.max_record_bytes, onCoercion: this.onCoercion };
     const dead = this.d.deadLetters;
     let bad: DeadLetterBatch | undefined;
@@ -135,9 +136,14 @@ export class Handover {
           }
         }
       }
-      if (out.length > first) this.noteLag(part.source.key, out[first] as TykRecord, out[out.length - 1] as TykRecord, now);
+      if (out.length > first) {
+        this.noteLag(part.source.key, out[first] as TykRecord, out[out.length - 1] as TykRecord, now);
+        runs.push({ end: out.length, source: part.source.key, format: enc });
+      }
     }
-    chunk.decoded(out, bytesOut);
+    // The original bytes travel with the batch (the array is kept for dead letters anyway): an exporter
+    // that forwards records unchanged (redis_stream) writes them instead of encoding again.
+    chunk.decoded(withWire(out, { bytes: bytesOut, runs }), bytesOut);
     if (bad) for (const [reason, n] of bad.byReason) this.d.ctx.telemetry.refused(n, reason);
     return bad;
   }

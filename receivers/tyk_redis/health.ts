@@ -9,7 +9,7 @@ import type { ComponentContext } from '../../src/component.js';
 import { BurstLogger } from '../../src/logger.js';
 import type { TykRedisConfig } from './config.js';
 import { backoffDelay, type RedisClient } from '../../internal/redis/connection.js';
-import { message, type Wakeup } from './wakeup.js';
+import { message, type Wakeup } from '../../internal/async/wakeup.js';
 
 /** Whether an error is a reply from the Redis server (rather than a broken connection or a timeout). */
 export function isReplyError(err: unknown): err is Error {

@@ -20,7 +20,7 @@ import { waitFor } from '../../test/helpers/agent.js';
 import { CollectingConsumer, receiverHarness, sample, smallTemplate, uniqueId, uniqueMsgpack, type ReceiverHarness } from '../../test/helpers/tyk-redis.js';
 import { tykRedisConfigSchema } from './config.js';
 import { BookkeepingKeys, drainKeys, hashTagOf } from './keys.js';
-import { decodeAnalytics } from './decode.js';
+import { decodeAnalytics } from '../../internal/tyk-wire/decode.js';
 import { chunkHeader, claimInflight, defineScripts, parseChunkHeader, readInflight } from './scripts.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -22,7 +22,7 @@ import { RedisHealth } from './health.js';
 import { DeadLetters } from './dead-letter.js';
 import { Handover, type LagByKey } from './handover.js';
 import { Drain } from './drain.js';
-import { Background, message, Wakeup } from './wakeup.js';
+import { Background, message, Wakeup } from '../../internal/async/wakeup.js';
 
 /** Instruments shared by every receiver instance on one meter (each instance adds its own callbacks). */
 interface Instruments {

@@ -108,7 +108,7 @@ async function runSloRules(args: string[], io: Io): Promise<number> {
     namespace = namespaces[0] ?? '';
   }
   if (configsOf(config.components, 'processor/sli').length === 0) {
-    io.err('warning: no sli processor in the config: the rules query the metrics it would produce (tyk_http_requests_total, http_server_request_duration_seconds_*)');
+    io.err('warning: no sli processor in the config: the rules query the metrics it would produce (tyk_api_requests_total, http_server_request_duration_seconds_*)');
   }
   const rules = generateRules(slos, { metricsErrorDefinition: metricsErrorDefinition(config), version: `tyk-otel-pump-${VERSION}`, namespace });
   await output(renderRules(rules, file), values.out, io);

@@ -324,7 +324,7 @@ export function crossCheckSlos(input: CrossCheckInput): ConfigProblem[] {
           });
         }
       }
-      const metric: SliMetric = slo.sli.type === 'latency' ? 'http.server.request.duration' : 'tyk.http.requests';
+      const metric: SliMetric = slo.sli.type === 'latency' ? 'http.server.request.duration' : 'tyk.api.requests';
       if (view.disabled_metrics.includes(metric)) {
         problems.push({
           path: `slos[${i}]::sli::type`,

@@ -10,8 +10,8 @@ import type { Slo } from './definition.js';
 
 /** Prometheus metric names the SLO rules query (the agreed names of the `sli` processor's metrics). */
 export const PROM_METRICS = {
-  /** `tyk.http.requests`: one per HTTP record. */
-  requests: 'tyk_http_requests_total',
+  /** `tyk.api.requests`: one per HTTP record. */
+  requests: 'tyk_api_requests_total',
   /** `http.server.request.duration` buckets (seconds, `le` printed with `String(n)`). */
   durationBucket: 'http_server_request_duration_seconds_bucket',
   durationCount: 'http_server_request_duration_seconds_count',

@@ -13,8 +13,8 @@ import { loadFixtures } from '../helpers/fixtures.js';
 import type { AnalyticsRecord } from '../../src/model.js';
 import { EMPTY_GEO, EMPTY_GRAPHQL, EMPTY_MCP, EMPTY_NETWORK } from '../../src/model.js';
 import { naiveDecode, time, type Obj } from './naive-decode.js';
-import { decodeAnalytics } from '../../receivers/tyk_redis/decode.js';
-import { ANALYTICS_PROTO } from '../../receivers/tyk_redis/analytics-proto.js';
+import { decodeAnalytics } from '../../internal/tyk-wire/decode.js';
+import { ANALYTICS_PROTO } from '../../internal/tyk-wire/analytics-proto.js';
 
 const VARIANTS = [
   'msgpackr+map', 'ours raw=true', 'ours raw=false',

@@ -13,7 +13,7 @@ import type { AnalyticsRecord } from '../../src/model.js';
 import { withRoute } from '../../src/model.js';
 import type { BatchContext } from '../../src/component.js';
 import { loadFixtures } from '../helpers/fixtures.js';
-import { decodeAnalytics } from '../../receivers/tyk_redis/decode.js';
+import { decodeAnalytics } from '../../internal/tyk-wire/decode.js';
 import { dogstatsdConfigSchema } from '../../exporters/dogstatsd/config.js';
 import { DogStatsdExporter } from '../../exporters/dogstatsd/dogstatsd.js';
 import { exporterContext, udpServer } from '../helpers/statsd-server.js';

@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- pipeline`: the whole first-use path on a big backlog — records in Redis → `tyk_redis`
  * → `route` → `sli` → `prometheus` exporter, in a real in-process `Agent` built from YAML — timed until
- * the exporter's accumulated `tyk_http_requests_total` reflects every HTTP record; against the naive
+ * the exporter's accumulated `tyk_api_requests_total` reflects every HTTP record; against the naive
  * path: the same chunked Redis claims, `msgpackr.unpack` of each whole record, and direct OTel SDK calls
  * per record (`http.server.request.duration`, upstream and gateway histograms with the semconv buckets,
  * the request counter; 5 attributes + `error.type`) on a MeterProvider with a Prometheus reader
@@ -89,7 +89,7 @@ async function runAgentUntilComplete(yaml: string, job: Job): Promise<{ agent: A
   await agent.start();
   const acc = (exporter as PrometheusMetricsExporter).accumulator;
   let total = 0;
-  while ((total = acc.total('tyk_http_requests_total')) < job.httpRecords) await new Promise((r) => setTimeout(r, 5));
+  while ((total = acc.total('tyk_api_requests_total')) < job.httpRecords) await new Promise((r) => setTimeout(r, 5));
   return { agent, total };
 }
 
@@ -125,7 +125,7 @@ service:
     async check() {
       const bound = await agent.bound('127.0.0.1:0');
       const text = await (await fetch(`http://127.0.0.1:${bound?.port}/metrics`)).text();
-      const scraped = text.split('\n').filter((l) => l.startsWith('tyk_http_requests_total{')).reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+      const scraped = text.split('\n').filter((l) => l.startsWith('tyk_api_requests_total{')).reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
       if (scraped !== total) throw new Error(`scrape says ${scraped}, accumulator ${total}`);
       await agent.shutdown();
     },
@@ -141,7 +141,7 @@ async function naive(job: Job): Promise<Outcome> {
   const duration = meter.createHistogram('http.server.request.duration', { unit: 's', advice });
   const upstream = meter.createHistogram('tyk.upstream.request.duration', { unit: 's', advice });
   const gateway = meter.createHistogram('tyk.gateway.request.duration', { unit: 's', advice });
-  const requests = meter.createCounter('tyk.http.requests', { unit: '{request}' });
+  const requests = meter.createCounter('tyk.api.requests', { unit: '{request}' });
   const errors = compileErrorDefinition();
   const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
   const client = new Redis({ port: job.port, lazyConnect: true });
@@ -173,7 +173,7 @@ async function naive(job: Job): Promise<Outcome> {
   const { resourceMetrics } = await reader.collect();
   let total = 0;
   for (const sm of resourceMetrics.scopeMetrics) {
-    for (const m of sm.metrics) if (m.descriptor.name === 'tyk.http.requests') for (const dp of m.dataPoints) total += dp.value as number;
+    for (const m of sm.metrics) if (m.descriptor.name === 'tyk.api.requests') for (const dp of m.dataPoints) total += dp.value as number;
   }
   return { requests: total, check: () => provider.shutdown() };
 }

@@ -146,6 +146,70 @@ async function fill(client: Redis, n: number, templates: Buffer[]): Promise<void
   for (let done = 0; done < n; done += 50_000) await client.eval(GENERATE_LUA, 1, KEY, done, Math.min(50_000, n - done), ...parts);
 }
 
+// --- claim methods: what never losing a chunk to a lost reply costs -------------------------------------
+
+/** Tyk Pump's claim, and ours for at-most-once until 2026-12-03 (a lost reply lost the chunk). */
+async function claimMulti(client: Redis, chunk: number): Promise<number> {
+  const res = await client.multi().lrangeBuffer(KEY, 0, chunk - 1).ltrim(KEY, chunk, -1).exec();
+  return ((res?.[0]?.[1] ?? []) as Buffer[]).length;
+}
+
+/** Our at-least-once claim until 2026-12-03: LRANGE + LTRIM + RPUSH of every element inside Lua, returning them. */
+const OLD_INFLIGHT_LUA = `
+local items = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+local n = #items
+if n == 0 then return items end
+redis.call('LTRIM', KEYS[1], n, -1)
+for i = 1, n, 1000 do redis.call('RPUSH', KEYS[2], unpack(items, i, math.min(i + 999, n))) end
+return items`;
+
+/** Redis CPU (user+sys seconds) of the server so far. */
+async function redisCpu(client: Redis): Promise<number> {
+  const info = await client.info('cpu');
+  const num = (k: string) => Number(new RegExp(`${k}:([\\d.]+)`).exec(info)?.[1] ?? 0);
+  return num('used_cpu_user') + num('used_cpu_sys');
+}
+
+async function claimMethods(client: Redis, n: number, templates: Buffer[]): Promise<void> {
+  const scripted = defineScripts(client);
+  const inflight = `{${KEY}}:bench-inflight`;
+  const methods: [string, () => Promise<number>][] = [
+    ['MULTI LRANGE/LTRIM (before, at-most-once)', () => claimMulti(client, DEFAULT_CHUNK_SIZE)],
+    ['Lua LRANGE→RPUSH (before, at-least-once)', async () => {
+      const got = (await client.eval(OLD_INFLIGHT_LUA, 2, KEY, inflight, DEFAULT_CHUNK_SIZE)) as unknown[];
+      await client.del(inflight);
+      return got.length;
+    }],
+    ['LMOVE script + LRANGE (now) + DEL', async () => {
+      const got = await claimInflight(scripted, KEY, inflight, DEFAULT_CHUNK_SIZE, 16 << 20, 'bench');
+      if (got.items.length > 0) await client.del(inflight);
+      return got.items.length;
+    }],
+    ['same, no byte bound (probe cost)', async () => {
+      const got = await claimInflight(scripted, KEY, inflight, DEFAULT_CHUNK_SIZE, 2 ** 52, 'bench');
+      if (got.items.length > 0) await client.del(inflight);
+      return got.items.length;
+    }],
+  ];
+  console.log(`\nclaim methods (${n} records, chunk ${DEFAULT_CHUNK_SIZE}, one claim at a time, no decoding; Redis CPU from INFO cpu):`);
+  for (const [name, claim] of methods) {
+    await fill(client, n, templates);
+    const r0 = await redisCpu(client);
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    let got = 0;
+    for (;;) {
+      const k = await claim();
+      if (k === 0) break;
+      got += k;
+    }
+    const wall = performance.now() - t0;
+    const cpu = process.cpuUsage(c0);
+    const r1 = await redisCpu(client);
+    console.log(`${name.padEnd(44)} ${(wall * 1000 / got).toFixed(2).padStart(6)} µs wall/rec  ${((r1 - r0) * 1e6 / got).toFixed(2).padStart(6)} µs Redis CPU/rec  ${((cpu.user + cpu.system) / got).toFixed(2).padStart(6)} µs client CPU/rec`);
+  }
+}
+
 const args = process.argv.slice(2);
 if (args[0] === '--child') {
   const [, variant, port, n, chunk] = args;
@@ -178,15 +242,18 @@ if (args[0] === '--child') {
   const bestCpu = (rs: Result[]) => rs.reduce((a, b) => (b.cpuUsPerRecord < a.cpuUsPerRecord ? b : a));
   try {
     console.log(`receiver bench: msgpack fixtures of every gateway generation (${templates.length} templates, avg ${avgBytes} B), private redis-server; best of ${REPEATS} interleaved runs`);
-    // 1. Chunk-size sweep for the default.
-    console.log(`\nchunk-size sweep (ours, backlog ${SWEEP_N}):`);
-    for (const chunk of [250, 500, 1000, 2000, 5000, 10000]) {
+    // 0. What each claim method costs.
+    await claimMethods(client, Number(process.env['BENCH_CLAIM_N'] ?? 200_000), templates);
+    // 1. Chunk-size sweep for the default (BENCH_ONLY_CLAIM=1 skips this and the next).
+    const onlyClaim = process.env['BENCH_ONLY_CLAIM'] === '1';
+    if (!onlyClaim) console.log(`\nchunk-size sweep (ours, backlog ${SWEEP_N}):`);
+    for (const chunk of onlyClaim ? [] : [250, 500, 1000, 2000, 5000, 10000]) {
       const rs: Result[] = [];
       for (let i = 0; i < REPEATS; i++) rs.push(await run('ours', SWEEP_N, chunk));
       console.log(fmt(best(rs)));
     }
     // 2. Ours vs naive vs Redis alone, two backlog sizes.
-    for (const n of [SMALL, N]) {
+    for (const n of onlyClaim ? [] : [SMALL, N]) {
       console.log(`\nbacklog ${n}, chunk ${DEFAULT_CHUNK_SIZE}:`);
       const rs: Record<Variant, Result[]> = { ours: [], naive: [], 'redis-only': [] };
       for (let i = 0; i < REPEATS; i++) for (const v of ['ours', 'naive', 'redis-only'] as const) rs[v].push(await run(v, n, DEFAULT_CHUNK_SIZE));

@@ -13,7 +13,7 @@ import type { AnalyticsRecord, RecordBatch } from '../../src/model.js';
 import { withRoute } from '../../src/model.js';
 import type { BatchContext, Consumer } from '../../src/component.js';
 import { loadFixtures } from '../helpers/fixtures.js';
-import { decodeAnalytics } from '../../receivers/tyk_redis/decode.js';
+import { decodeAnalytics } from '../../internal/tyk-wire/decode.js';
 import { routeConfigSchema } from '../../processors/route/config.js';
 import { RouteProcessor } from '../../processors/route/route.js';
 import { SelfTelemetry } from '../../src/telemetry.js';

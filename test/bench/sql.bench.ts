@@ -13,7 +13,7 @@ import pg from 'pg';
 import type { AnalyticsRecord } from '../../src/model.js';
 import type { BatchContext } from '../../src/component.js';
 import { SelfTelemetry } from '../../src/telemetry.js';
-import { decodeAnalytics } from '../../receivers/tyk_redis/decode.js';
+import { decodeAnalytics } from '../../internal/tyk-wire/decode.js';
 import { sqlConfigSchema } from '../../exporters/sql/config.js';
 import { SqlExporter } from '../../exporters/sql/sql.js';
 import { analyticsRow, ANALYTICS_COLUMN_NAMES } from '../../exporters/sql/columns.js';

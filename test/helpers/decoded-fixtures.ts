@@ -3,7 +3,7 @@
  * want real records without a Redis round trip.
  */
 import { withRoute, type TykRecord } from '../../src/model.js';
-import { decodeAnalytics, decodeUptime } from '../../receivers/tyk_redis/decode.js';
+import { decodeAnalytics, decodeUptime } from '../../internal/tyk-wire/decode.js';
 import { allFixtures, type Fixture } from './fixtures.js';
 
 /** One fixture's record, decoded from its wire bytes. */

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runDemo } from '../../src/commands/demo.js';
 import { DemoTraffic, Rng } from '../../src/commands/demo-traffic.js';
-import { encodeAnalytics } from '../../receivers/tyk_redis/encode.js';
+import { encodeAnalytics } from '../../internal/tyk-wire/encode.js';
 import { startAgent, type RunningAgent } from './agent.js';
 import { freePort } from './prometheus.js';
 import { testRedis, type TestRedis } from './redis.js';

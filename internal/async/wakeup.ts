@@ -1,5 +1,5 @@
 /**
- * Two small coordination helpers of the receiver: `Wakeup` (wakes the drain loop when something it waits
+ * Two small coordination helpers of the Redis receivers: `Wakeup` (wakes the drain loop when something it waits
  * for may have changed) and `Background` (promises shutdown waits for, e.g. acknowledgements).
  */
 
