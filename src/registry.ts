@@ -7,6 +7,7 @@ import { sliProcessorFactory } from '../processors/sli/index.js';
 import { sloProcessorFactory } from '../processors/slo/index.js';
 import { prometheusExporterFactory } from '../exporters/prometheus/index.js';
 import { tykRedisReceiverFactory } from '../receivers/tyk_redis/index.js';
+import { redisStreamReceiverFactory } from '../receivers/redis_stream/index.js';
 import { filterProcessorFactory } from '../processors/filter/index.js';
 import { redactProcessorFactory } from '../processors/redact/index.js';
 import { routeProcessorFactory } from '../processors/route/index.js';
@@ -23,6 +24,7 @@ import { redisStreamExporterFactory } from '../exporters/redis_stream/index.js';
 /** All factories, receivers first, then processors, then exporters. */
 export const factories: readonly Factory[] = [
   tykRedisReceiverFactory,
+  redisStreamReceiverFactory,
   filterProcessorFactory,
   redactProcessorFactory,
   routeProcessorFactory,

@@ -24,6 +24,9 @@ const START_OVERRIDES: Record<string, Record<string, unknown>> = {
   // Nothing listens on port 1: the SQL exporters start, fail to connect in the background and stop cleanly.
   'exporter:sql': { port: 1 },
   'exporter:sql_aggregate': { port: 1 },
+  // Likewise for the stream components: no stream or group is left behind in the shared Redis.
+  'receiver:redis_stream': { endpoint: 'redis://127.0.0.1:1' },
+  'exporter:redis_stream': { endpoint: 'redis://127.0.0.1:1' },
 };
 
 function context(id: string, http: HttpServers, telemetry: SelfTelemetry): ComponentContext {

@@ -49,7 +49,9 @@ describe('generated dashboards against a real Prometheus scraping a demo-fed age
     assert.ok(typeof names !== 'string', String(names));
     dashboards = buildDashboards(config, names);
     const rules = renderRules(generateRules(config.shared.slos, { metricsErrorDefinition: config.shared.errorDefinition, version: 'e2e' }), demo.configFile);
-    prom = await startPrometheus({ targets: [demo.agent.telemetryUrl.replace('http://', '')], rules: { 'slo.yml': rules } });
+    // Every 2 s (the scrape timeout is the interval): one scrape of this agent is about 2 MB, and the test
+    // machine is shared.
+    prom = await startPrometheus({ targets: [demo.agent.telemetryUrl.replace('http://', '')], rules: { 'slo.yml': rules }, scrapeInterval: '2s' });
     await prom.waitForTargets();
     const url = prom.url;
     const labelCache = new Map<string, Set<string>>();
@@ -86,7 +88,8 @@ describe('generated dashboards against a real Prometheus scraping a demo-fed age
   });
 
   it('the checker fails a query naming a metric or label the agent does not emit', async () => {
-    await waitFor('requests scraped', async () => (await checker.labelsOf('tyk_http_requests_total')).size > 0 || (await checker.labelsOf('tyk_api_requests_total')).size > 0, 30_000, 500);
+    const requests = metricNames(nameOptions(config) as NameOptions).requests;
+    await waitFor('requests scraped', async () => (await checker.labelsOf(requests)).size > 0, 30_000, 500);
     const any = dashboards[0]?.dashboard as Dashboard;
     const expr = dashboardQueries(any)[0]?.expr as string;
     const metric = referenced(expr).metrics[0] as string;
@@ -125,20 +128,24 @@ describe('generated dashboards against a real Prometheus scraping a demo-fed age
 
   it('the agent alert rules name only metrics and labels the agent serves', async () => {
     const rules = agentRules(metricNames(nameOptions(config) as NameOptions), { ...DEFAULT_AGENT_RULES, queueCapacities: { otlp_http: 5000 } });
-    const problems: string[] = [];
-    for (const r of rules.groups[0]?.rules ?? []) {
-      if (!('alert' in r)) continue;
-      const { metrics, labels } = referenced(r.expr);
-      const known = new Set(BUILTIN_LABELS);
-      for (const metric of metrics) {
-        const l = await checker.labelsOf(metric);
-        if (l.size === 0 && !BUILTIN_METRICS.has(metric)) problems.push(`${r.alert}: metric ${metric} has no series`);
-        for (const x of l) known.add(x);
+    let problems: string[] = [];
+    await waitFor('every rule expression to name existing metrics and labels', async () => {
+      problems = [];
+      for (const r of rules.groups[0]?.rules ?? []) {
+        if (!('alert' in r)) continue;
+        const { metrics, labels } = referenced(r.expr);
+        const known = new Set(BUILTIN_LABELS);
+        for (const metric of metrics) {
+          const l = await checker.labelsOf(metric);
+          if (l.size === 0 && !BUILTIN_METRICS.has(metric)) problems.push(`${r.alert}: metric ${metric} has no series`);
+          for (const x of l) known.add(x);
+        }
+        for (const label of labels) if (!known.has(label)) problems.push(`${r.alert}: label ${label} exists on none of ${metrics.join(', ')}`);
+        // The expression itself is valid PromQL that Prometheus evaluates.
+        await prom.query(r.expr);
       }
-      for (const label of labels) if (!known.has(label)) problems.push(`${r.alert}: label ${label} exists on none of ${metrics.join(', ')}`);
-      // The expression itself is valid PromQL that Prometheus evaluates.
-      await prom.query(r.expr);
-    }
+      return problems.length === 0;
+    }, 60_000, 2000).catch(() => undefined);
     assert.deepEqual(problems, []);
   });
 

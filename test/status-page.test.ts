@@ -55,7 +55,8 @@ describe('the /status page in headless Chromium', { timeout: 180_000 }, () => {
       const html = await (await fetch(url)).text();
       return html.includes('&lt;script&gt;alert(1)&lt;/script&gt;') && html.includes('orders-availability') && html.includes('otlp_http') && (html.match(/<path /g) ?? []).length > 20;
     }, 60_000, 1000);
-    await new Promise((r) => setTimeout(r, 6000));
+    // A few more slots for the sparklines (most of the window for the README's copy).
+    await new Promise((r) => setTimeout(r, process.env['UPDATE_DOCS_SCREENSHOT'] === '1' ? 50_000 : 6000));
 
     browser = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,

@@ -36,6 +36,7 @@ export function agentDashboard(m: MetricNames): Dashboard {
         { expr: by([LABELS.receiver, LABELS.reason], rate(a.receiverRefused)), legend: `refused {{${LABELS.receiver}}} {{${LABELS.reason}}}` },
         { expr: by([LABELS.receiver, LABELS.reason], rate(a.deadLettered)), legend: `dead-lettered {{${LABELS.receiver}}} {{${LABELS.reason}}}` },
         { expr: by([LABELS.processor, LABELS.reason], rate(a.processorDropped)), legend: `dropped {{${LABELS.processor}}} {{${LABELS.reason}}}` },
+        { expr: by([LABELS.receiver, LABELS.reason], rate(a.receiverDropped)), legend: `lost {{${LABELS.receiver}}} {{${LABELS.reason}}}` },
       ],
     }),
     panel({ kind: 'timeseries', title: 'Backlog per list', unit: 'short', targets: [{ expr: by([LABELS.key], `${a.backlog}${SEL}`), legend: `{{${LABELS.key}}}` }] }),
@@ -53,7 +54,13 @@ export function agentDashboard(m: MetricNames): Dashboard {
         { expr: by([LABELS.exporter, LABELS.signal], rate(a.exporterSent)), legend: `sent {{${LABELS.exporter}}} {{${LABELS.signal}}}` },
       ],
     }),
-    panel({ kind: 'timeseries', title: 'Exporter send failures/s by reason', unit: 'short', targets: [{ expr: by([LABELS.exporter, LABELS.reason], rate(a.exporterFailed)), legend: `{{${LABELS.exporter}}} {{${LABELS.reason}}}` }] }),
+    panel({
+      kind: 'timeseries', title: 'Exporter send failures and drops/s by reason', unit: 'short',
+      targets: [
+        { expr: by([LABELS.exporter, LABELS.reason], rate(a.exporterFailed)), legend: `failed {{${LABELS.exporter}}} {{${LABELS.reason}}}` },
+        { expr: by([LABELS.exporter, LABELS.reason], rate(a.exporterDropped)), legend: `dropped {{${LABELS.exporter}}} {{${LABELS.reason}}}` },
+      ],
+    }),
     panel({ kind: 'timeseries', title: 'Exporter queue size', unit: 'short', targets: [{ expr: by([LABELS.exporter], `${a.exporterQueue}${SEL}`), legend: `{{${LABELS.exporter}}}` }] }),
     row('Process'),
     panel({

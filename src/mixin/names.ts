@@ -56,8 +56,7 @@ export const LABELS = {
 export function metricNames(o: NameOptions) {
   const ns = o.namespace === '' ? '' : `${o.namespace}_`;
   const self = (what: string, _unit: string, kind: NameKind) => selfTelemetryName(`${o.telemetryPrefix}.${what}`, kind);
-  // The tyk_redis receiver names its own instruments with the fixed `tyk_otel_pump` prefix.
-  const receiver = (what: string, _unit: string, kind: NameKind) => selfTelemetryName(`tyk_otel_pump.receiver.${what}`, kind);
+  const receiver = (what: string, unit: string, kind: NameKind) => self(`receiver.${what}`, unit, kind);
   // Typed by the sli processor's family names: renaming one there breaks the type-check here.
   const tykStatus: TykPumpMetric = 'tyk_http_status';
   const tykStatusPerPath: TykPumpMetric = 'tyk_http_status_per_path';

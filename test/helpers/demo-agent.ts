@@ -1,11 +1,13 @@
 /**
  * A real agent fed by `demo` traffic, for the dashboard and status-page tests: every component whose
  * telemetry the dashboards show is in the config (route, sli with the Tyk Pump families, slo, a filter
- * that drops, a file exporter that sends, an OTLP exporter whose endpoint refuses connections), and a
- * feeder adds what healthy demo traffic lacks: one undecodable element per second (refused and
- * dead-lettered) and requests of an API whose name is markup (`<script>alert(1)</script>`).
+ * that drops, a file exporter that sends, an OTLP exporter whose endpoint refuses connections and one
+ * whose endpoint answers 400), and a
+ * feeder adds what healthy demo traffic lacks: undecodable elements every second (refused, dead-lettered,
+ * and one too large for the dead-letter list: dropped) and requests of an API whose name is markup (`<script>alert(1)</script>`).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runDemo } from '../../src/commands/demo.js';
@@ -41,6 +43,13 @@ export async function startDemoAgent(opts: { rate?: number; extraExporters?: str
   const redis = await testRedis('h-see-demo');
   const dir = await mkdtemp(join(tmpdir(), 'demo-agent-'));
   const deadPort = await freePort();
+  // An OTLP endpoint that refuses every request as malformed: the exporter drops (permanent_error).
+  const rejecting = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(400, { 'content-type': 'text/plain' }).end('bad request'));
+  });
+  await new Promise<void>((resolve) => rejecting.listen(0, '127.0.0.1', resolve));
+  const rejectingPort = (rejecting.address() as { port: number }).port;
   const extraExporters = [...(opts.pipelineExporters ?? [])];
   const metricsExporters = ['prometheus', ...extraExporters].join(', ');
   const yaml = `
@@ -51,6 +60,7 @@ receivers:
     uptime_key: ${redis.prefix}uptime
     poll_interval: 100ms
     delivery: at_most_once
+    dead_letter: { max_bytes: 4096 }
 processors:
   route: {}
   sli: { tyk_compatible: { enabled: true } }
@@ -64,13 +74,16 @@ exporters:
     endpoint: http://127.0.0.1:${deadPort}
     timeout: 1s
     retry_on_failure: { enabled: false }
+  otlp_http/rejecting:
+    endpoint: http://127.0.0.1:${rejectingPort}
+    timeout: 1s
 ${opts.extraExporters ?? ''}
 service:
   pipelines:
     metrics: { receivers: [tyk_redis], processors: [route, sli], exporters: [${metricsExporters}] }
     metrics/slo: { receivers: [tyk_redis], processors: [route, slo], exporters: [${metricsExporters}] }
     records: { receivers: [tyk_redis], processors: [filter], exporters: [file] }
-    logs: { receivers: [tyk_redis], processors: [audit_log], exporters: [otlp_http] }
+    logs: { receivers: [tyk_redis], processors: [audit_log], exporters: [otlp_http, otlp_http/rejecting] }
   telemetry: { metrics: { address: 127.0.0.1:0 } }
 ${DEMO_SLOS}`;
   const configFile = join(dir, 'config.yaml');
@@ -85,8 +98,10 @@ ${DEMO_SLOS}`;
   const feeder = (async () => {
     while (!stop.signal.aborted) {
       const now = Date.now();
-      const hostile = Array.from({ length: 5 }, () => encodeAnalytics({ ...traffic.http(now), apiName: HOSTILE_API_NAME, apiId: 'hostile-api' }));
-      await redis.client.rpush(key, Buffer.from('not msgpack at all'), ...hostile).catch(() => undefined);
+      // One route only: the hostile API should not multiply the series (and the scrape) by every demo route.
+      const hostile = Array.from({ length: 5 }, () => encodeAnalytics({ ...traffic.http(now), apiName: HOSTILE_API_NAME, apiId: 'hostile-api', method: 'GET', path: '/x', rawPath: '/x', originalPath: '/x' }));
+      // Undecodable elements: a small one (refused, dead-lettered) and one too large to dead-letter (dropped).
+      await redis.client.rpush(key, Buffer.from('not msgpack at all'), Buffer.alloc(8192, 'x'), ...hostile).catch(() => undefined);
       await new Promise((r) => setTimeout(r, 1000));
     }
   })();
@@ -100,6 +115,8 @@ ${DEMO_SLOS}`;
       await Promise.all([demo, feeder]);
       await agent.stop().catch(() => undefined);
       await redis.cleanup();
+      rejecting.closeAllConnections();
+      await new Promise((r) => rejecting.close(r));
       await rm(dir, { recursive: true, force: true });
     },
   };

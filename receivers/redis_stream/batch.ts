@@ -1,0 +1,112 @@
+/**
+ * One read of the stream (or one claim of a dead consumer's entries) and its lifecycle — the unit of
+ * delivery, re-delivery and acknowledgement:
+ *
+ * ```
+ *  delivering ──retry──▶ retrying ──handOver──▶ delivering
+ *  delivering ──settle(end)──▶ acking ──acked──▶ acknowledged | dropped | dead_lettered
+ *  any state but an end ──leave──▶ left   (shutdown: the entries stay pending in the group)
+ * ```
+ * Every batch reaches exactly one end; a transition that is not allowed throws, so a bug never becomes a
+ * double acknowledgement.
+ */
+import type { RecordBatch } from '../../src/model.js';
+import type { PipelineOutcome } from '../../src/delivery.js';
+
+/** How a batch ended. */
+export type BatchEnd = 'acknowledged' | 'dropped' | 'dead_lettered' | 'left';
+/** Where a batch is. */
+export type BatchState = 'new' | 'delivering' | 'retrying' | 'acking' | BatchEnd;
+
+const ALLOWED: Readonly<Record<BatchState, readonly BatchState[]>> = {
+  new: ['delivering', 'acking', 'left'],
+  delivering: ['retrying', 'acking', 'left'],
+  retrying: ['delivering', 'left'],
+  acking: ['acknowledged', 'dropped', 'dead_lettered', 'left'],
+  acknowledged: [], dropped: [], dead_lettered: [], left: [],
+};
+
+/** The open batches; calls `ended` once per batch. */
+export class BatchLedger {
+  private readonly open = new Set<StreamBatch>();
+  constructor(private readonly onEnd: (b: StreamBatch, end: BatchEnd) => void) {}
+  get size(): number {
+    return this.open.size;
+  }
+  openBatches(): StreamBatch[] {
+    return [...this.open];
+  }
+  /** @internal */
+  track(b: StreamBatch): void {
+    this.open.add(b);
+  }
+  /** @internal */
+  close(b: StreamBatch, end: BatchEnd): void {
+    if (!this.open.delete(b)) throw new Error(`batch ${b.id} ended twice`);
+    this.onEnd(b, end);
+  }
+}
+
+/** Entries read together. */
+export class StreamBatch {
+  private current: BatchState = 'new';
+  private pendingEnd: Exclude<BatchEnd, 'left'> | undefined;
+  attempts = 0;
+  targets: PipelineOutcome['retry'] | undefined;
+  permanentError: Error | undefined;
+
+  /**
+   * @param id `<stream>:<first entry id>`: the chunk id every delivery of these entries carries.
+   * @param ids every entry id of the batch (acknowledged together, including refused ones).
+   * @param records the decoded records (with their original bytes as `wire`).
+   * @param bytes the entries' bytes, index for index with `records` (for dead letters).
+   * @param recovered claimed from a dead consumer or read back from this consumer's pending entries.
+   */
+  constructor(
+    private readonly ledger: BatchLedger,
+    readonly id: string,
+    readonly ids: readonly string[],
+    readonly records: RecordBatch,
+    readonly bytes: readonly Buffer[],
+    readonly recovered: boolean,
+  ) {
+    ledger.track(this);
+  }
+
+  get state(): BatchState {
+    return this.current;
+  }
+  get ended(): boolean {
+    return ALLOWED[this.current].length === 0;
+  }
+
+  /** → delivering. Returns whether this is a re-delivery. */
+  handOver(): boolean {
+    const again = this.attempts > 0 || this.recovered;
+    this.to('delivering');
+    return again;
+  }
+  retry(targets: PipelineOutcome['retry']): void {
+    this.attempts++;
+    this.targets = targets;
+    this.to('retrying');
+  }
+  /** Delivery decided: → acking (the caller XACKs, then calls `acked`). */
+  settle(end: Exclude<BatchEnd, 'left'>): void {
+    this.pendingEnd = end;
+    this.to('acking');
+  }
+  acked(): void {
+    this.to(this.pendingEnd ?? 'acknowledged');
+  }
+  /** Shutdown: the entries stay pending in the group (for this consumer's next start or a peer). */
+  leave(): void {
+    this.to('left');
+  }
+
+  private to(next: BatchState): void {
+    if (!ALLOWED[this.current].includes(next)) throw new Error(`batch ${this.id}: ${this.current} → ${next} is not a transition`);
+    this.current = next;
+    if (ALLOWED[next].length === 0) this.ledger.close(this, next as BatchEnd);
+  }
+}
