@@ -37,12 +37,21 @@
  * processor: pass the `ctx` you were given to `next.consume` unchanged, emit at most one batch per batch
  * consumed (a retry re-sends what a failed exporter got of the chunk, all of it), and expect a retried
  * chunk to reach you again.
+ *
+ * Layering (enforced by test/layering.test.ts, which reads every import): `src/` is core; `internal/<name>/`
+ * holds code shared by some components; components live in `receivers/ processors/ exporters/<type>/`.
+ * A component imports `src/`, `internal/` and its own folder, never another component — except
+ * `import type` from another component's `config.ts` (its exported config types, never its values or
+ * defaults). `internal/` imports `src/` and `internal/`, never a component. Core imports components only
+ * through `src/registry.ts` (plus those `config.ts` types), and never `internal/`; what a command needs
+ * from a component it reaches through a factory hook (e.g. `ReceiverFactory.demo`). Commands live in
+ * `src/commands/<name>.ts`. No file under these folders passes ~450 lines unless the test lists why.
  */
 import type { ZodType } from 'zod';
 import type { Logger } from 'pino';
 import type { Meter } from '@opentelemetry/api';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import type { LogsBatch, MetricsBatch, RecordBatch, Signal, SignalPayload } from './model.js';
+import type { AnalyticsRecord, LogsBatch, MetricsBatch, RecordBatch, Signal, SignalPayload, UptimeRecord } from './model.js';
 import type { HttpHost } from './http-server.js';
 import type { SharedConfig } from './config/shared.js';
 
@@ -217,6 +226,12 @@ export interface ReceiverFactory<C = unknown> extends FactoryBase<C> {
    * purge) with the same connection settings the receiver uses. `configDir` resolves relative file paths.
    */
   openDeadLetters?(config: C, configDir: string): DeadLetterStore;
+  /**
+   * Optional: what `tyk-otel-pump demo` writes through. Opens a writer that puts synthetic records where
+   * a receiver with `config` reads them, in the receiver's wire format (the encoder lives next to the
+   * decoder). Rejects with a one-line message (no secret) when the source cannot be reached.
+   */
+  demo?(config: C, configDir: string, options: DemoOptions): Promise<DemoWriter>;
 }
 
 /** One dead-lettered element, as operator tools see it. */
@@ -255,6 +270,24 @@ export interface DeadLetterStore {
   /** Removes the entry; false when it was no longer there. */
   purge(entry: DeadLetterEntry): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/** Command-line overrides of where `demo` writes (meaningful to receivers with keyed sources). */
+export interface DemoOptions {
+  /** `--key-prefix`: the analytics list prefix instead of the config's. */
+  readonly keyPrefix?: string;
+  /** `--uptime-key`: the uptime list instead of the config's. */
+  readonly uptimeKey?: string;
+}
+
+/** Writes `demo` traffic into a receiver's source. */
+export interface DemoWriter {
+  /** Where the records go, for the command's messages (never a secret). */
+  readonly describe: string;
+  /** Writes request and uptime records; resolves with the bytes written. */
+  write(analytics: readonly AnalyticsRecord[], uptime: readonly UptimeRecord[]): Promise<number>;
+  /** Closes the connection; safe to call more than once. */
+  close(): void;
 }
 
 /** Factory of a processor type. */

@@ -111,9 +111,30 @@ export class StartError extends PumpError {
   }
 }
 
-/** Whether an unknown thrown value should be retried. Plain errors (bugs, library errors) count as permanent. */
+/** Node error codes of local, transient resource failures: the same write can succeed later. */
+const LOCAL_RESOURCE_CODES = new Set(['EIO', 'ENOSPC', 'EDQUOT', 'EMFILE', 'ENFILE', 'ENOMEM', 'EAGAIN', 'EBUSY', 'ETIMEDOUT', 'ERR_STRING_TOO_LONG']);
+
+/**
+ * Whether a thrown value is a local resource failure (out of memory, a string or buffer too long, a full
+ * or failing disk, too many open files): never "permanent" — permanent is what a destination declared
+ * unacceptable — so it is retried (and, at-least-once, the records wait in Redis).
+ */
+export function isLocalResourceError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code !== undefined && LOCAL_RESOURCE_CODES.has(code)) return true;
+  if (err instanceof RangeError) return /invalid (string|array|typed array) length|out of memory|allocation failed|buffer/i.test(err.message);
+  return /out of memory|allocation failed|heap limit/i.test(err.message);
+}
+
+/**
+ * Whether an unknown thrown value should be retried. Our errors say so themselves; a local resource
+ * failure is retryable; any other plain error (a bug, a library error) counts as permanent, and the
+ * receiver dead-letters the records it concerned rather than dropping them.
+ */
 export function isRetryable(err: unknown): boolean {
-  return err instanceof PumpError ? err.retryable : false;
+  if (err instanceof PumpError) return err.retryable;
+  return isLocalResourceError(err);
 }
 
 /** One or more consumers of a fan-out failed; the others still received the data. Retryable if any failure is. */

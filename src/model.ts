@@ -4,7 +4,7 @@
  * builds a new one (see {@link withRoute}).
  *
  * Field names are the camelCase form of the Go field names of Tyk's `AnalyticsRecord` /
- * `UptimeReportData` (see `shared/reference/tyk-analytics.md` §1.3 and §1.6). The Tyk JSON names
+ * `UptimeReportData` (tyk-pump `analytics/analytics.go`, tyk `gateway/host_checker_manager.go`). The Tyk JSON names
  * (`api_id`, `latency.total`, …) are produced by `src/tyk-json.ts`.
  */
 import type { MetricData } from '@opentelemetry/sdk-metrics';

@@ -1,7 +1,9 @@
 /**
  * The agent is killed with SIGKILL during an OTLP endpoint outage while its spool holds the backlog it
  * drained from Redis. After a restart (endpoint back) the spooled log records are delivered, and what was
- * still in flight is re-delivered from Redis: every record arrives.
+ * still in flight is re-delivered from Redis: every record arrives. What the spool guarantees is asserted
+ * on the directory once the agent is dead (finished `<seq>-<items>.pb.gz` files; a kill may leave one
+ * `.tmp` write in progress), and a `.tmp` left behind is never replayed and is removed on restart.
  */
 import { describe, it, after, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -93,12 +95,18 @@ service:
         throw new Error(`${String(err)}\nagent stderr:\n${first.stderr.join('')}`);
       });
     assert.ok(sink.requests.length > 0 && sink.logs().length === 0, 'the endpoint was tried and refused everything');
-    const files = spooled(spoolDir);
     first.proc.kill('SIGKILL');
     assert.equal(await first.exited, null, 'killed, not exited');
-    assert.ok(files.every((f) => /^\d{12}-\d+\.pb\.gz$/.test(f)), files.join(', '));
+    // The directory is still now: every finished request is a complete file, anything else a write the kill cut.
+    const left = spooled(spoolDir);
+    const files = left.filter((f) => !f.endsWith('.tmp'));
+    assert.ok(files.every((f) => /^\d{12}-\d+\.pb\.gz$/.test(f)), left.join(', '));
+    assert.ok(left.filter((f) => f.endsWith('.tmp')).every((f) => /^\d{12}-\d+\.pb\.gz\.tmp$/.test(f)), left.join(', '));
     const spooledItems = files.reduce((a, f) => a + Number(f.split('-')[1]?.split('.')[0]), 0);
     assert.ok(spooledItems >= RECORDS - 500, `${spooledItems} records spooled before the kill`);
+    // A write cut by the kill, made certain: a half-written request that would decode to garbage.
+    const cut = '999999999999-7.pb.gz.tmp';
+    writeFileSync(join(spoolDir, cut), Buffer.from([0x1f, 0x8b, 0x08, 0x00]));
 
     up = true;
     const second = runAgent(configFile);
@@ -108,6 +116,7 @@ service:
         throw new Error(`${String(err)}\nagent stderr:\n${second.stderr.join('')}`);
       });
     await waitFor('the spool emptied', () => spooled(spoolDir).length === 0, 10_000);
+    assert.ok(sink.requests.every((r) => r.decodeError === undefined), 'the cut write was not replayed');
     second.proc.kill('SIGTERM');
     assert.equal(await second.exited, 0, second.stderr.join(''));
     const counts = new Map<number, number>();

@@ -10,6 +10,7 @@ import { request as httpRequest, Agent as HttpAgent, type IncomingMessage } from
 import { request as httpsRequest, Agent as HttpsAgent } from 'node:https';
 import { ProtobufLogsSerializer, ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
 import { VERSION } from '../../src/version.js';
+import { MAX_TIMER_MS } from '../../src/config/schema.js';
 import type { RetryConfig } from './config.js';
 
 /** Wire format of a request body. */
@@ -56,15 +57,18 @@ export function isRetryableStatus(status: number): boolean {
   return status === 408 || status === 429 || (status >= 500 && status <= 599 && status !== 501 && status !== 505);
 }
 
-/** Parses `Retry-After` (delay-seconds or an HTTP date) to ms; undefined when absent or invalid. */
+/**
+ * Parses `Retry-After` (delay-seconds or an HTTP date) to ms; undefined when absent or invalid. Capped at
+ * the longest delay a timer holds ({@link MAX_TIMER_MS}), since a longer one would fire after 1 ms.
+ */
 export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | undefined {
   const v = Array.isArray(value) ? value[0] : value;
   if (v === undefined) return undefined;
   const text = v.trim();
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  if (/^\d+$/.test(text)) return Math.min(Number(text) * 1000, MAX_TIMER_MS);
   const at = Date.parse(text);
   if (Number.isNaN(at)) return undefined;
-  return Math.max(0, at - now);
+  return Math.min(Math.max(0, at - now), MAX_TIMER_MS);
 }
 
 /** Reads the `message` (field 2) of a protobuf `google.rpc.Status`; '' when it is not one. */

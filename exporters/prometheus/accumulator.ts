@@ -22,7 +22,7 @@ import { metricData, type PointType } from '../../internal/metrics/data.js';
 import { HistogramState, sameBoundaries } from '../../internal/metrics/histogram.js';
 import { laterHrTime } from '../../internal/metrics/identity.js';
 import { SeriesMap, type TrackedSeries } from '../../internal/metrics/series.js';
-import { prometheusName, type NameKind } from './naming.js';
+import { prometheusName, type NameKind } from '../../src/prometheus-naming.js';
 
 /** Tyk Pump's Prometheus families, exposed verbatim when `verbatimNames` is on (names as in `pumps/prometheus.go`). */
 export const TYK_PUMP_FAMILIES: ReadonlySet<string> = new Set([

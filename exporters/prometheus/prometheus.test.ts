@@ -13,7 +13,7 @@ import { componentContext } from '../../test/helpers/context.js';
 import { tracked } from '../../test/helpers/records.js';
 import { VERSION } from '../../src/version.js';
 import { prometheusConfigSchema } from './config.js';
-import { prometheusName } from './naming.js';
+import { prometheusName } from '../../src/prometheus-naming.js';
 import { PrometheusMetricsExporter } from './prometheus.js';
 
 const T = (s: number): [number, number] => [s, 0];

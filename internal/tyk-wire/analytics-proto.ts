@@ -1,7 +1,6 @@
 /**
  * The protobuf schema of Tyk's `serializer_type: protobuf` analytics records: tyk-pump's
- * `analytics/analytics.proto` (`package normalproto`), written from its field numbers (see
- * `shared/reference/tyk-analytics.md` §1.5). Kept as a string so the compiled build needs no extra file;
+ * `analytics/analytics.proto` (`package normalproto`), written from its field numbers. Kept as a string so the compiled build needs no extra file;
  * `decode.ts` parses it once at module load with protobufjs.
  */
 export const ANALYTICS_PROTO = `

@@ -1,6 +1,6 @@
 /**
- * Decodes Tyk analytics and uptime records exactly as the gateway leaves them in Redis (see
- * `shared/reference/tyk-analytics.md` §1.2–1.6 and `test/fixtures/README.md`):
+ * Decodes Tyk analytics and uptime records exactly as the gateway leaves them in Redis (tyk-pump
+ * `analytics/analytics.go`, `serializer/msgp.go`, `serializer/protobuf.go`; see `test/fixtures/README.md`):
  *
  * - msgpack (`gopkg.in/vmihailenco/msgpack.v2`): a map keyed by Go field names, in any order; unknown keys
  *   ignored, missing keys defaulted; any int code for any int field; `time.Time` as `[sec, nsec]` with Go's

@@ -1,6 +1,6 @@
 /**
  * Encodes records exactly as the Tyk gateway writes them to Redis with `gopkg.in/vmihailenco/msgpack.v2`
- * (`shared/reference/tyk-analytics.md` §1.2): structs as maps keyed by Go field name in declaration order
+ * (tyk-pump `serializer/msgp.go`): structs as maps keyed by Go field name in declaration order
  * (35-key map16 for the analytics record, 14-key fixmap for uptime), every int in its smallest form
  * (unsigned forms for values ≥ 0), floats always as float64, strings as fixstr/str8/str16/str32,
  * `time.Time` as `[unix seconds, nanoseconds]` (Go's zero time for null), nil slices and maps as nil.

@@ -210,7 +210,7 @@ export class MsgpackReader {
   /**
    * Like {@link str}, but returns `same` when the string's bytes equal `buf[sameStart, sameStart+sameLen)`
    * (the bytes `same` was decoded from): `RawPath` and `OriginalPath` nearly always repeat `Path`, and a
-   * byte compare is far cheaper than building a string (~0.15 µs per record, and less heap kept).
+   * byte compare is far cheaper than building a string, and keeps less heap (BENCHMARKS.md, Decode).
    */
   strOr(same: string, sameStart: number, sameLen: number): string {
     const n = this.strHeader();
@@ -454,8 +454,8 @@ const EMPTY_FORM_MAX_BYTES = 256;
 /**
  * The wire forms in which one sub-record field (`Geo`, `Network`, `GraphQLStats`, `MCPStats`) decoded to
  * its shared empty value. Nearly every record carries these maps all-zero, always in the same bytes (per
- * gateway generation), so recognising them by one byte compare skips parsing ~20 keys per record: measured
- * 4.3 → 4.1 µs per record on the fixtures (in-process A/B, best of 15 rounds).
+ * gateway generation), so recognising them by one byte compare skips parsing ~20 keys per record
+ * (measured in BENCHMARKS.md, Decode).
  *
  * Sound because decoding is a function of the bytes alone and msgpack values are self-delimiting: bytes
  * that begin with a remembered form hold exactly that value, which decoded to the empty value before.
@@ -505,7 +505,7 @@ export function cachedString(b: Buffer, start: number, n: number): string {
   const end = start + n;
   if (n > CACHE_MAX_LEN) return (b as unknown as FastSlices).utf8Slice(start, end);
   // Hash of the length and 5 sampled bytes: the full byte compare below decides, so the hash only has to
-  // spread distinct values; hashing every byte was a dependent multiply per byte (~1.7 ns each).
+  // spread distinct values; hashing every byte was a dependent multiply per byte.
   let h = Math.imul(n ^ (b[start] as number), 0x01000193);
   h = Math.imul(h ^ (b[end - 1] as number), 0x01000193);
   h = Math.imul(h ^ (b[start + (n >>> 1)] as number), 0x01000193);

@@ -6,7 +6,7 @@
  * Why not `Type.decode` from the parsed `.proto`: protobufjs builds an intermediate message whose shape
  * depends on which fields Go happened to omit (proto3 leaves zero values off the wire), so mapping it is
  * megamorphic, every int64 becomes a `Long`, and a cut string is silently shortened by its Buffer reader.
- * Measured in `test/bench/decode.bench.ts`: `Type.decode` + mapping ≈ 5× slower than this. The field
+ * Measured in `test/bench/decode.bench.ts` (BENCHMARKS.md, Decode): `Type.decode` + mapping is slower. The field
  * numbers below are checked against the parsed `.proto` by `decode.test.ts`, which also decodes every
  * fixture both ways and compares.
  */

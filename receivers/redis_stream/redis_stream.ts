@@ -51,6 +51,16 @@ function instruments(meter: Meter): Instruments {
   return i;
 }
 
+/**
+ * The entries of a one-stream XREADGROUP reply: `[[key, entries]]` as Redis sends it, or `[key, entries]`
+ * as some ioredis versions reshape it.
+ */
+function readReply(r: unknown): RawEntry[] {
+  if (!Array.isArray(r) || r.length === 0) return [];
+  const pair = (Array.isArray(r[0]) ? r[0] : r) as unknown[];
+  return Array.isArray(pair[1]) ? (pair[1] as RawEntry[]) : [];
+}
+
 /** Whether an error says the group (or the stream) is gone. */
 function noGroup(err: unknown): boolean {
   return err instanceof Error && /NOGROUP/.test(err.message);
@@ -160,7 +170,7 @@ export class RedisStreamReceiver implements Receiver {
     let failures = 0;
     const pause = async (err: unknown, what: string) => {
       failures++;
-      this.burst.log('warn', { err: message(err), during: what }, 'redis stream read failed; retrying with backoff');
+      this.burst.log('warn', { err: message(err), during: what}, 'redis stream read failed; retrying with backoff');
       await this.wake.wait(backoffDelay(failures, c.reconnect.initial_interval, c.reconnect.max_interval));
     };
     // Join the group and re-deliver this consumer's own pending entries (a previous run under this name).
@@ -173,8 +183,7 @@ export class RedisStreamReceiver implements Receiver {
           await this.wake.wait(1000);
           continue;
         }
-        const r = (await client.callBuffer('XREADGROUP', 'GROUP', c.group, this.consumer, 'COUNT', c.count, 'STREAMS', c.stream, cursor)) as [Buffer, RawEntry[]][] | null;
-        const entries = r?.[0]?.[1] ?? [];
+        const entries = readReply(await client.callBuffer('XREADGROUP', 'GROUP', c.group, this.consumer, 'COUNT', c.count, 'STREAMS', c.stream, cursor));
         if (entries.length === 0) break;
         cursor = String(entries[entries.length - 1]?.[0]);
         this.log.info({ entries: entries.length }, 'found pending entries of a previous run of this consumer; re-delivering them');
@@ -268,6 +277,15 @@ export class RedisStreamReceiver implements Receiver {
     if (this.claiming || this.stopping || !this.joined || !client || client.status !== 'ready') return;
     this.claiming = true;
     try {
+      // Only when some other consumer with pending entries has not read for claim_idle (it died or hangs):
+      // a live consumer's entries can sit pending longer than claim_idle while its destination is slow.
+      const consumers = (await client.call('XINFO', 'CONSUMERS', c.stream, c.group)) as unknown[][];
+      const idle = consumers.some((flat) => {
+        const m = new Map<string, unknown>();
+        for (let i = 0; i + 1 < flat.length; i += 2) m.set(String(flat[i]), flat[i + 1]);
+        return m.get('name') !== this.consumer && Number(m.get('pending')) > 0 && Number(m.get('idle')) >= c.claim_idle;
+      });
+      if (!idle) return;
       let cursor = '0-0';
       do {
         const [next, entries, deleted] = (await client.callBuffer('XAUTOCLAIM', c.stream, c.group, this.consumer, c.claim_idle, cursor, 'COUNT', c.count)) as [Buffer, RawEntry[], Buffer[] | undefined];

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { loadFixtures } from '../../test/helpers/fixtures.js';
 import { decodeAnalytics, decodeUptime } from '../../internal/tyk-wire/decode.js';
 import { encodeAnalytics, encodeUptime } from '../../internal/tyk-wire/encode.js';
-import { DemoTraffic, Rng } from './demo.js';
+import { DemoTraffic, Rng } from '../../src/commands/demo-traffic.js';
 
 describe('encode: the gateway msgpack layout', () => {
   it('re-encoding every current-format msgpack fixture reproduces its exact bytes', () => {

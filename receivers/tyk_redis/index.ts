@@ -5,6 +5,7 @@
 import type { ReceiverFactory } from '../../src/component.js';
 import { tykRedisConfigSchema, type TykRedisConfig } from './config.js';
 import { TykRedisReceiver } from './tyk_redis.js';
+import { openDemoWriter } from './demo.js';
 import { openDeadLetters } from './dead-letters.js';
 
 /** Factory of the `tyk_redis` receiver. */
@@ -15,5 +16,6 @@ export const tykRedisReceiverFactory: ReceiverFactory<TykRedisConfig> = {
   configSchema: tykRedisConfigSchema,
   shutdownWaits: (config) => [{ path: ['shutdown_timeout'], ms: config.shutdown_timeout }],
   create: (ctx, config, next) => new TykRedisReceiver(ctx, config, next),
+  demo: openDemoWriter,
   openDeadLetters,
 };

@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Dashboard } from '@grafana/schema';
-import type { Io } from '../cli.js';
+import type { Command, Io } from './io.js';
 import { loadConfigFile, type ResolvedConfig } from '../config/load.js';
 import { formatProblem } from '../errors.js';
 import { factories } from '../registry.js';
@@ -89,3 +89,10 @@ export async function runDashboards(args: string[], io: Io): Promise<number> {
   if (result.config.shared.slos.length === 0) io.err('note: no slos in the config: no SLO dashboard written');
   return 0;
 }
+
+/** The `dashboards` command. */
+export const dashboardsCommand: Command = {
+  summary: 'write Grafana dashboards (APIs, SLOs, agent) for the config to a directory',
+  usage: DASHBOARDS_USAGE,
+  run: runDashboards,
+};

@@ -17,7 +17,7 @@ import type { DeadLetterEntry, DeadLetterStore, ReceiverFactory } from '../compo
 import { loadConfigFile } from '../config/load.js';
 import { parseDuration } from '../config/schema.js';
 import { formatProblem } from '../errors.js';
-import type { Io } from '../cli.js';
+import type { Command, Io } from './io.js';
 
 /** Usage line of the command. */
 export const DEAD_LETTERS_USAGE =
@@ -173,3 +173,10 @@ async function purge(entries: readonly DeadLetterEntry[], store: DeadLetterStore
   if (!json) io.out(`purged ${purged} entr${purged === 1 ? 'y' : 'ies'} from ${store.describe}`);
   return 0;
 }
+
+/** The `dead-letters` command. */
+export const deadLettersCommand: Command = {
+  summary: 'list, show, replay or purge the records a receiver could not decode',
+  usage: DEAD_LETTERS_USAGE,
+  run: runDeadLetters,
+};

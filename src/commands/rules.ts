@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { rename, writeFile } from 'node:fs/promises';
 import { stringify } from 'yaml';
-import type { Io } from '../cli.js';
+import type { Command, Io } from './io.js';
 import { loadConfigFile } from '../config/load.js';
 import { formatProblem } from '../errors.js';
 import { factories } from '../registry.js';
@@ -92,3 +92,10 @@ export async function runRules(args: string[], io: Io): Promise<number> {
   io.err(`wrote ${rules.groups[0]?.rules.length ?? 0} agent alerting rule(s) to ${values.out}`);
   return 0;
 }
+
+/** The `rules` command. */
+export const rulesCommand: Command = {
+  summary: 'write Prometheus alerting rules for the agent itself (--agent): down, not ready, backlog, lag, refused, exporters',
+  usage: RULES_USAGE,
+  run: runRules,
+};

@@ -5,14 +5,14 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import type { ConfigProblem } from '../errors.js';
 import { ConfigError } from '../errors.js';
 import type { ComponentKind, Factory, ProcessorSignature } from '../component.js';
 import type { Signal } from '../model.js';
 import { expandEnv } from './env.js';
-import { duration, encodeConfig, hostPort, secret } from './schema.js';
+import { parseConfigYaml } from './yaml.js';
+import { duration, encodeConfig, hostPort, maskCredentials, secret } from './schema.js';
 import { configErrorMap, formatPath, issuesToProblems, showValue, suggest } from './problems.js';
 import { buildSharedConfig, sharedSectionChecks, sharedSectionSchemas, type SharedConfig } from './shared.js';
 import { checkShutdownWaits, planPipelines } from '../graph-plan.js';
@@ -173,7 +173,10 @@ export function parseWithProblems<T>(
   return { value: undefined, problems: issuesToProblems(r.error.issues, prefix, (p) => shapeOf(schema, p)) };
 }
 
-/** Validates config text. `file` is only used in messages; `dir` resolves relative paths. */
+/**
+ * Validates config text. `file` is only used in messages; `dir` resolves relative paths. No problem or
+ * warning carries URL credentials (`http://user:pass@host` prints as `http://<redacted>@host`).
+ */
 export function loadConfigText(
   text: string,
   file: string,
@@ -181,19 +184,28 @@ export function loadConfigText(
   env: Readonly<Record<string, string | undefined>> = process.env,
   dir: string = process.cwd(),
 ): LoadResult {
+  const r = loadUnmasked(text, file, factories, env, dir);
+  const mask = (p: ConfigProblem): ConfigProblem => ({
+    ...p,
+    message: maskCredentials(p.message),
+    ...(p.got === undefined ? {} : { got: maskCredentials(p.got) }),
+  });
+  return { config: r.config, problems: r.problems.map(mask), warnings: r.warnings.map(mask) };
+}
+
+function loadUnmasked(
+  text: string,
+  file: string,
+  factories: readonly Factory[],
+  env: Readonly<Record<string, string | undefined>>,
+  dir: string,
+): LoadResult {
   const problems: ConfigProblem[] = [];
   const warnings: ConfigProblem[] = [];
 
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
-  if (doc.errors.length > 0) {
-    for (const e of doc.errors) {
-      const pos = e.linePos?.[0];
-      const first = (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, '');
-      problems.push({ path: pos ? `line ${pos.line}, column ${pos.col}` : '', message: `invalid YAML: ${first}` });
-    }
-    return { config: undefined, problems, warnings };
-  }
-  const raw: unknown = doc.toJS() ?? {};
+  const yaml = parseConfigYaml(text);
+  if (!yaml.ok) return { config: undefined, problems: [yaml.problem], warnings };
+  const raw = yaml.value;
   const expanded = expandEnv(raw, env);
   // A value whose expansion failed is reported once, by the expansion problem, not again by its schema.
   const expansionFailed = new Set<string>();
@@ -265,7 +277,7 @@ export function loadConfigText(
   // partly invalid, so one run reports everything.
   const validComponents = new Map([...components].filter(([, c]) => c.valid));
   for (const check of Object.values(sharedSectionChecks)) {
-    problems.push(...check({ components: validComponents, sections: sharedValues, raw: rootMap }));
+    problems.push(...check({ components: validComponents, factories, sections: sharedValues, raw: rootMap }));
   }
 
   // Service. Pipelines are checked even when another part of `service` is invalid, so one run reports all.

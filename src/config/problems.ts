@@ -4,7 +4,7 @@
  */
 import type { core } from 'zod';
 import type { ConfigProblem } from '../errors.js';
-import { isSecretPath, REDACTED } from './schema.js';
+import { isSecretPath, maskCredentials, REDACTED } from './schema.js';
 
 type Issue = core.$ZodIssue;
 type PathKey = string | number;
@@ -30,6 +30,7 @@ export function showValue(value: unknown, path: readonly PathKey[]): string | un
     text = String(value);
   }
   if (isSecretPath(path)) text = '<object with secrets>';
+  text = maskCredentials(text);
   return text.length > 120 ? `${text.slice(0, 117)}...` : text;
 }
 

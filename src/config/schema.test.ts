@@ -1,7 +1,7 @@
 /** Building blocks of config parsing: durations, host:port, secrets, ${env:…} expansion. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatDuration, isSecretPath, parseDuration, parseHostPort, redactSecrets, REDACTED, uniqueEnumList } from './schema.js';
+import { formatDuration, isSecretPath, parseDuration, parseHostPort, redactSecrets, maskCredentials, REDACTED, uniqueEnumList } from './schema.js';
 import { parseWithProblems } from './load.js';
 import { expandEnv } from './env.js';
 
@@ -43,6 +43,19 @@ describe('secrets', () => {
   it('redacts every secret in a printed config, keeping empty values visible', () => {
     const out = redactSecrets({ r: { password: 'p', username: 'u', empty_password: '' }, e: { headers: { 'x-key': 'k', other: 'v' } } });
     assert.deepEqual(out, { r: { password: REDACTED, username: 'u', empty_password: '' }, e: { headers: { 'x-key': REDACTED, other: REDACTED } } });
+  });
+
+  it('masks the userinfo of every URL, and connection strings whole', () => {
+    const out = redactSecrets({
+      r: { endpoint: 'redis://:hunter2@redis:6379/0', sentinels: ['rediss://u:p%40ss@s1:26379', 'plain:26379'] },
+      d: { connection_string: 'host=db user=pump password=hunter2', dsn: 'postgres://x@db/y', url: 'https://h/p?q=a@b' },
+    });
+    assert.deepEqual(out, {
+      r: { endpoint: `redis://${REDACTED}@redis:6379/0`, sentinels: [`rediss://${REDACTED}@s1:26379`, 'plain:26379'] },
+      d: { connection_string: REDACTED, dsn: REDACTED, url: 'https://h/p?q=a@b' },
+    });
+    assert.equal(maskCredentials('see http://a:b@h:1/x and redis://:p@w@d@h2 (got "https://t@h3")'), `see http://${REDACTED}@h:1/x and redis://${REDACTED}@h2 (got "https://${REDACTED}@h3")`);
+    assert.equal(maskCredentials('user@example.com has no scheme'), 'user@example.com has no scheme');
   });
 });
 

@@ -36,9 +36,16 @@ export function formatDuration(ms: number): string {
 }
 
 /**
+ * The longest delay a Node.js timer takes (2³¹−1 ms, about 24.8 days): a longer one fires after 1 ms
+ * with a `TimeoutOverflowWarning`. Every duration is capped at it, and so is a server's `Retry-After`.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
  * A duration string (`500ms`, `1s`, `5m`, `30d`), parsed to **milliseconds**. Bare numbers are refused,
- * as in the Collector, because their unit would be a guess. It is a codec: `schema.encode(config)` turns
- * the milliseconds back into a duration string (for `validate --print`).
+ * as in the Collector, because their unit would be a guess. At most `max`, and never more than
+ * {@link MAX_TIMER_MS}. It is a codec: `schema.encode(config)` turns the milliseconds back into a
+ * duration string (for `validate --print`).
  */
 export function duration(opts: { min?: number; max?: number } = {}) {
   return z.codec(z.string({ error: 'must be a duration such as 500ms, 1s or 5m' }), z.number(), {
@@ -52,8 +59,12 @@ export function duration(opts: { min?: number; max?: number } = {}) {
         ctx.issues.push({ code: 'custom', message: `must be at least ${formatDuration(opts.min)}`, input: text });
         return z.NEVER;
       }
-      if (opts.max !== undefined && ms > opts.max) {
+      if (opts.max !== undefined && opts.max < MAX_TIMER_MS && ms > opts.max) {
         ctx.issues.push({ code: 'custom', message: `must be at most ${formatDuration(opts.max)}`, input: text });
+        return z.NEVER;
+      }
+      if (ms > MAX_TIMER_MS) {
+        ctx.issues.push({ code: 'custom', message: `must be at most ${MAX_TIMER_MS}ms (about 24.8 days, the longest timer Node.js supports)`, input: text });
         return z.NEVER;
       }
       return ms;
@@ -90,9 +101,12 @@ export function secret() {
   });
 }
 
-const SECRET_KEY = /(^|_)(password|passwd|token|api_?key|secret|authorization|auth|connection_string)$/i;
+const SECRET_KEY = /(^|_)(password|passwd|token|api_?key|secret|authorization|auth|connection_?string|conn_?str|dsn)$/i;
 
-/** Whether a config path points at a secret: a key named like a password/token/api_key, or any `headers` value. */
+/**
+ * Whether a config path points at a secret: a key named like a password/token/api_key or a connection
+ * string (`connection_string`, `dsn`), or any `headers` value.
+ */
 export function isSecretPath(path: readonly (string | number)[]): boolean {
   for (let i = 0; i < path.length; i++) {
     const key = path[i];
@@ -106,8 +120,20 @@ export function isSecretPath(path: readonly (string | number)[]): boolean {
 /** The placeholder printed instead of a secret. */
 export const REDACTED = '<redacted>';
 
-/** Returns a deep copy of `value` with every secret (by `isSecretPath`) replaced by `<redacted>`. */
+// `scheme://userinfo@` — greedy up to the last `@` before the path, so a password holding `@` is masked whole.
+const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#"'`<>]*@/gi;
+
+/** Masks the userinfo of every URL in `text`: `redis://u:p@h` → `redis://<redacted>@h`. */
+export function maskCredentials(text: string): string {
+  return text.includes('@') ? text.replace(URL_USERINFO, `$1${REDACTED}@`) : text;
+}
+
+/**
+ * Returns a deep copy of `value` with every secret (by `isSecretPath`) replaced by `<redacted>`, and the
+ * userinfo of every URL (`redis://:password@host`) masked.
+ */
 export function redactSecrets(value: unknown, path: (string | number)[] = []): unknown {
+  if (typeof value === 'string') return maskCredentials(value);
   if (Array.isArray(value)) return value.map((v, i) => redactSecrets(v, [...path, i]));
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};

@@ -130,11 +130,11 @@ export function agentRules(m: MetricNames, o: AgentRulesOptions = DEFAULT_AGENT_
     }),
     alert(o, 'TykOtelPumpExporterDropping', `sum by (${byExporter}, ${LABELS.reason}) (increase(${a.exporterDropped}[10m])) > 0`, 0, 'ticket', {
       summary: 'Exporter {{ $labels.exporter }} dropped items ({{ $labels.reason }})',
-      description: 'The exporter gave up on items in the last 10 minutes (queue full, retries exhausted, or rejected by the destination).',
+      description: 'The exporter lost items for good in the last 10 minutes (refused by the destination, undeliverable datagrams, lines too long). What it hands back as retryable is not counted here: see TykOtelPumpRecordsUndeliverable.',
       runbook: [
-        'queue_full: the destination is slower than the drain; raise sending_queue.queue_size or enable the disk spool.',
-        'retry_exhausted: the destination was down longer than retry_on_failure.max_elapsed_time.',
         'permanent_error / rejected_by_endpoint: the destination refuses the data; read the exporter logs.',
+        'A socket error reason (statsd, dogstatsd): the StatsD agent is unreachable; UDP is never retried.',
+        'line_too_long: raise max_packet_bytes or trim the tags.',
       ],
     }),
   ];

@@ -1,12 +1,12 @@
 /**
  * The Prometheus names the dashboards and agent alerts query, derived from the code that emits them: the
- * `sli` processor's metric list (`processors/sli/config.ts`), the SLO rules' names (`src/slo/promql.ts`,
- * `src/slo/rules.ts`), and the `prometheus` exporter's OTel → Prometheus naming. A renamed metric therefore
- * renames the query, and the end-to-end test (every query against a real Prometheus scraping a real agent)
- * catches anything that still drifts.
+ * `sli` processor's metric names (types of `processors/sli/config.ts`), the SLO rules' names
+ * (`src/slo/promql.ts`, `src/slo/rules.ts`), and the OTel → Prometheus naming the `prometheus` exporter
+ * uses (`src/prometheus-naming.ts`). A renamed metric renames the query or fails the type-check, and the
+ * end-to-end test (every query against a real Prometheus scraping a real agent) catches what still drifts.
  */
-import { prometheusName, type NameKind } from '../../exporters/prometheus/naming.js';
-import { TYK_PUMP_METRICS, type SliMetric } from '../../processors/sli/config.js';
+import { prometheusName, type NameKind } from '../prometheus-naming.js';
+import type { SliMetric, TykPumpMetric } from '../../processors/sli/config.js';
 import { PROM_LABELS, PROM_METRICS } from '../slo/promql.js';
 
 /** Which Prometheus names to use: the `prometheus` exporter's namespace and the self-telemetry prefix. */
@@ -57,7 +57,10 @@ export function metricNames(o: NameOptions) {
   const ns = o.namespace === '' ? '' : `${o.namespace}_`;
   const self = (what: string, _unit: string, kind: NameKind) => selfTelemetryName(`${o.telemetryPrefix}.${what}`, kind);
   const receiver = (what: string, unit: string, kind: NameKind) => self(`receiver.${what}`, unit, kind);
-  const [tykStatus, tykStatusPerPath, , , tykLatency] = TYK_PUMP_METRICS;
+  // Typed by the sli processor's list of Tyk Pump families: a renamed family fails the type-check here.
+  const tykStatus: TykPumpMetric = 'tyk_http_status';
+  const tykStatusPerPath: TykPumpMetric = 'tyk_http_status_per_path';
+  const tykLatency: TykPumpMetric = 'tyk_latency';
   return {
     requests: `${ns}${PROM_METRICS.requests}`,
     durationBucket: `${ns}${PROM_METRICS.durationBucket}`,

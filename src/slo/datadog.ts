@@ -4,10 +4,11 @@
  * and threshold counts on the `<ns>.request.duration.total` distribution for latency
  * (`count(v: v<=0.25):…` — needs percentiles/threshold queries enabled on that metric in Datadog).
  *
- * The exporter's settings are read structurally from the resolved config (components never import each
- * other): `namespace`, `tag_set`, `latencies`, `duration_unit`, `error_definition`.
+ * The exporter's settings are read through its exported config type (`namespace`, `tag_set`, `latencies`,
+ * `duration_unit`, `error_definition`), so renaming one of them breaks the type-check here.
  */
-import { compileErrorDefinition, type ErrorDefinition, type ErrorDefinitionConfig } from '../error-definition.js';
+import type { DogStatsdConfig } from '../../exporters/dogstatsd/config.js';
+import { compileErrorDefinition, type ErrorDefinition } from '../error-definition.js';
 import { badStatusCodes, sameErrorDefinition, type Slo } from './definition.js';
 import { round12, type SloPeriod } from './windows.js';
 
@@ -21,30 +22,14 @@ export interface DogStatsdView {
   readonly errorDefinition: ErrorDefinition;
 }
 
-/** The exporter's defaults (used when the config has no dogstatsd exporter). */
-export function defaultDogStatsdView(errorDefinition: ErrorDefinition): DogStatsdView {
-  return {
-    namespace: 'tyk',
-    tagSet: ['api_id', 'api_name', 'org_id', 'method', 'status_code', 'status_class', 'route'],
-    latencies: ['total', 'upstream', 'gateway'],
-    durationUnit: 'seconds',
-    errorDefinition,
-  };
-}
-
 /** Reads a `dogstatsd` exporter config (parsed, defaults applied) into a view. */
-export function dogStatsdView(config: unknown, topLevel: ErrorDefinition): DogStatsdView {
-  const c = (config ?? {}) as {
-    namespace?: string; tag_set?: readonly string[]; latencies?: readonly string[];
-    duration_unit?: 'seconds' | 'milliseconds'; error_definition?: ErrorDefinitionConfig;
-  };
-  const d = defaultDogStatsdView(topLevel);
+export function dogStatsdView(config: DogStatsdConfig, topLevel: ErrorDefinition): DogStatsdView {
   return {
-    namespace: c.namespace ?? d.namespace,
-    tagSet: c.tag_set ?? d.tagSet,
-    latencies: c.latencies ?? d.latencies,
-    durationUnit: c.duration_unit ?? d.durationUnit,
-    errorDefinition: c.error_definition ? compileErrorDefinition(c.error_definition) : topLevel,
+    namespace: config.namespace,
+    tagSet: config.tag_set,
+    latencies: config.latencies,
+    durationUnit: config.duration_unit,
+    errorDefinition: config.error_definition ? compileErrorDefinition(config.error_definition) : topLevel,
   };
 }
 

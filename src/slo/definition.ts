@@ -10,16 +10,10 @@ import { z } from 'zod';
 import type { ConfigProblem } from '../errors.js';
 import { compileErrorDefinition, errorDefinitionSchema, type ErrorDefinition } from '../error-definition.js';
 import { HTTP_METHODS } from '../record-fields.js';
+import type { Factory } from '../component.js';
+import type { HttpAttribute, SliMetric } from '../../processors/sli/config.js';
+import { configsOf, defaultConfigOf, type ComponentView } from './components.js';
 import { errorBudget, objectiveRatio, periodDays, periodWindow, SLO_PERIODS, type SloPeriod, type SloWindow } from './windows.js';
-
-/**
- * Default bucket boundaries (seconds) of the `sli` processor's duration histograms — the agreed
- * semantic-conventions list. A latency threshold must be one of these unless the `sli` processor
- * configures its own `buckets`.
- */
-export const DEFAULT_LATENCY_BUCKETS_SECONDS: readonly number[] = Object.freeze([
-  0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
-]);
 
 
 const SLO_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -266,22 +260,17 @@ export function resolveSlos(configs: readonly SloConfig[], globalErrors: ErrorDe
 /** What a cross-section check sees of the rest of the validated config. */
 export interface CrossCheckInput {
   /** Every validated component, by id. */
-  readonly components: ReadonlyMap<string, { readonly kind: string; readonly type: string; readonly config: unknown }>;
+  readonly components: ReadonlyMap<string, ComponentView>;
+  /** The registered factories (for the defaults of a component that is not configured). */
+  readonly factories: readonly Factory[];
   /** Every parsed shared section, by YAML key (undefined where the section itself was invalid). */
   readonly sections: Readonly<Record<string, unknown>>;
   /** The raw top-level sections (after `${env:…}` expansion), to check the valid parts of an invalid section. */
   readonly raw: Readonly<Record<string, unknown>>;
 }
 
-/** The parts of an `sli` processor config the SLO engine depends on (read structurally: components never import each other). */
-interface SliProcessorView {
-  readonly buckets?: readonly number[];
-  readonly attributes?: readonly string[];
-  readonly disabled_metrics?: readonly string[];
-}
-
 /** Selector fields → the metric attribute they filter on. */
-const SELECTOR_ATTRIBUTE: Readonly<Record<keyof SloConfig['selector'], string>> = {
+const SELECTOR_ATTRIBUTE: Readonly<Record<keyof SloConfig['selector'], HttpAttribute>> = {
   api_ids: 'tyk.api.id',
   api_names: 'tyk.api.name',
   org_ids: 'tyk.org.id',
@@ -304,11 +293,12 @@ export function crossCheckSlos(input: CrossCheckInput): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const parsed = input.sections['slos'] as readonly SloConfig[] | undefined;
   const slos: readonly (SloConfig | undefined)[] = parsed ?? validItems(input.raw['slos']);
-  const slis = [...input.components].filter(([, c]) => c.kind === 'processor' && c.type === 'sli');
+  const slis = configsOf(input.components, 'processor/sli');
+  const defaults = defaultConfigOf(input.factories, 'processor/sli');
   const bucketSets =
     slis.length > 0
-      ? slis.map(([id, c]) => ({ id, buckets: (c.config as SliProcessorView).buckets ?? DEFAULT_LATENCY_BUCKETS_SECONDS }))
-      : [{ id: '', buckets: DEFAULT_LATENCY_BUCKETS_SECONDS }];
+      ? slis.map(([id, c]) => ({ id, buckets: c.buckets }))
+      : defaults ? [{ id: '', buckets: defaults.buckets }] : [];
 
   slos.forEach((slo, i) => {
     if (slo === undefined) return;
@@ -325,18 +315,17 @@ export function crossCheckSlos(input: CrossCheckInput): ConfigProblem[] {
         }
       }
     }
-    for (const [id, c] of slis) {
-      const view = c.config as SliProcessorView;
-      for (const [field, attribute] of Object.entries(SELECTOR_ATTRIBUTE) as [keyof SloConfig['selector'], string][]) {
-        if (slo.selector[field].length > 0 && view.attributes && !view.attributes.includes(attribute)) {
+    for (const [id, view] of slis) {
+      for (const [field, attribute] of Object.entries(SELECTOR_ATTRIBUTE) as [keyof SloConfig['selector'], HttpAttribute][]) {
+        if (slo.selector[field].length > 0 && !view.attributes.includes(attribute)) {
           problems.push({
             path: `slos[${i}]::selector::${field}`,
             message: `needs the ${attribute} attribute on the metrics, but processors::${id}::attributes does not include it`,
           });
         }
       }
-      const metric = slo.sli.type === 'latency' ? 'http.server.request.duration' : 'tyk.api.requests';
-      if (view.disabled_metrics?.includes(metric)) {
+      const metric: SliMetric = slo.sli.type === 'latency' ? 'http.server.request.duration' : 'tyk.api.requests';
+      if (view.disabled_metrics.includes(metric)) {
         problems.push({
           path: `slos[${i}]::sli::type`,
           message: `${slo.sli.type === 'availability' ? 'an' : 'a'} ${slo.sli.type} SLI is computed from ${metric}, but processors::${id}::disabled_metrics disables it`,
@@ -348,10 +337,8 @@ export function crossCheckSlos(input: CrossCheckInput): ConfigProblem[] {
   // Names as written, so an SLO that is itself invalid is not reported again as unknown here.
   const rawList: readonly unknown[] = Array.isArray(input.raw['slos']) ? (input.raw['slos'] as unknown[]) : [];
   const names = new Set(parsed ? parsed.map((s) => s.name) : rawList.map((s) => (s as { name?: unknown } | null)?.name).filter((n): n is string => typeof n === 'string'));
-  for (const [id, c] of input.components) {
-    if (c.kind !== 'processor' || c.type !== 'slo') continue;
-    const listed = (c.config as { slos?: readonly string[] }).slos ?? [];
-    listed.forEach((name, j) => {
+  for (const [id, c] of configsOf(input.components, 'processor/slo')) {
+    c.slos.forEach((name, j) => {
       if (!names.has(name)) {
         problems.push({
           path: `processors::${id}::slos[${j}]`,

@@ -3,7 +3,7 @@
  * config → the gateway fixtures' real wire bytes in a real Redis → a scrape of the pump's listen_address.
  * The families, label names and label values a Tyk Pump user scrapes are computed here from the fixtures'
  * expected values with Tyk Pump's rules (pump `pumps/prometheus.go`), never from our code, and the scrape
- * goes through `promtool check metrics`.
+ * goes through `promtool check metrics`. The pump has the custom_metrics of Tyk's SLO demo.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -30,7 +30,13 @@ const TYK_LABELS: Readonly<Record<string, readonly string[]>> = {
   tyk_http_status_per_key: ['code', 'key'],
   tyk_http_status_per_oauth_client: ['code', 'client_id'],
   tyk_latency: ['type', 'api'],
+  // custom_metrics, as Tyk's SLO demo defines them: label names as configured, histograms with type first.
+  tyk_http_requests_total: ['response_code', 'api_name', 'method', 'api_key', 'alias', 'path'],
+  tyk_http_latency: ['type', 'response_code', 'api_name'],
 };
+
+/** Tyk's obfuscate_api_keys: "****" + the last 4 characters, "--" for 4 or fewer. */
+const obfuscate = (key: string): string => (key.length > 4 ? `****${key.slice(-4)}` : '--');
 
 interface Sample {
   readonly name: string;
@@ -93,7 +99,19 @@ describe('convert → agent → Prometheus scrape, as a Tyk Pump user sees it', 
       purge_delay: 1,
       dont_purge_uptime_data: true,
       health_check_endpoint_port: health,
-      pumps: { prometheus: { type: 'prometheus', meta: { listen_address: `127.0.0.1:${listen}`, path: '/metrics' } } },
+      pumps: {
+        prometheus: {
+          type: 'prometheus',
+          meta: {
+            listen_address: `127.0.0.1:${listen}`,
+            path: '/metrics',
+            custom_metrics: [
+              { name: 'tyk_http_requests_total', description: 'Total of API requests', metric_type: 'counter', obfuscate_api_keys: true, labels: ['response_code', 'api_name', 'method', 'api_key', 'alias', 'path'] },
+              { name: 'tyk_http_latency', description: 'Latency of API requests', metric_type: 'histogram', labels: ['type', 'response_code', 'api_name'] },
+            ],
+          },
+        },
+      },
     };
     const result = convert(JSON.stringify(pumpConf), {});
     // The health port is Tyk's (all interfaces); the test keeps it on loopback.
@@ -144,6 +162,22 @@ describe('convert → agent → Prometheus scrape, as a Tyk Pump user sees it', 
       const want = HTTP.filter((f) => e(f, 'api_id') === api).reduce((a, f) => a + (f.expected['request_time'] as number), 0);
       assert.equal(sums.get(`total|${api}`), want, `tyk_latency_sum{type="total",api="${api}"}`);
     }
+    // Custom metrics: the counter per its labels (path "unknown" when untracked, keys obfuscated), the
+    // histogram observing the request time under type="total".
+    assert.deepEqual(
+      byLabels(samples, 'tyk_http_requests_total', TYK_LABELS['tyk_http_requests_total'] ?? []),
+      tally(HTTP, (f) => [e(f, 'response_code'), e(f, 'api_name'), e(f, 'method'), obfuscate(e(f, 'api_key')), e(f, 'alias'), f.expected['track_path'] === true ? e(f, 'path') : 'unknown'].join('|')),
+    );
+    assert.deepEqual(
+      byLabels(samples, 'tyk_http_latency_count', ['type', 'response_code', 'api_name']),
+      tally(HTTP, (f) => `total|${e(f, 'response_code')}|${e(f, 'api_name')}`),
+    );
+    const customSums = byLabels(samples, 'tyk_http_latency_sum', ['type', 'response_code', 'api_name']);
+    for (const [k, want] of [...tally(HTTP, (f) => `total|${e(f, 'response_code')}|${e(f, 'api_name')}`).keys()].map((k) => [k, HTTP.filter((f) => `total|${e(f, 'response_code')}|${e(f, 'api_name')}` === k).reduce((a, f) => a + (f.expected['request_time'] as number), 0)] as const)) {
+      assert.equal(customSums.get(k), want, `tyk_http_latency_sum{${k}}`);
+    }
+    assert.match(await (await fetch(metricsUrl)).text(), /^# HELP tyk_http_requests_total Total of API requests$/m, 'description became the HELP text');
+
     // Tyk's default buckets (ms).
     const les = new Set(samples.filter((s) => s.name === 'tyk_latency_bucket').map((s) => s.labels['le']));
     assert.deepEqual([...les].sort((a, b) => Number(a) - Number(b)), ['1', '2', '5', '7', '10', '15', '20', '25', '30', '40', '50', '60', '70', '80', '90', '100', '200', '300', '400', '500', '1000', '2000', '5000', '10000', '30000', '60000', '+Inf']);

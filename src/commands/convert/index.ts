@@ -7,7 +7,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Command, Io } from '../../cli.js';
+import type { Command, Io } from '../io.js';
 import { loadConfigText } from '../../config/load.js';
 import { formatProblem } from '../../errors.js';
 import { factories } from '../../registry.js';

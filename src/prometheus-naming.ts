@@ -5,6 +5,9 @@
  * word (`s` → `seconds`, `By` → `bytes`, `{request}` dropped, `1` → nothing), `_ratio` for gauges of unit
  * `1`, `_total` for monotonic sums; then the namespace. The OTel JS serializer adds no unit suffix, so we
  * hand it names already translated.
+ *
+ * In core, not in the exporter's folder, because the generated dashboards and alert rules (`src/mixin/`)
+ * must name metrics exactly as the exporter does.
  */
 
 const UNITS: Readonly<Record<string, string>> = {

@@ -7,20 +7,15 @@
  */
 import { parseArgs } from 'node:util';
 import { rename, writeFile } from 'node:fs/promises';
-import type { Io } from '../cli.js';
-import { loadConfigFile, type ResolvedConfig } from '../config/load.js';
-import { compileErrorDefinition, type ErrorDefinition, type ErrorDefinitionConfig } from '../error-definition.js';
-import { formatProblem } from '../errors.js';
+import type { ResolvedConfig } from '../config/load.js';
+import { compileErrorDefinition, type ErrorDefinition } from '../error-definition.js';
 import { factories } from '../registry.js';
 import { VERSION } from '../version.js';
-import { sameErrorDefinition, type Slo } from './definition.js';
-import { countRules, generateRules, renderRules } from './rules.js';
-import { datadogSlos, defaultDogStatsdView, dogStatsdView } from './datadog.js';
-
-
-function componentsOf(config: ResolvedConfig, kind: string, type: string): [string, unknown][] {
-  return [...config.components.values()].filter((c) => c.kind === kind && c.type === type).map((c) => [c.id, c.config]);
-}
+import { configsOf, defaultConfigOf } from '../slo/components.js';
+import { sameErrorDefinition, type Slo } from '../slo/definition.js';
+import { countRules, generateRules, renderRules } from '../slo/rules.js';
+import { datadogSlos, dogStatsdView } from '../slo/datadog.js';
+import { CONFIG_OPTION, loadConfig, type Command, type Io } from './io.js';
 
 /**
  * The error definition the metrics' `error_type` was computed with: the `sli` processors' (their override,
@@ -28,10 +23,9 @@ function componentsOf(config: ResolvedConfig, kind: string, type: string): [stri
  * explicit status-code regex for every SLO.
  */
 function metricsErrorDefinition(config: ResolvedConfig): ErrorDefinition | undefined {
-  const defs = componentsOf(config, 'processor', 'sli').map(([, c]) => {
-    const own = (c as { error_definition?: ErrorDefinitionConfig }).error_definition;
-    return own ? compileErrorDefinition(own) : config.shared.errorDefinition;
-  });
+  const defs = configsOf(config.components, 'processor/sli').map(([, c]) =>
+    c.error_definition ? compileErrorDefinition(c.error_definition) : config.shared.errorDefinition,
+  );
   if (defs.length === 0) return config.shared.errorDefinition;
   const [first, ...rest] = defs as [ErrorDefinition, ...ErrorDefinition[]];
   return rest.every((d) => sameErrorDefinition(first, d)) ? first : undefined;
@@ -49,11 +43,11 @@ async function output(text: string, out: string | undefined, io: Io): Promise<vo
 }
 
 /** Runs `slo-rules`; returns the exit code (0 written, 1 invalid config or an SLO that cannot be expressed, 2 usage). */
-export async function runSloRules(args: string[], io: Io): Promise<number> {
+async function runSloRules(args: string[], io: Io): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
-      config: { type: 'string', short: 'c', default: './otel-config.yaml' },
+      ...CONFIG_OPTION,
       out: { type: 'string', short: 'o' },
       format: { type: 'string', default: 'prometheus' },
       slo: { type: 'string', multiple: true },
@@ -67,11 +61,8 @@ export async function runSloRules(args: string[], io: Io): Promise<number> {
     return 2;
   }
   const file = values.config;
-  const result = await loadConfigFile(file, factories);
-  for (const w of result.warnings) io.err(`warning: ${formatProblem(file, w)}`);
-  for (const p of result.problems) io.err(formatProblem(file, p));
-  if (!result.config) return 1;
-  const config = result.config;
+  const config = await loadConfig(file, io);
+  if (!config) return 1;
 
   let slos: readonly Slo[] = config.shared.slos;
   if (slos.length === 0) {
@@ -89,10 +80,15 @@ export async function runSloRules(args: string[], io: Io): Promise<number> {
   }
 
   if (format === 'datadog') {
-    const exporters = componentsOf(config, 'exporter', 'dogstatsd');
+    const exporters = configsOf(config.components, 'exporter/dogstatsd');
     if (exporters.length === 0) io.err('warning: no dogstatsd exporter in the config: using its defaults (namespace tyk, seconds, default tags)');
     else if (exporters.length > 1) io.err(`warning: several dogstatsd exporters: using ${exporters[0]?.[0] ?? ''}`);
-    const view = exporters.length > 0 ? dogStatsdView(exporters[0]?.[1], config.shared.errorDefinition) : defaultDogStatsdView(config.shared.errorDefinition);
+    const dogstatsd = exporters[0]?.[1] ?? defaultConfigOf(factories, 'exporter/dogstatsd');
+    if (!dogstatsd) {
+      io.err('slo-rules: this build has no dogstatsd exporter');
+      return 1;
+    }
+    const view = dogStatsdView(dogstatsd, config.shared.errorDefinition);
     const r = datadogSlos(slos, view);
     for (const w of r.warnings) io.err(`warning: ${w}`);
     for (const p of r.problems) io.err(`${file}: slos: ${p}`);
@@ -104,14 +100,14 @@ export async function runSloRules(args: string[], io: Io): Promise<number> {
 
   let namespace = values.namespace;
   if (namespace === undefined) {
-    const namespaces = [...new Set(componentsOf(config, 'exporter', 'prometheus').map(([, c]) => (c as { namespace?: string }).namespace ?? ''))];
+    const namespaces = [...new Set(configsOf(config.components, 'exporter/prometheus').map(([, c]) => c.namespace))];
     if (namespaces.length > 1) {
       io.err(`${file}: the prometheus exporters use different namespaces (${namespaces.map((n) => JSON.stringify(n)).join(', ')}): choose one with --namespace`);
       return 1;
     }
     namespace = namespaces[0] ?? '';
   }
-  if (componentsOf(config, 'processor', 'sli').length === 0) {
+  if (configsOf(config.components, 'processor/sli').length === 0) {
     io.err('warning: no sli processor in the config: the rules query the metrics it would produce (tyk_api_requests_total, http_server_request_duration_seconds_*)');
   }
   const rules = generateRules(slos, { metricsErrorDefinition: metricsErrorDefinition(config), version: `tyk-otel-pump-${VERSION}`, namespace });
@@ -122,3 +118,10 @@ export async function runSloRules(args: string[], io: Io): Promise<number> {
   }
   return 0;
 }
+
+/** The `slo-rules` command. */
+export const sloRulesCommand: Command = {
+  summary: 'write Prometheus alert rules (or Datadog SLOs with --format datadog) for the slos section',
+  usage: 'slo-rules [--config FILE] [--out FILE] [--format prometheus|datadog] [--slo NAME]...',
+  run: runSloRules,
+};

