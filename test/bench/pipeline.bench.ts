@@ -366,6 +366,9 @@ function diverseRecords(distinct: number): Buffer[] {
     o['ListenPath'] = `/svc${api}/`;
     o['Method'] = methods[Math.floor(i / 400) % 5];
     o['ResponseCode'] = Math.floor(i / 2000) % 2 === 0 ? 200 : 503;
+    // msgpackr writes Go's zero time (seconds beyond int32) as a float64, which the decoder's fast path
+    // refuses (the gateway writes an integer): every record would take the tolerant slow path.
+    o['ExpireAt'] = o['TimeStamp'];
     out.push(packr.pack(o));
   }
   return out;
