@@ -14,6 +14,10 @@
  * also reads them through one real scrape of /metrics after the clock stopped (its peak RSS is reported
  * separately: a scrape of ~300 SLI series is ~6 MB of text).
  *
+ * Two claim floors run on the same Redis, records and chunk: the receiver's own claim and Tyk Pump's
+ * `MULTI LRANGE/LTRIM`; the ratio of ours to them is printed first. A second data set has high path
+ * diversity (see {@link diverseRecords}); ours reports the time and size of one scrape and its idle RSS.
+ *
  * Variants are entries of {@link VARIANTS}: add one by writing a `(job) => Promise<Outcome>` for it (done
  * when every HTTP record of the job is reflected in what it exports).
  * `BENCH_N` (default 1 000 000), `BENCH_REPEATS` (default 2).
