@@ -6,7 +6,9 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { unpack } from 'msgpackr';
 import { join } from 'node:path';
@@ -64,12 +66,24 @@ async function groupInfo(redis: TestRedis, stream: string): Promise<Map<string, 
   return out;
 }
 
+/** Sum of every sample of a self-telemetry metric whose name contains `name`. */
 async function metric(agent: RunningAgent, name: string): Promise<number> {
   const text = await (await fetch(`${agent.telemetryUrl}/metrics`)).text();
   let sum = 0;
-  for (const line of text.split('\n')) if (line.startsWith(name)) sum += Number(line.split(' ').pop());
+  for (const line of text.split('\n')) if (!line.startsWith('#') && line.includes(name)) sum += Number(line.split(' ').pop());
   return sum;
 }
+
+/** Appends entries for records [from, to) as the redis_stream exporter writes them. */
+async function addEntries(redis: TestRedis, stream: string, from: number, to: number): Promise<void> {
+  for (let i = from; i < to; i += 500) {
+    const p = redis.client.pipeline();
+    for (let j = i; j < Math.min(to, i + 500); j++) p.xadd(stream, '*', 'data', syntheticRecord(j), 'source', 'list', 'format', 'msgpack');
+    await p.exec();
+  }
+}
+
+const BIN = fileURLToPath(new URL('../bin/tyk-otel-pump.js', import.meta.url));
 
 describe('redis streams fan-out', () => {
   let redis: TestRedis;
@@ -150,5 +164,92 @@ service:
       assert.deepEqual(wrong.slice(0, 5), [], `group ${group}: every record exactly once`);
       if (paths.length > 1) for (const [k, list] of perInstance.entries()) assert.ok(list.length > 0, `group ${group}: instance ${k + 1} took part (${perInstance.map((l) => l.length).join('/')})`);
     }
+  });
+
+  it('kill -9 of a consumer: a peer claims its pending entries after claim_idle; nothing lost, duplicates bounded by what was pending', async () => {
+    const stream = `${redis.prefix}kill`;
+    const N = 2000;
+    await addEntries(redis, stream, 0, N);
+    // The victim's destination never answers 2xx: everything it reads stays pending in the group.
+    sink.reply(() => ({ status: 503, body: 'down' }));
+    const victimFile = join(dir, 'k1.jsonl');
+    const config = join(dir, 'k1.yaml');
+    writeFileSync(config, consumerYaml(redis, {
+      stream, group: 'K', instance: 'k1', claimIdle: '2s', signal: 'records',
+      sections: `processors:\n  audit_log: {}\nexporters:\n  file: { path: ${victimFile} }\n  otlp_http:\n    endpoint: ${sink.url}\n    retry_on_failure: { initial_interval: 100ms, max_interval: 500ms }`,
+      pipeline: 'exporters: [file] }\n    logs: { receivers: [redis_stream], processors: [audit_log], exporters: [otlp_http]',
+    }));
+    const child = spawn(process.execPath, [BIN, 'run', '--config', config], { env: { ...process.env, TYK_OTEL_PUMP_FROM_SOURCE: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const stderr: string[] = [];
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => stderr.push(d));
+    const exited = new Promise((r) => child.once('exit', r));
+    try {
+      const pendingAtKill = await waitFor('the victim to hold entries pending', async () => {
+        const p = (await groupInfo(redis, stream).catch(() => new Map())).get('K')?.pending ?? 0;
+        return p >= 1000 ? p : 0;
+      }, 30_000, 100);
+      child.kill('SIGKILL');
+      await exited;
+      await addEntries(redis, stream, N, N + 500); // the stream goes on
+      const peerFile = join(dir, 'k2.jsonl');
+      const peer = await startAgent(fileConsumer(redis, stream, 'K', 'k2', peerFile, '2s'));
+      agents.push(peer);
+      await waitFor('the peer to claim and deliver everything', async () => {
+        const g = (await groupInfo(redis, stream)).get('K');
+        return g?.pending === 0 && g.lag === 0;
+      }, 30_000, 100);
+      assert.ok(await metric(peer, 'stream_claimed_entries') >= pendingAtKill, 'the peer claimed the victim\'s pending entries');
+      await peer.stop();
+      const seen = new Uint8Array(N + 500);
+      for (const i of indexes(peerFile)) seen[i] = (seen[i] as number) + 1;
+      const victim = indexes(victimFile);
+      assert.deepEqual([...seen].map((n, i) => [i, n]).filter(([, n]) => n !== 1).slice(0, 5), [], 'the peer delivered every entry exactly once');
+      // The victim's file got what it read before the kill; none of it was acknowledged, so all of it came again.
+      assert.ok(victim.length <= pendingAtKill, `duplicates (${victim.length}) bounded by the entries pending at the kill (${pendingAtKill})`);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      sink.reply(() => ({ status: 200 }));
+    }
+  });
+
+  it('a group whose destination fails falls behind and catches up; entries trimmed before it read them are counted and logged', async () => {
+    const stream = `${redis.prefix}slow`;
+    const N = 2000;
+    let up = false;
+    sink.reply(() => (up ? { status: 200 } : { status: 503, body: 'maintenance' }));
+    const fast = await startAgent(fileConsumer(redis, stream, 'G', 'g1', join(dir, 'g1.jsonl')));
+    agents.push(fast);
+    const slowYaml = consumerYaml(redis, {
+      stream, group: 'F', instance: 'f1', claimIdle: '30s', signal: 'logs',
+      sections: `processors:\n  audit_log: {}\nexporters:\n  otlp_http:\n    endpoint: ${sink.url}\n    retry_on_failure: { initial_interval: 100ms, max_interval: 500ms }`,
+      pipeline: 'processors: [audit_log], exporters: [otlp_http]',
+    });
+    let slow = await startAgent(slowYaml);
+    agents.push(slow);
+    await addEntries(redis, stream, 0, N);
+    await waitFor('group G caught up', async () => {
+      const g = (await groupInfo(redis, stream)).get('G');
+      return g?.pending === 0 && g.lag === 0;
+    }, 30_000, 100);
+    const behind = (await groupInfo(redis, stream)).get('F');
+    assert.ok((behind?.pending ?? 0) + (behind?.lag ?? 0) > 0, 'group F is behind while its destination fails');
+    assert.equal(sink.logs().length, 0);
+    up = true;
+    await waitFor('group F caught up after recovery', async () => {
+      const g = (await groupInfo(redis, stream)).get('F');
+      return g?.pending === 0 && g.lag === 0;
+    }, 30_000, 100);
+    assert.equal(new Set(sink.logs().map((l) => syntheticIndex(l.attributes['url.path']))).size, N, 'no loss after recovery');
+    // Retention exceeded: F is stopped while 3000 more arrive and the stream keeps only the newest 1000.
+    await slow.stop();
+    await addEntries(redis, stream, N, N + 3000);
+    await waitFor('group G caught up again', async () => (await groupInfo(redis, stream)).get('G')?.lag === 0, 30_000, 100);
+    await redis.client.xtrim(stream, 'MAXLEN', 1000);
+    slow = await startAgent(slowYaml);
+    agents.push(slow);
+    await waitFor('group F read what is left', async () => (await groupInfo(redis, stream)).get('F')?.pending === 0 && new Set(sink.logs().map((l) => syntheticIndex(l.attributes['url.path']))).size === N + 1000, 30_000, 100);
+    assert.equal(await metric(slow, 'stream_lost_entries'), 2000, 'the 2000 entries trimmed before F read them are counted');
+    assert.ok(slow.logs.some((l) => l.level === 'error' && l['reason'] === 'trimmed_unread' && l['entries'] === 2000), 'and logged');
+    assert.equal(await metric(fast, 'stream_lost_entries'), 0, 'group G, which kept up, lost nothing');
   });
 });

@@ -10,7 +10,6 @@ import { syntheticRecord } from '../../test/helpers/synthetic-records.js';
 import { redisStreamExporterConfigSchema } from './config.js';
 import { RedisStreamExporter } from './redis_stream.js';
 
-const ctx = { chunkId: undefined, defer: () => () => undefined };
 
 function batch(from: number, n: number, wire: boolean): RecordBatch {
   const bytes = Array.from({ length: n }, (_, i) => syntheticRecord(from + i));
@@ -38,8 +37,8 @@ describe('redis_stream exporter', () => {
     await e.start();
     try {
       const b = batch(0, 10, true);
-      await e.consumeRecords(b, ctx);
-      await e.consumeRecords(batch(10, 3, false), ctx);
+      await e.consumeRecords(b);
+      await e.consumeRecords(batch(10, 3, false));
       const entries = (await redis.client.xrangeBuffer(stream, '-', '+')) as [Buffer, Buffer[]][];
       assert.equal(entries.length, 13);
       for (let i = 0; i < 10; i++) {
@@ -61,7 +60,7 @@ describe('redis_stream exporter', () => {
     const e = exporter({ stream: byLen, max_len: 100 });
     await e.start();
     try {
-      for (let i = 0; i < 20; i++) await e.consumeRecords(batch(i * 100, 100, true), ctx);
+      for (let i = 0; i < 20; i++) await e.consumeRecords(batch(i * 100, 100, true));
       const len = await redis.client.xlen(byLen);
       assert.ok(len >= 100 && len < 300, `2000 records appended, ${len} kept`);
     } finally {
@@ -71,9 +70,9 @@ describe('redis_stream exporter', () => {
     const a = exporter({ stream: byAge, max_len: 0, max_age: '200ms' });
     await a.start();
     try {
-      await a.consumeRecords(batch(0, 300, true), ctx);
+      await a.consumeRecords(batch(0, 300, true));
       await new Promise((r) => setTimeout(r, 300));
-      await a.consumeRecords(batch(300, 10, true), ctx);
+      await a.consumeRecords(batch(300, 10, true));
       const len = await redis.client.xlen(byAge);
       assert.ok(len <= 110, `entries older than max_age trimmed (${len} kept)`);
     } finally {
