@@ -9,7 +9,7 @@
  * a processor has none, and its records are encoded again as msgpack (the gateway's default form).
  */
 import type { Pipeline } from 'ioredis';
-import type { ComponentContext, Exporter, ShutdownDeadline } from '../../src/component.js';
+import type { BatchContext, ComponentContext, Exporter, ShutdownDeadline } from '../../src/component.js';
 import { wireOf, type RecordBatch, type TykRecord, type WireFormat } from '../../src/model.js';
 import { ExportError, ShuttingDownError } from '../../src/errors.js';
 import { BurstLogger } from '../../src/logger.js';
@@ -72,7 +72,7 @@ export class RedisStreamExporter implements Exporter {
     this.ctx.logger.info({ redis: plan.describe, stream: this.config.stream, maxLen: this.config.max_len, maxAgeMs: this.config.max_age }, 'appending records to a redis stream');
   }
 
-  async consumeRecords(batch: RecordBatch): Promise<void> {
+  async consumeRecords(batch: RecordBatch, _ctx?: BatchContext): Promise<void> {
     if (this.stopping || !this.client || !this.watch) throw new ShuttingDownError(this.ctx.id);
     if (batch.length === 0) return;
     const p = this.write(this.client, this.watch, batch);

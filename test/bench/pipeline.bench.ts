@@ -4,7 +4,7 @@
  * the exporter's accumulated `tyk_api_requests_total` reflects every HTTP record; against the naive
  * path: the same chunked Redis claims, `msgpackr.unpack` of each whole record, and direct OTel SDK calls
  * per record (`http.server.request.duration`, upstream and gateway histograms with the semconv buckets,
- * the request counter; 5 attributes + `error.type`) on a MeterProvider with a Prometheus reader
+ * the request counter; the agent's 6 attributes (`http.route` by a regex) + `error.type`) on a MeterProvider with a Prometheus reader
  * attached (without a reader the SDK records nothing).
  *
  * Input: the msgpack fixtures of every gateway generation (real gateway bytes, network-stats records
@@ -14,13 +14,17 @@
  * also reads them through one real scrape of /metrics after the clock stopped (its peak RSS is reported
  * separately: a scrape of ~300 SLI series is ~6 MB of text).
  *
+ * Two claim floors run on the same Redis, records and chunk: the receiver's own claim and Tyk Pump's
+ * `MULTI LRANGE/LTRIM`; the ratio of ours to them is printed first. A second data set has high path
+ * diversity (see {@link diverseRecords}); ours reports the time and size of one scrape and its idle RSS.
+ *
  * Variants are entries of {@link VARIANTS}: add one by writing a `(job) => Promise<Outcome>` for it (done
  * when every HTTP record of the job is reflected in what it exports).
  * `BENCH_N` (default 1 000 000), `BENCH_REPEATS` (default 2).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Unpackr } from 'msgpackr';
+import { Packr, Unpackr } from 'msgpackr';
 import { Redis } from 'ioredis';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
@@ -34,10 +38,15 @@ import { compileErrorDefinition } from '../../src/error-definition.js';
 import { PrometheusMetricsExporter } from '../../exporters/prometheus/prometheus.js';
 import { loadFixtures } from '../helpers/fixtures.js';
 import { splitAtNanos, startPrivateRedis } from '../helpers/tyk-redis.js';
+import { claimInflight, defineScripts } from '../../receivers/tyk_redis/scripts.js';
+import type { RedisClient } from '../../internal/redis/connection.js';
 
 const PREFIX = 'bench-pipe-';
 const KEY = `${PREFIX}tyk-system-analytics`;
-const CHUNK = 2000;
+/** The receiver's default `chunk_size`: the floors and the naive path claim as many per step as the agent. */
+const CHUNK = 1000;
+/** The receiver's default `max_chunk_bytes` is far above 1000 records of these sizes; the floor uses it too. */
+const FLOOR_MAX_BYTES = 64 * 1024 * 1024;
 const SEMCONV_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
 
 /** What a child reports. */
@@ -68,6 +77,8 @@ interface Job {
   readonly port: number;
   readonly n: number;
   readonly httpRecords: number;
+  /** The high-path-diversity data set (ours: a larger sli cardinality_limit, and a timed scrape). */
+  readonly diverse: boolean;
 }
 
 // --- variants (each runs in its own child process) ---------------------------------------------------------
@@ -104,7 +115,7 @@ receivers:
     poll_interval: 10ms
 processors:
   route: {}
-  sli: {}
+  sli: {${job.diverse ? ' cardinality_limit: 8000 ' : ''}}
 exporters:
   prometheus:
     endpoint: 127.0.0.1:0
@@ -121,13 +132,24 @@ service:
   const { agent, total } = await runAgentUntilComplete(yaml, job);
   return {
     requests: total,
-    // The same number through a real scrape, as Prometheus would read it.
+    // The same number through a real scrape, as Prometheus would read it; then the idle agent's RSS.
     async check() {
       const bound = await agent.bound('127.0.0.1:0');
+      const t0 = performance.now();
       const text = await (await fetch(`http://127.0.0.1:${bound?.port}/metrics`)).text();
-      const scraped = text.split('\n').filter((l) => l.startsWith('tyk_api_requests_total{')).reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+      const scrapeMs = performance.now() - t0;
+      const lines = text.split('\n');
+      const scraped = lines.filter((l) => l.startsWith('tyk_api_requests_total{')).reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
       if (scraped !== total) throw new Error(`scrape says ${scraped}, accumulator ${total}`);
+      const series = lines.filter((l) => l.startsWith('http_server_request_duration_seconds_count{')).length;
+      const histSeries = lines.filter((l) => /^[a-z_]+_count\{/.test(l)).length;
+      // The agent idles once drained: let the scrape's text go, collect, and read the RSS it settles at.
+      await new Promise((r) => setTimeout(r, 1000));
+      (globalThis as { gc?: () => void }).gc?.();
+      await new Promise((r) => setTimeout(r, 500));
+      const idleMiB = process.memoryUsage.rss() / 1048576;
       await agent.shutdown();
+      variantNote = `scrape: ${scrapeMs.toFixed(0)} ms, ${(Buffer.byteLength(text) / 1048576).toFixed(1)} MB, ${series} series of http.server.request.duration, ${histSeries} histogram series in all; idle agent after the drain (after a GC): RSS ${idleMiB.toFixed(0)} MiB`;
     },
   };
 }
@@ -155,7 +177,10 @@ async function naive(job: Job): Promise<Outcome> {
       const code = Number(o['ResponseCode']);
       if (code === -1) continue;
       const lat = o['Latency'] as Record<string, number>;
+      // The route as the route processor's built-in rules give it: listen path + path, numeric segments as {id}.
+      const route = String(o['ListenPath'] ?? '').replace(/\/$/, '') + String(o['Path']).replace(/\/\d+(?=\/|$)/g, '/{id}');
       const attrs: Attributes = {
+        'http.route': route,
         'http.request.method': String(o['Method']), 'http.response.status_code': code,
         'tyk.api.id': String(o['APIID']), 'tyk.api.name': String(o['APIName']), 'tyk.org.id': String(o['OrgID']),
       };
@@ -178,6 +203,48 @@ async function naive(job: Job): Promise<Outcome> {
   return { requests: total, check: () => provider.shutdown() };
 }
 
+/** Checks a floor drained the whole backlog; a floor decodes nothing, so it reports the expected requests. */
+function drained(job: Job, count: number): Outcome {
+  if (count !== job.n) throw new Error(`the floor claimed ${count} of ${job.n} records`);
+  return { requests: job.httpRecords };
+}
+
+/**
+ * Claim floor, the receiver's own claim: the Lua `LMOVE` script into an in-flight list plus the `LRANGE`
+ * read-back (one round trip, {@link claimInflight}), then the acknowledgement (`DEL` of the in-flight
+ * list, sent without waiting: one connection runs commands in order). Elements arrive as Buffers and are dropped.
+ */
+async function floorLua(job: Job): Promise<Outcome> {
+  const client = defineScripts(new Redis({ port: job.port, lazyConnect: true }) as RedisClient);
+  await client.connect();
+  const inflight = `${KEY}:inflight:bench`;
+  let count = 0;
+  for (let i = 0; ; i++) {
+    const { items } = await claimInflight(client, KEY, inflight, CHUNK, FLOOR_MAX_BYTES, `bench:${i}`);
+    if (items.length === 0) break;
+    count += items.length;
+    void client.del(inflight);
+  }
+  await client.del(inflight);
+  client.disconnect();
+  return drained(job, count);
+}
+
+/** Claim floor, Tyk Pump's claim: `MULTI LRANGE 0 CHUNK-1 / LTRIM CHUNK -1 EXEC`, elements as Buffers, dropped. */
+async function floorMulti(job: Job): Promise<Outcome> {
+  const client = new Redis({ port: job.port, lazyConnect: true });
+  await client.connect();
+  let count = 0;
+  for (;;) {
+    const res = await client.multi().lrangeBuffer(KEY, 0, CHUNK - 1).ltrim(KEY, CHUNK, -1).exec();
+    const items = (res?.[0]?.[1] ?? []) as Buffer[];
+    if (items.length === 0) break;
+    count += items.length;
+  }
+  client.disconnect();
+  return drained(job, count);
+}
+
 /**
  * A UDP receiver standing in for the Datadog Agent, in its own process (receiving costs the variant
  * nothing): counts datagrams, distribution values and the `tyk.requests` counter total it received.
@@ -196,8 +263,8 @@ s.bind(0, '127.0.0.1', () => { s.setRecvBufferSize(4 << 20); console.log(s.addre
 process.stdin.on('data', () => setTimeout(() => { console.log(JSON.stringify(r)); process.exit(0); }, 300));
 `;
 
-/** Set by the dogstatsd variant's check: what its receiver got (printed under its line). */
-let dogstatsdNote: string | undefined;
+/** Set by a variant's check: extra facts (printed under its line). */
+let variantNote: string | undefined;
 
 /**
  * Ours plus a DogStatsD records pipeline next to the Prometheus one (the receiver feeds both; a chunk is
@@ -256,7 +323,7 @@ service:
       sink.stdin.write('report\n');
       const got = JSON.parse(await nextLine()) as { datagrams: number; distributions: number; requests: number };
       if (got.requests !== total) throw new Error(`the DogStatsD receiver counted ${got.requests} requests, Prometheus ${total}`);
-      dogstatsdNote = `dogstatsd: ${got.distributions}/${job.httpRecords * 3} distribution values in ${got.datagrams} datagrams received`;
+      variantNote = `dogstatsd: ${got.distributions}/${job.httpRecords * 3} distribution values in ${got.datagrams} datagrams received`;
     },
   };
 }
@@ -264,11 +331,52 @@ service:
 /** The variants, in the order they run in each round. The first is "ours", the last the baseline. */
 const VARIANTS: Readonly<Record<string, (job: Job) => Promise<Outcome>>> = {
   'agent: tyk_redis → route → sli → prometheus': ours,
+  'floor: receiver claim (Lua LMOVE + LRANGE)': floorLua,
+  'floor: MULTI LRANGE/LTRIM': floorMulti,
   'agent: prometheus + dogstatsd (per-record |d)': oursWithDogstatsd,
   'naive: msgpackr.unpack + SDK record()': naive,
 };
 const OURS = Object.keys(VARIANTS)[0] as string;
+const FLOOR = Object.keys(VARIANTS)[1] as string;
+const FLOOR_MULTI = Object.keys(VARIANTS)[2] as string;
 const BASELINE = Object.keys(VARIANTS)[Object.keys(VARIANTS).length - 1] as string;
+/** The variants run on the high-path-diversity data set (the dogstatsd one only on the fixture cycle). */
+const DIVERSE_VARIANTS = [OURS, FLOOR, FLOOR_MULTI, BASELINE];
+
+/**
+ * The high-path-diversity data set: the HTTP fixtures of the current gateway format, re-encoded with
+ * `DIVERSE_APIS` APIs × 50 endpoints × 5 methods × 2 status codes (4000 (API, route, method, status)
+ * combinations, all in every `4000` records) and a distinct numeric id in each of `distinct` raw paths
+ * (the route processor templates it to `{id}`). Returns `distinct` encoded records to cycle.
+ */
+const DIVERSE_APIS = 8;
+function diverseRecords(distinct: number): Buffer[] {
+  const base = loadFixtures('gateway-msgpack.jsonl').filter((f) => f.expected['response_code'] !== -1);
+  const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
+  const packr = new Packr({ useRecords: false, variableMapSize: true });
+  const methods = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'];
+  const out: Buffer[] = [];
+  for (let i = 0; i < distinct; i++) {
+    const o = unpackr.unpack((base[i % base.length] as { bytes: Buffer }).bytes) as Record<string, unknown>;
+    const api = i % DIVERSE_APIS;
+    const route = Math.floor(i / DIVERSE_APIS) % 50;
+    const path = `/svc${api}/resource${route}/${100000 + i}`;
+    o['APIID'] = `bench-api-${api}`;
+    o['APIName'] = `Bench API ${api}`;
+    o['OrgID'] = 'bench-org';
+    o['APIVersion'] = 'v1';
+    o['Path'] = path;
+    o['RawPath'] = path;
+    o['ListenPath'] = `/svc${api}/`;
+    o['Method'] = methods[Math.floor(i / 400) % 5];
+    o['ResponseCode'] = Math.floor(i / 2000) % 2 === 0 ? 200 : 503;
+    // msgpackr writes Go's zero time (seconds beyond int32) as a float64, which the decoder's fast path
+    // refuses (the gateway writes an integer): every record would take the tolerant slow path.
+    o['ExpireAt'] = o['TimeStamp'];
+    out.push(packr.pack(o));
+  }
+  return out;
+}
 
 async function child(variant: string, job: Job): Promise<Result> {
   const run = VARIANTS[variant];
@@ -286,7 +394,7 @@ async function child(variant: string, job: Job): Promise<Result> {
   await check?.();
   clearInterval(sampler);
   peak = Math.max(peak, process.resourceUsage().maxRSS * 1024);
-  return { variant, requests, seconds, perSecond: job.n / seconds, cpuUsPerRecord: (cpu.user + cpu.system) / job.n, peakRssMiB, startRssMiB, peakWithCheckMiB: peak / 1048576, note: dogstatsdNote };
+  return { variant, requests, seconds, perSecond: job.n / seconds, cpuUsPerRecord: (cpu.user + cpu.system) / job.n, peakRssMiB, startRssMiB, peakWithCheckMiB: peak / 1048576, note: variantNote };
 }
 
 // --- parent ------------------------------------------------------------------------------------------------
@@ -321,31 +429,51 @@ if (args[0] === '--child') {
   const redis = await startPrivateRedis(['--maxmemory', '0']);
   const client = await redis.client();
   const self = fileURLToPath(import.meta.url);
-  const run = async (variant: string): Promise<Result> => {
+  const diverse = diverseRecords(24_000);
+  const run = async (variant: string, isDiverse: boolean): Promise<Result> => {
     await client.del(KEY);
-    for (let done = 0; done < N; done += 50_000) await client.eval(GENERATE_LUA, 1, KEY, done, Math.min(50_000, N - done), ...parts);
-    const job: Job = { port: redis.port, n: N, httpRecords };
-    const r = spawnSync(process.execPath, ['--import', 'tsx', self, '--child', variant, JSON.stringify(job)], { encoding: 'utf8', maxBuffer: 1 << 20 });
+    if (isDiverse) {
+      for (let done = 0; done < N; done += 1000) {
+        const batch: Buffer[] = [];
+        for (let i = done; i < Math.min(done + 1000, N); i++) batch.push(diverse[i % diverse.length] as Buffer);
+        await client.rpush(KEY, ...batch);
+      }
+    } else {
+      for (let done = 0; done < N; done += 50_000) await client.eval(GENERATE_LUA, 1, KEY, done, Math.min(50_000, N - done), ...parts);
+    }
+    const job: Job = { port: redis.port, n: N, httpRecords: isDiverse ? N : httpRecords, diverse: isDiverse };
+    const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', self, '--child', variant, JSON.stringify(job)], { encoding: 'utf8', maxBuffer: 1 << 20 });
     if (r.status !== 0) throw new Error(`${variant} failed:\n${r.stderr}`);
     const got = JSON.parse(r.stdout) as Result;
     const left = await client.llen(KEY);
-    if (got.requests !== httpRecords || left !== 0) throw new Error(`${variant}: counted ${got.requests} of ${httpRecords} requests, ${left} records left`);
+    if (got.requests !== job.httpRecords || left !== 0) throw new Error(`${variant}: counted ${got.requests} of ${job.httpRecords} requests, ${left} records left`);
     return got;
   };
   const fmt = (r: Result) =>
     `${r.variant.padEnd(46)} ${Math.round(r.perSecond).toString().padStart(8)} rec/s  ${r.seconds.toFixed(2).padStart(6)} s  ${r.cpuUsPerRecord.toFixed(2).padStart(6)} µs CPU/rec  peak RSS ${r.peakRssMiB.toFixed(0).padStart(4)} MiB (${r.startRssMiB.toFixed(0)} at start, ${r.peakWithCheckMiB.toFixed(0)} with the check)${r.note === undefined ? '' : `\n${''.padEnd(48)}${r.note}`}`;
+  const best = (rs: Result[]) => rs.reduce((a, b) => (b.perSecond > a.perSecond ? b : a));
   try {
     const avg = Math.round(fixtures.reduce((a, f) => a + f.bytes.length, 0) / fixtures.length);
-    console.log(`pipeline bench: ${N} records (${httpRecords} HTTP) from ${fixtures.length} msgpack fixtures (avg ${avg} B) in a private redis-server; best of ${REPEATS} interleaved rounds`);
-    const results: Record<string, Result[]> = {};
-    for (let i = 0; i < REPEATS; i++) {
-      for (const v of Object.keys(VARIANTS)) (results[v] ??= []).push(await run(v));
+    const avgDiverse = Math.round(diverse.reduce((a, b) => a + b.length, 0) / diverse.length);
+    const sets: [string, boolean, string[]][] = [
+      [`fixture cycle: ${N} records (${httpRecords} HTTP) from ${fixtures.length} msgpack fixtures (avg ${avg} B)`, false, Object.keys(VARIANTS)],
+      [`high path diversity: ${N} HTTP records cycling ${diverse.length} distinct raw paths over ${DIVERSE_APIS} APIs, 4000 (API, route, method, status) series (avg ${avgDiverse} B)`, true, DIVERSE_VARIANTS],
+    ];
+    console.log(`pipeline bench: private redis-server, chunk ${CHUNK} for every variant, agent under tsx (not compiled JS); best of ${REPEATS} interleaved rounds`);
+    for (const [title, isDiverse, variants] of sets) {
+      const results: Record<string, Result[]> = {};
+      for (let i = 0; i < REPEATS; i++) {
+        for (const v of variants) (results[v] ??= []).push(await run(v, isDiverse));
+      }
+      const o = best(results[OURS] as Result[]);
+      const f = best(results[FLOOR] as Result[]);
+      const m = best(results[FLOOR_MULTI] as Result[]);
+      const b = best(results[BASELINE] as Result[]);
+      console.log(`\n${title}`);
+      console.log(`RATIO agent / claim floor: ${(o.perSecond / f.perSecond).toFixed(2)} of the receiver's claim (${(o.perSecond / m.perSecond).toFixed(2)} of MULTI LRANGE/LTRIM); target >= 0.5`);
+      for (const v of variants) console.log(fmt(best(results[v] as Result[])));
+      console.log(`ratio agent/naive: ${(o.perSecond / b.perSecond).toFixed(2)}× records/s, ${(b.cpuUsPerRecord / o.cpuUsPerRecord).toFixed(2)}× less CPU per record, peak RSS ${o.peakRssMiB.toFixed(0)} vs ${b.peakRssMiB.toFixed(0)} MiB`);
     }
-    const best = (rs: Result[]) => rs.reduce((a, b) => (b.perSecond > a.perSecond ? b : a));
-    for (const v of Object.keys(VARIANTS)) console.log(fmt(best(results[v] as Result[])));
-    const o = best(results[OURS] as Result[]);
-    const b = best(results[BASELINE] as Result[]);
-    console.log(`ratio ours/naive: ${(o.perSecond / b.perSecond).toFixed(2)}× records/s, ${(b.cpuUsPerRecord / o.cpuUsPerRecord).toFixed(2)}× less CPU per record, peak RSS ${o.peakRssMiB.toFixed(0)} vs ${b.peakRssMiB.toFixed(0)} MiB`);
   } finally {
     client.disconnect();
     await redis.destroy();
