@@ -102,7 +102,9 @@ describe('chaos: a slow or unreachable Redis loses nothing', () => {
     const text = await h.scrape();
     assert.equal(sample(text, 'tyk_otel_pump_receiver_lost_items_total'), 0);
     assert.equal(sample(text, 'tyk_otel_pump_receiver_dropped_items_total'), 0);
-    assert.ok(h.logs.some((l) => /failed; retrying with backoff/.test(l.msg ?? '')), 'the stalls were noticed');
+    // Every Redis complaint of the receiver shares one burst logger, so the first stall may be reported by
+    // whichever command it hit (a claim, the in-flight delete, the heartbeat) and the rest are suppressed.
+    assert.ok(h.logs.some((l) => /retrying|could not|unreachable/.test(l.msg ?? '')), 'the stalls were noticed');
   });
 
   it('dead letters: writes whose replies are lost (DEBUG SLEEP) land once and count as dead-lettered, never as failed', async () => {
@@ -159,7 +161,9 @@ describe('chaos: a slow or unreachable Redis loses nothing', () => {
       const text = await h.scrape();
       assert.equal(sample(text, 'tyk_otel_pump_receiver_lost_items_total'), 0);
       assert.ok(h.logs.some((l) => l.msg === 'redis reachable again; resuming'), 'the kills were noticed');
-      assert.ok(h.logs.some((l) => /failed; retrying with backoff/.test(l.msg ?? '')), 'the stalls were noticed');
+      // Every Redis complaint of the receiver shares one burst logger, so the first stall may be reported by
+    // whichever command it hit (a claim, the in-flight delete, the heartbeat) and the rest are suppressed.
+    assert.ok(h.logs.some((l) => /retrying|could not|unreachable/.test(l.msg ?? '')), 'the stalls were noticed');
     });
   }
 });
