@@ -210,7 +210,7 @@ function drained(job: Job, count: number): Outcome {
 }
 
 /**
- * Claim floor, the receiver's own claim: the Lua `LMOVE` script into an in-flight list plus the `LRANGE`
+ * Claim floor, the receiver's own claim: its Lua script (the chunk copied into an in-flight list) plus the `LRANGE`
  * read-back (one round trip, {@link claimInflight}), then the acknowledgement (`DEL` of the in-flight
  * list, sent without waiting: one connection runs commands in order). Elements arrive as Buffers and are dropped.
  */
@@ -331,7 +331,7 @@ service:
 /** The variants, in the order they run in each round. The first is "ours", the last the baseline. */
 const VARIANTS: Readonly<Record<string, (job: Job) => Promise<Outcome>>> = {
   'agent: tyk_redis → route → sli → prometheus': ours,
-  'floor: receiver claim (Lua LMOVE + LRANGE)': floorLua,
+  'floor: receiver claim (script + LRANGE)': floorLua,
   'floor: MULTI LRANGE/LTRIM': floorMulti,
   'agent: prometheus + dogstatsd (per-record |d)': oursWithDogstatsd,
   'naive: msgpackr.unpack + SDK record()': naive,
