@@ -17,6 +17,8 @@ import type { HttpServers } from './http-server.js';
 import type { SelfTelemetry } from './telemetry.js';
 import { StartError, TimeoutError } from './errors.js';
 import { ExporterFanOut, PipelineFanOut } from './delivery.js';
+import { receiverReads } from './graph-plan.js';
+import { describeReads } from './record-reads.js';
 
 function exporterConsumer(exp: Exporter, signal: Signal, id: string): Consumer<Signal> {
   const fn =
@@ -142,12 +144,16 @@ export class Graph {
     }
 
     // Receivers: one instance per id, feeding every pipeline that lists it.
+    // Each decodes only the record fields its pipelines read (src/record-reads.ts).
     const receiverIds = [...new Set(config.pipelines.flatMap((p) => p.receivers))];
+    const reads = receiverReads(config.pipelines, config.components);
     for (const id of receiverIds) {
       const entry = config.components.get(id);
       if (!entry || entry.factory.kind !== 'receiver') throw new StartError(id, 'not a receiver');
       const targets = config.pipelines.filter((p) => p.receivers.includes(id)).map((p) => heads.get(p.id) as Consumer<'records'>);
-      const rec = entry.factory.create(ctx(id, 'receiver', 'records'), entry.config, new PipelineFanOut(targets));
+      const rr = reads.get(id) ?? 'all';
+      deps.logger.info({ component: id, decode: describeReads(rr) }, 'receiver decodes the record fields its pipelines read');
+      const rec = entry.factory.create(ctx(id, 'receiver', 'records'), entry.config, new PipelineFanOut(targets), rr);
       g.nodes.push({ id, kind: 'receiver', component: rec, started: false });
     }
     return g;
