@@ -125,6 +125,14 @@ export interface ComponentContext {
   readonly configDir: string;
   /** The agent's own state (absent when a component runs outside an agent, e.g. in unit tests). */
   readonly introspection?: AgentIntrospection;
+  /**
+   * Processors only: true when the records this processor receives reach no other pipeline (every receiver
+   * of its pipeline feeds this pipeline alone), so it may set a field of a record in place instead of
+   * copying the record — no other pipeline sees the change, and a re-delivery of the chunk comes back to
+   * it only once every exporter of the pipeline is done with the earlier attempt. Absent or false: records
+   * are shared (or the processor runs outside the graph) and a changed record must be a copy.
+   */
+  readonly exclusiveRecords?: boolean;
 }
 
 /** Called exactly once when deferred delivery finished: without an argument on success. */

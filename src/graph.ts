@@ -99,7 +99,7 @@ export class Graph {
   /** Instantiates every component referenced by the pipelines and wires them. */
   static build(config: ResolvedConfig, deps: GraphDeps): Graph {
     const g = new Graph(deps.logger, config.service.shutdown_timeout);
-    const ctx = (id: string, kind: ComponentKind, signal: Signal): ComponentContext => ({
+    const ctx = (id: string, kind: ComponentKind, signal: Signal, exclusiveRecords?: boolean): ComponentContext => ({
       id,
       logger: deps.logger.child({ component: id }),
       telemetry: deps.telemetry.forComponent(kind, id, signal),
@@ -109,7 +109,11 @@ export class Graph {
       instanceId: deps.instanceId,
       configDir: config.dir,
       introspection: { health: () => deps.health.snapshot(), selfMetrics: () => deps.telemetry.collect() },
+      ...(exclusiveRecords === undefined ? {} : { exclusiveRecords }),
     });
+    // How many pipelines each receiver feeds: a pipeline whose receivers feed it alone owns its records.
+    const fed = new Map<string, number>();
+    for (const p of config.pipelines) for (const r of p.receivers) fed.set(r, (fed.get(r) ?? 0) + 1);
 
     // Exporters: one instance per id.
     const exporters = new Map<string, Exporter>();
@@ -127,6 +131,7 @@ export class Graph {
     // Processors: one chain per pipeline, built back to front.
     const heads = new Map<string, Consumer<Signal>>();
     for (const p of config.pipelines) {
+      const exclusive = p.receivers.every((r) => fed.get(r) === 1);
       let next: Consumer<Signal> = new ExporterFanOut(p.exporters.map((id) => ({ id, consumer: exporterConsumer(exporters.get(id) as Exporter, p.signal, id) })));
       const chain: Node[] = [];
       for (let i = p.processors.length - 1; i >= 0; i--) {
@@ -134,7 +139,7 @@ export class Graph {
         const entry = config.components.get(id);
         if (!entry || entry.factory.kind !== 'processor') throw new StartError(id, 'not a processor');
         const instanceId = `${id}@${p.id}`;
-        const proc: Processor = entry.factory.create(ctx(instanceId, 'processor', signature.input), entry.config, signature, next);
+        const proc: Processor = entry.factory.create(ctx(instanceId, 'processor', signature.input, exclusive), entry.config, signature, next);
         chain.unshift({ id: instanceId, kind: 'processor', component: proc, started: false });
         next = proc as Consumer<Signal>;
       }
