@@ -201,6 +201,14 @@ interface FactoryBase<C> {
    * path inside the component's config. Config validation refuses one longer than `service.shutdown_timeout`.
    */
   shutdownWaits?(config: C): readonly ShutdownWait[];
+  /**
+   * Present when the component may run as one copy per worker thread (`service.workers`): each copy sees
+   * part of the records, so a processor must keep no state that copies would split (an SLO window); a
+   * receiver's copies must share its source safely (atomic claims). `copy(config, index)` gives the config
+   * of copy `index` (e.g. a distinct instance id); without it every copy gets the same config.
+   * Exporters always stay on the main thread and need nothing here.
+   */
+  readonly workers?: { copy?(config: C, index: number): C };
 }
 
 /** One bounded wait of a component's shutdown, as declared by `shutdownWaits()`. */
