@@ -12,5 +12,6 @@ export const filterProcessorFactory: ProcessorFactory<FilterConfig> = {
   signatures: [{ input: 'records', output: 'records' }],
   // Stateless per batch (sli emits each batch's deltas): copies in worker threads add up to the same output.
   workers: {},
+  reads: () => ['apiId', 'orgId', 'responseCode'],
   create: (ctx, config, _signature, next) => new FilterProcessor(ctx, config, next as Consumer<'records'>),
 };

@@ -12,5 +12,6 @@ export const routeProcessorFactory: ProcessorFactory<RouteConfig> = {
   signatures: [{ input: 'records', output: 'records' }],
   // Stateless per batch (sli emits each batch's deltas): copies in worker threads add up to the same output.
   workers: {},
+  reads: () => ['apiId', 'path', 'rawPath', 'originalPath', 'listenPath', 'trackPath'],
   create: (ctx, config, _signature, next) => new RouteProcessor(ctx, config, next as Consumer<'records'>),
 };

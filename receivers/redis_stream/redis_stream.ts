@@ -23,6 +23,8 @@ import type { RedisStreamReceiverConfig } from './config.js';
 import { defineStreamScripts, type StreamScripts } from './scripts.js';
 import { BatchLedger, StreamBatch, type BatchEnd } from './batch.js';
 import { decodeEntries, type RawEntry, type RefusedEntry } from './entries.js';
+import type { RecordReads } from '../../src/record-reads.js';
+import { projection, type Projection } from '../../internal/tyk-wire/projection.js';
 import { Handover } from './handover.js';
 
 interface Instruments {
@@ -92,12 +94,16 @@ export class RedisStreamReceiver implements Receiver {
   private group: { lag: number | null; pending: number } | undefined;
   private lastReadAt = 0;
   private readonly gaugeCallbacks: { gauge: ObservableGauge; cb: (r: ObservableResult) => void }[] = [];
+  private readonly projection: Projection;
 
   constructor(
     private readonly ctx: ComponentContext,
     private readonly config: RedisStreamReceiverConfig,
     private readonly next: Consumer<'records'>,
+    /** What the pipelines read of the records (src/record-reads.ts): only those fields are decoded. */
+    reads: RecordReads = 'all',
   ) {
+    this.projection = projection(reads, { raw: config.decode.raw });
     this.log = ctx.logger;
     this.consumer = config.instance_id !== '' ? config.instance_id : ctx.instanceId;
     this.inst = instruments(ctx.telemetry.meter);
@@ -249,7 +255,7 @@ export class RedisStreamReceiver implements Receiver {
   /** Decodes a read (or a claim), dead-letters what cannot be decoded, and delivers the rest as one batch. */
   private async handle(entries: RawEntry[], recovered: boolean): Promise<void> {
     const handover = this.handover as Handover;
-    const d = decodeEntries(entries, { raw: this.config.decode.raw, maxBytes: this.config.decode.max_record_bytes });
+    const d = decodeEntries(entries, { projection: this.projection, maxBytes: this.config.decode.max_record_bytes });
     if (d.trimmed > 0) this.lost(d.trimmed, 'trimmed_pending');
     if (d.refused.length > 0) {
       const byReason = new Map<string, number>();

@@ -22,7 +22,7 @@ export const tykRedisReceiverFactory: ReceiverFactory<TykRedisConfig> = {
       ? config
       : { ...config, at_least_once: { ...config.at_least_once, instance_id: `${config.at_least_once.instance_id}-w${index}` } },
   },
-  create: (ctx, config, next) => new TykRedisReceiver(ctx, config, next),
+  create: (ctx, config, next, reads) => new TykRedisReceiver(ctx, config, next, reads),
   demo: openDemoWriter,
   openDeadLetters,
 };

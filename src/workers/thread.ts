@@ -11,6 +11,7 @@ import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { LevelWithSilent } from 'pino';
 import type { BatchContext, ComponentContext, Consumer, Exporter, ExporterFactory, Factory, ProcessorFactory, ProcessorSignature, ReceiverFactory, Settle } from '../component.js';
 import type { Signal, SignalPayload } from '../model.js';
+import type { RecordReads } from '../record-reads.js';
 import { loadConfigText } from '../config/load.js';
 import { factories } from '../registry.js';
 import { createLogger } from '../logger.js';
@@ -91,7 +92,7 @@ function workerFactories(proxies: ExporterProxies, index: number): Factory[] {
     if (!copy) return f;
     if (f.kind === 'receiver') {
       const r = f as ReceiverFactory;
-      return { ...r, create: (ctx: ComponentContext, config: unknown, next: Consumer<'records'>) => r.create(ctx, copy(config, index), next) } as Factory;
+      return { ...r, create: (ctx: ComponentContext, config: unknown, next: Consumer<'records'>, reads?: RecordReads) => r.create(ctx, copy(config, index), next, reads) } as Factory;
     }
     const p = f as ProcessorFactory;
     return { ...p, create: (ctx: ComponentContext, config: unknown, sig: ProcessorSignature, next: Consumer<Signal>) => p.create(ctx, copy(config, index), sig, next) } as Factory;
