@@ -211,6 +211,14 @@ interface FactoryBase<C> {
    */
   shutdownWaits?(config: C): readonly ShutdownWait[];
   /**
+   * Present when the component may run as one copy per worker thread (`service.workers`): each copy sees
+   * part of the records, so a processor must keep no state that copies would split (an SLO window); a
+   * receiver's copies must share its source safely (atomic claims). `copy(config, index)` gives the config
+   * of copy `index` (e.g. a distinct instance id); without it every copy gets the same config.
+   * Exporters always stay on the main thread and need nothing here.
+   */
+  readonly workers?: { copy?(config: C, index: number): C };
+  /**
    * Optional, for processors and exporters that consume records: the analytics record fields this
    * component reads with this config (a filter rule or a custom-metric label names a field). The graph decodes, per receiver, only the union over every pipeline listing it
    * (`src/record-reads.ts`); a field no one declared arrives at its neutral value (`''`, `0`, `null`, the
