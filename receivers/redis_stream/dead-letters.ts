@@ -45,6 +45,17 @@ interface Envelope {
 
 const text = (v: unknown): string => (typeof v === 'string' ? v : '');
 
+const FORMATS: ReadonlySet<string> = new Set(['msgpack', 'protobuf', 'uptime']);
+
+/** The `format` an envelope declares ('' when it has none or is not an envelope). */
+function declaredFormat(element: string): string {
+  try {
+    return text((JSON.parse(element) as Envelope).format);
+  } catch {
+    return '';
+  }
+}
+
 /** The dead-letter list of a `redis_stream` receiver config: `dead_letter.key`, or `<stream>:dead-letter:<group>`. */
 export function deadLetterKey(config: RedisStreamReceiverConfig): string {
   return config.dead_letter.key !== '' ? config.dead_letter.key : `${config.stream}:dead-letter:${config.group}`;
@@ -121,6 +132,9 @@ export function openDeadLetters(config: RedisStreamReceiverConfig, configDir: st
     dump: (entry) => dumpElement(entry.bytes, entry.format),
     check(entry) {
       if (entry.reason === 'unreadable') return 'not a dead-letter envelope';
+      // An entry of a format this version does not know (`not_a_record`) stays: replaying it would relabel it.
+      const declared = declaredFormat(entry.element);
+      if (!FORMATS.has(declared)) return `unknown format ${JSON.stringify(declared.slice(0, 40))}`;
       const err = typedError(entry.bytes, entry.format, true);
       return err ? `${err.reason}: ${err.message}` : undefined;
     },
