@@ -10,5 +10,6 @@ export const filterProcessorFactory: ProcessorFactory<FilterConfig> = {
   description: 'Drops records by org id, API id and response code (Tyk Pump filter rules) and by record kind.',
   configSchema: filterConfigSchema,
   signatures: [{ input: 'records', output: 'records' }],
+  reads: () => ['apiId', 'orgId', 'responseCode'],
   create: (ctx, config, _signature, next) => new FilterProcessor(ctx, config, next as Consumer<'records'>),
 };

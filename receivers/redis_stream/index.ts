@@ -14,6 +14,6 @@ export const redisStreamReceiverFactory: ReceiverFactory<RedisStreamReceiverConf
   description: 'Reads records from a Redis stream as one consumer of a consumer group (XREADGROUP, XACK after delivery, XAUTOCLAIM of dead consumers\' entries).',
   configSchema: redisStreamReceiverConfigSchema,
   shutdownWaits: (config) => [{ path: ['shutdown_timeout'], ms: config.shutdown_timeout }],
-  create: (ctx, config, next) => new RedisStreamReceiver(ctx, config, next),
+  create: (ctx, config, next, reads) => new RedisStreamReceiver(ctx, config, next, reads),
   openDeadLetters,
 };

@@ -23,6 +23,8 @@ import type { RedisStreamReceiverConfig } from './config.js';
 import { defineStreamScripts, type StreamScripts } from './scripts.js';
 import { BatchLedger, StreamBatch, type BatchEnd } from './batch.js';
 import { decodeEntries, type RawEntry } from './entries.js';
+import type { RecordReads } from '../../src/record-reads.js';
+import { projection, type Projection } from '../../internal/tyk-wire/projection.js';
 import { Handover } from './handover.js';
 import { Claimer } from './claim.js';
 import { deadLetterKey } from './dead-letters.js';
@@ -98,12 +100,16 @@ export class RedisStreamReceiver implements Receiver {
   private group: { lag: number | null; pending: number } | undefined;
   private lastReadAt = 0;
   private readonly gaugeCallbacks: { gauge: ObservableGauge; cb: (r: ObservableResult) => void }[] = [];
+  private readonly projection: Projection;
 
   constructor(
     private readonly ctx: ComponentContext,
     private readonly config: RedisStreamReceiverConfig,
     private readonly next: Consumer<'records'>,
+    /** What the pipelines read of the records (src/record-reads.ts): only those fields are decoded. */
+    reads: RecordReads = 'all',
   ) {
+    this.projection = projection(reads, { raw: config.decode.raw });
     this.log = ctx.logger;
     this.consumer = config.instance_id !== '' ? config.instance_id : ctx.instanceId;
     this.inst = instruments(ctx.telemetry.meter);
@@ -278,7 +284,7 @@ export class RedisStreamReceiver implements Receiver {
    */
   private async handle(entries: RawEntry[], recovered: boolean, range: ReadRange | undefined): Promise<void> {
     const handover = this.handover as Handover;
-    const d = decodeEntries(entries, { raw: this.config.decode.raw, maxBytes: this.config.decode.max_record_bytes }, this.config.group);
+    const d = decodeEntries(entries, { projection: this.projection, maxBytes: this.config.decode.max_record_bytes }, this.config.group);
     if (d.trimmed > 0) this.lost(d.trimmed, 'trimmed_pending');
     const present = entries.filter((e) => e[1] !== null).map((e) => e[0].toString());
     let read = range;

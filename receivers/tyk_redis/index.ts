@@ -15,7 +15,7 @@ export const tykRedisReceiverFactory: ReceiverFactory<TykRedisConfig> = {
   description: 'Drains Tyk analytics and uptime records from Redis (at-most-once like Tyk Pump, or at-least-once).',
   configSchema: tykRedisConfigSchema,
   shutdownWaits: (config) => [{ path: ['shutdown_timeout'], ms: config.shutdown_timeout }],
-  create: (ctx, config, next) => new TykRedisReceiver(ctx, config, next),
+  create: (ctx, config, next, reads) => new TykRedisReceiver(ctx, config, next, reads),
   demo: openDemoWriter,
   openDeadLetters,
 };
