@@ -298,7 +298,10 @@ export interface DeadLetterStore {
   dump(entry: DeadLetterEntry): string;
   /** The error this version's decoder still gives for the entry, or undefined when it now decodes. */
   check(entry: DeadLetterEntry): string | undefined;
-  /** Pushes the entry's bytes back to its source list and removes it; false when it was no longer there. */
+  /**
+   * Puts the entry's bytes back where the receiver reads them (`tyk_redis`: its source list; `redis_stream`:
+   * the stream, for the dead letter's consumer group only) and removes it; false when it was no longer there.
+   */
   replay(entry: DeadLetterEntry): Promise<boolean>;
   /** Removes the entry; false when it was no longer there. */
   purge(entry: DeadLetterEntry): Promise<boolean>;
