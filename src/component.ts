@@ -125,6 +125,14 @@ export interface ComponentContext {
   readonly configDir: string;
   /** The agent's own state (absent when a component runs outside an agent, e.g. in unit tests). */
   readonly introspection?: AgentIntrospection;
+  /**
+   * Processors only: true when the records this processor receives reach no other pipeline (every receiver
+   * of its pipeline feeds this pipeline alone), so it may set a field of a record in place instead of
+   * copying the record — no other pipeline sees the change, and a re-delivery of the chunk comes back to
+   * it only once every exporter of the pipeline is done with the earlier attempt. Absent or false: records
+   * are shared (or the processor runs outside the graph) and a changed record must be a copy.
+   */
+  readonly exclusiveRecords?: boolean;
 }
 
 /** Called exactly once when deferred delivery finished: without an argument on success. */
@@ -202,6 +210,14 @@ interface FactoryBase<C> {
    * path inside the component's config. Config validation refuses one longer than `service.shutdown_timeout`.
    */
   shutdownWaits?(config: C): readonly ShutdownWait[];
+  /**
+   * Present when the component may run as one copy per worker thread (`service.workers`): each copy sees
+   * part of the records, so a processor must keep no state that copies would split (an SLO window); a
+   * receiver's copies must share its source safely (atomic claims). `copy(config, index)` gives the config
+   * of copy `index` (e.g. a distinct instance id); without it every copy gets the same config.
+   * Exporters always stay on the main thread and need nothing here.
+   */
+  readonly workers?: { copy?(config: C, index: number): C };
   /**
    * Optional, for processors and exporters that consume records: the analytics record fields this
    * component reads with this config (a filter rule or a custom-metric label names a field). The graph decodes, per receiver, only the union over every pipeline listing it
@@ -282,7 +298,10 @@ export interface DeadLetterStore {
   dump(entry: DeadLetterEntry): string;
   /** The error this version's decoder still gives for the entry, or undefined when it now decodes. */
   check(entry: DeadLetterEntry): string | undefined;
-  /** Pushes the entry's bytes back to its source list and removes it; false when it was no longer there. */
+  /**
+   * Puts the entry's bytes back where the receiver reads them (`tyk_redis`: its source list; `redis_stream`:
+   * the stream, for the dead letter's consumer group only) and removes it; false when it was no longer there.
+   */
   replay(entry: DeadLetterEntry): Promise<boolean>;
   /** Removes the entry; false when it was no longer there. */
   purge(entry: DeadLetterEntry): Promise<boolean>;

@@ -214,3 +214,27 @@ export function receiverReads(pipelines: readonly PipelineSpec[], components: Re
   }
   return out;
 }
+
+/**
+ * With `service.workers` > 0 every receiver and processor of every pipeline runs as one copy per worker
+ * thread: refuses the ones that cannot (a factory without `workers`), naming the component and why.
+ */
+export function checkWorkers(pipelines: readonly PipelineSpec[], components: ReadonlyMap<string, ComponentEntry>): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const refused = new Set<string>();
+  for (const p of pipelines) {
+    for (const id of [...p.receivers, ...p.processors.map((proc) => proc.id)]) {
+      const entry = components.get(id);
+      if (!entry || entry.factory.workers !== undefined || refused.has(id)) continue;
+      refused.add(id);
+      const why = entry.kind === 'receiver'
+        ? 'its copies could not share their source safely'
+        : 'it keeps state that copies in several threads would split';
+      problems.push({
+        path: 'service::workers',
+        message: `${entry.kind} "${id}" (pipeline ${p.id}) cannot run in worker threads: ${why}; set service::workers to 0 or remove it from the pipeline`,
+      });
+    }
+  }
+  return problems;
+}

@@ -11,6 +11,8 @@ export const sliProcessorFactory: ProcessorFactory<SliConfig> = {
   description: 'Aggregates Tyk records into SLI metrics: request duration histograms and request counters (http.server.request.duration, tyk.api.requests, …).',
   configSchema: sliConfigSchema,
   signatures: [{ input: 'records', output: 'metrics' }],
+  // Stateless per batch (sli emits each batch's deltas): copies in worker threads add up to the same output.
+  workers: {},
   reads: sliReads,
   create(ctx, config, _signature, next) {
     return new SliProcessor(ctx, config, next as Consumer<'metrics'>);
