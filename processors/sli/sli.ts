@@ -24,7 +24,7 @@ import { HTTP_METHOD_VALUES, httpMethodIndex, redactUrl, requestTimeMs } from '.
 import { VERSION } from '../../src/version.js';
 import { BucketIndex, HistogramState } from '../../internal/metrics/histogram.js';
 import { SeriesTable, seriesBase, type SeriesBase } from './aggregate.js';
-import { histogramMetric, sumMetric } from './families.js';
+import { directionAttributes, histogramMetric, sumMetric } from './families.js';
 import { HttpSeriesCache } from './series-cache.js';
 import { TykFamilies } from './tyk-families.js';
 import { EmitWindow } from './window.js';
@@ -374,8 +374,8 @@ export class SliProcessor implements Processor<'records'> {
         const { startTime, endTime } = s;
         opened.push({ startTime, endTime, attributes: s.attributes, value: s.opened });
         closed.push({ startTime, endTime, attributes: s.attributes, value: s.closed });
-        io.push({ startTime, endTime, attributes: directionAttributes(s, 'receive'), value: s.bytesIn });
-        io.push({ startTime, endTime, attributes: directionAttributes(s, 'transmit'), value: s.bytesOut });
+        io.push({ startTime, endTime, attributes: directionAttributes(s.attributes, 'receive'), value: s.bytesIn });
+        io.push({ startTime, endTime, attributes: directionAttributes(s.attributes, 'transmit'), value: s.bytesOut });
         s.opened = 0;
         s.closed = 0;
         s.bytesIn = 0;
@@ -433,19 +433,4 @@ export class SliProcessor implements Processor<'records'> {
       );
     }
   }
-}
-
-const directionCache = new WeakMap<Attributes, { receive: Attributes; transmit: Attributes }>();
-
-/** The series' attributes plus `network.io.direction`, built once per series. */
-function directionAttributes(s: NetworkSeries, direction: 'receive' | 'transmit'): Attributes {
-  let d = directionCache.get(s.attributes);
-  if (!d) {
-    d = {
-      receive: Object.freeze({ ...s.attributes, 'network.io.direction': 'receive' }),
-      transmit: Object.freeze({ ...s.attributes, 'network.io.direction': 'transmit' }),
-    };
-    directionCache.set(s.attributes, d);
-  }
-  return d[direction];
 }
