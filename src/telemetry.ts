@@ -17,7 +17,7 @@
 import type {
   Attributes, BatchObservableCallback, Counter, Meter, MetricAttributes, MetricOptions, Observable,
 } from '@opentelemetry/api';
-import { MeterProvider, PeriodicExportingMetricReader, type IMetricReader, type PushMetricExporter, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { MeterProvider, PeriodicExportingMetricReader, type IMetricReader, type MetricProducer, type PushMetricExporter, type ResourceMetrics, type ScopeMetrics } from '@opentelemetry/sdk-metrics';
 import { OTLPMetricExporter as OTLPJsonMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPMetricExporter as OTLPProtoMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
@@ -102,13 +102,22 @@ export class SelfTelemetry {
   private readonly counters = new Map<string, Counter>();
   private readonly queueSizes = new Map<string, number>();
   private readonly prefix: string;
+  private readonly sources: (() => Promise<ScopeMetrics[]>)[] = [];
 
   constructor(prefix: string, resource: Readonly<Record<string, string>> = {}, push: readonly TelemetryPushReader[] = []) {
     this.prefix = prefix;
-    this.reader = new PrometheusExporter({ preventServerStart: true });
+    // Instruments of other threads (service.workers) join every reader's collection through this producer.
+    const sources = this.sources;
+    const metricProducers: MetricProducer[] = [{
+      async collect() {
+        const scopeMetrics = (await Promise.all(sources.map((s) => s()))).flat();
+        return { resourceMetrics: { resource: resourceFromAttributes({}), scopeMetrics }, errors: [] };
+      },
+    }];
+    this.reader = new PrometheusExporter({ preventServerStart: true, metricProducers });
     const readers: IMetricReader[] = [this.reader];
     for (const p of push) {
-      readers.push(new PeriodicExportingMetricReader({ exporter: otlpExporter(p), exportIntervalMillis: p.intervalMs, exportTimeoutMillis: Math.min(p.timeoutMs, p.intervalMs) }));
+      readers.push(new PeriodicExportingMetricReader({ exporter: otlpExporter(p), exportIntervalMillis: p.intervalMs, exportTimeoutMillis: Math.min(p.timeoutMs, p.intervalMs), metricProducers }));
     }
     this.provider = new MeterProvider({ resource: resourceFromAttributes(resource), readers });
     this.meter = this.provider.getMeter('tyk-otel-pump');
@@ -160,6 +169,14 @@ export class SelfTelemetry {
       sendFailed: (n, reason, signal) => n > 0 && failed.add(n, { exporter: id, signal: signal ?? defaultSignal, reason }),
       queueSize: (items) => void this.queueSizes.set(id, items),
     };
+  }
+
+  /**
+   * Adds instruments kept elsewhere (a worker thread's, already merged): every collection (`/metrics`,
+   * push readers, `collect()`) includes what `source` returns. Their names must not be the main thread's.
+   */
+  addSource(source: () => Promise<ScopeMetrics[]>): void {
+    this.sources.push(source);
   }
 
   /** The self-telemetry instruments, collected (cumulative), for in-process readers. */

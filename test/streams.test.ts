@@ -17,8 +17,13 @@ import { testRedis, type TestRedis } from './helpers/redis.js';
 import { startOtlpSink, type OtlpSink } from './helpers/otlp-sink.js';
 import { syntheticIndex, syntheticRecord } from './helpers/synthetic-records.js';
 
-/** Records pushed into the gateway lists (scaled from the issue's 200k to keep the suite near a minute on 2 shared cores). */
-const RECORDS = 50_000;
+/**
+ * Records pushed into the gateway lists. The issue asks for 200k; the suite runs 50k, because on the 2 shared
+ * cores the three-group test takes about a minute at 50k and would take four at 200k, past the whole suite's
+ * budget. The same test at the issue's size: `STREAMS_RECORDS=200000 npm test -- test/streams.test` (README,
+ * "Redis Streams fan-out", gives the last such run).
+ */
+const RECORDS = Number(process.env['STREAMS_RECORDS'] ?? 50_000);
 
 /** A consumer agent's YAML: `redis_stream` in `group` as `instance`, feeding `pipeline` (processors and exporters). */
 function consumerYaml(redis: TestRedis, o: { stream: string; group: string; instance: string; claimIdle: string; sections: string; pipeline: string; signal?: string }): string {

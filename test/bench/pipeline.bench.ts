@@ -1,26 +1,30 @@
 /**
  * `npm run bench -- pipeline`: the whole first-use path on a big backlog — records in Redis → `tyk_redis`
- * → `route` → `sli` → `prometheus` exporter, in a real in-process `Agent` built from YAML — timed until
- * the exporter's accumulated `tyk_api_requests_total` reflects every HTTP record; against the naive
- * path: the same chunked Redis claims, `msgpackr.unpack` of each whole record, and direct OTel SDK calls
- * per record (`http.server.request.duration`, upstream and gateway histograms with the semconv buckets,
- * the request counter; the agent's 6 attributes (`http.route` by a regex) + `error.type`) on a MeterProvider with a Prometheus reader
- * attached (without a reader the SDK records nothing).
+ * → `route` → `sli` → `prometheus` — with **the agent as a user runs it**: the compiled CLI (`npm run
+ * build` first, then `bin/tyk-otel-pump.js run --config FILE` in a child process, default settings,
+ * default `chunk_size`), timed from the first record claimed to the last one visible in `/metrics` and
+ * watched from outside (see `pipeline-agent.ts`): records/s, CPU per record (`/proc/<pid>/stat`), peak RSS
+ * (`VmHWM`), the RSS at each tenth of the backlog, the idle RSS after the drain, a scrape's time and size.
+ * A second agent variant adds an `audit_log → otlp_http` logs pipeline beside the metrics one, sending to
+ * a local OTLP sink process that counts the log records it receives.
+ *
+ * References measured in the same run, on the same private redis-server, records and chunk:
+ * - two **claim floors**: the receiver's own claim ({@link claimInflight}) and Tyk Pump's `MULTI LRANGE/
+ *   LTRIM`, elements read as Buffers and dropped; the ratio of the agent to them is printed first;
+ * - the **naive** path computing the same output: the same chunked claims, `msgpackr.unpack` of each whole
+ *   record, and direct OTel SDK calls per record (`http.server.request.duration`, upstream and gateway
+ *   histograms with the semconv buckets, the request counter; the agent's 6 attributes (`http.route` by a
+ *   regex) + `error.type`) on a MeterProvider with a Prometheus reader attached.
+ * Those run in-process in a tsx child each ({@link VARIANTS}).
  *
  * Input: the msgpack fixtures of every gateway generation (real gateway bytes, network-stats records
  * included), cycled, each made unique by its `TimeStamp` nanoseconds, generated inside a private
- * redis-server. Every variant runs in its own child process (peak RSS per variant), in interleaved rounds;
- * the best round of each is reported. Each child checks its own totals against the expected counts; ours
- * also reads them through one real scrape of /metrics after the clock stopped (its peak RSS is reported
- * separately: a scrape of ~300 SLI series is ~6 MB of text).
+ * redis-server; and a high-path-diversity set (see {@link diverseRecords}). Variants run in interleaved
+ * rounds; the best round of each is reported. Every variant's totals are checked against the expected counts.
  *
- * Two claim floors run on the same Redis, records and chunk: the receiver's own claim and Tyk Pump's
- * `MULTI LRANGE/LTRIM`; the ratio of ours to them is printed first. A second data set has high path
- * diversity (see {@link diverseRecords}); ours reports the time and size of one scrape and its idle RSS.
- *
- * Variants are entries of {@link VARIANTS}: add one by writing a `(job) => Promise<Outcome>` for it (done
- * when every HTTP record of the job is reflected in what it exports).
- * `BENCH_N` (default 1 000 000), `BENCH_REPEATS` (default 2).
+ * `BENCH_N` records per run (default 1 000 000), `BENCH_REPEATS` rounds (default 2), `BENCH_SETS`
+ * (`fixtures,diverse`), `BENCH_VARIANTS` (comma-separated substrings of variant names; default all but
+ * the DogStatsD one).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -29,17 +33,12 @@ import { Redis } from 'ioredis';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import type { Attributes } from '@opentelemetry/api';
-import type { ComponentContext, Factory } from '../../src/component.js';
-import { loadConfigText } from '../../src/config/load.js';
-import { Agent } from '../../src/agent.js';
-import { factories } from '../../src/registry.js';
-import { silentLogger } from '../../src/logger.js';
 import { compileErrorDefinition } from '../../src/error-definition.js';
-import { PrometheusMetricsExporter } from '../../exporters/prometheus/prometheus.js';
 import { loadFixtures } from '../helpers/fixtures.js';
-import { splitAtNanos, startPrivateRedis } from '../helpers/tyk-redis.js';
+import { freePort, splitAtNanos, startPrivateRedis } from '../helpers/tyk-redis.js';
 import { claimInflight, defineScripts } from '../../receivers/tyk_redis/scripts.js';
 import type { RedisClient } from '../../internal/redis/connection.js';
+import { runCompiledAgent, startLogsSink, type AgentRun } from './pipeline-agent.js';
 
 const PREFIX = 'bench-pipe-';
 const KEY = `${PREFIX}tyk-system-analytics`;
@@ -49,7 +48,7 @@ const CHUNK = 1000;
 const FLOOR_MAX_BYTES = 64 * 1024 * 1024;
 const SEMCONV_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
 
-/** What a child reports. */
+/** What a variant's run reports. */
 interface Result {
   variant: string;
   /** HTTP records the variant counted (must equal the expected count). */
@@ -58,15 +57,17 @@ interface Result {
   perSecond: number;
   cpuUsPerRecord: number;
   peakRssMiB: number;
-  /** RSS once the child has loaded its modules, before the run (tsx alone accounts for ~40 MiB of it). */
+  /** RSS before the run: a child's once its modules are loaded (tsx alone ~40 MiB); the agent's at its first claim. */
   startRssMiB: number;
-  /** Peak RSS including the variant's check after the run (ours: one real scrape of /metrics). */
+  /** Peak RSS including the variant's check after the run (the agent: one real scrape of /metrics). */
   peakWithCheckMiB: number;
+  /** The compiled agent's extra figures. */
+  agent?: AgentRun;
   /** Extra facts a variant reports (printed under its line). */
   note?: string;
 }
 
-/** What a variant's run gives back: the requests it counted, and a check to run after the clock stopped. */
+/** What an in-process variant's run gives back: the requests it counted, and a check to run after the clock stopped. */
 interface Outcome {
   readonly requests: number;
   readonly check?: () => Promise<void>;
@@ -77,82 +78,107 @@ interface Job {
   readonly port: number;
   readonly n: number;
   readonly httpRecords: number;
-  /** The high-path-diversity data set (ours: a larger sli cardinality_limit, and a timed scrape). */
+  /** The high-path-diversity data set (the agent: a larger sli cardinality_limit). */
   readonly diverse: boolean;
 }
 
-// --- variants (each runs in its own child process) ---------------------------------------------------------
+// --- the compiled agent (run from the parent, see pipeline-agent.ts) --------------------------------------
 
-/**
- * Starts a real agent from `yaml` and resolves once its `prometheus` exporter has accumulated a request
- * total equal to the backlog's HTTP records (the clock of the "ours" variants).
- */
-async function runAgentUntilComplete(yaml: string, job: Job): Promise<{ agent: Agent; total: number }> {
-  let exporter: PrometheusMetricsExporter | undefined;
-  const capturing: Factory[] = factories.map((f) =>
-    f.kind === 'exporter' && f.type === 'prometheus'
-      ? { ...f, create: (ctx: ComponentContext, config: unknown) => (exporter = f.create(ctx, config) as PrometheusMetricsExporter) }
-      : f,
-  );
-  const loaded = loadConfigText(yaml, 'bench.yaml', capturing);
-  if (!loaded.config) throw new Error(loaded.problems.map((p) => `${p.path}: ${p.message}`).join('\n'));
-  const agent = new Agent(loaded.config, { logger: silentLogger() });
-  await agent.start();
-  const acc = (exporter as PrometheusMetricsExporter).accumulator;
-  let total = 0;
-  while ((total = acc.total('tyk_api_requests_total')) < job.httpRecords) await new Promise((r) => setTimeout(r, 5));
-  return { agent, total };
-}
-
-/** Ours: a real agent from YAML; done when the prometheus exporter's accumulated request total is complete. */
-async function ours(job: Job): Promise<Outcome> {
-  const yaml = `
+/** The agent's config: defaults everywhere but the endpoints (and, on the diverse set, room for its series). */
+function agentYaml(job: Job, ports: { prom: number; telemetry: number }, extra: { logsEndpoint?: string; dogstatsd?: number } = {}): string {
+  return `
 receivers:
   tyk_redis:
     endpoint: redis://127.0.0.1:${job.port}/0
     key_prefix: ${PREFIX}
-    uptime: false
-    poll_interval: 10ms
 processors:
   route: {}
-  sli: {${job.diverse ? ' cardinality_limit: 8000 ' : ''}}
+  sli: {${job.diverse ? ' cardinality_limit: 8000 ' : ''}}${extra.logsEndpoint === undefined ? '' : '\n  audit_log: {}'}
 exporters:
   prometheus:
-    endpoint: 127.0.0.1:0
+    endpoint: 127.0.0.1:${ports.prom}${extra.logsEndpoint === undefined ? '' : `\n  otlp_http:\n    endpoint: ${extra.logsEndpoint}`}${extra.dogstatsd === undefined ? '' : `\n  dogstatsd:\n    endpoint: 127.0.0.1:${extra.dogstatsd}`}
 service:
   pipelines:
     metrics:
       receivers: [tyk_redis]
       processors: [route, sli]
-      exporters: [prometheus]
+      exporters: [prometheus]${extra.logsEndpoint === undefined ? '' : `
+    logs:
+      receivers: [tyk_redis]
+      processors: [audit_log]
+      exporters: [otlp_http]`}${extra.dogstatsd === undefined ? '' : `
+    records/datadog:
+      receivers: [tyk_redis]
+      processors: [route]
+      exporters: [dogstatsd]`}
   telemetry:
     metrics:
-      address: 127.0.0.1:0
+      address: 127.0.0.1:${ports.telemetry}
 `;
-  const { agent, total } = await runAgentUntilComplete(yaml, job);
+}
+
+function agentResult(variant: string, job: Job, a: AgentRun, note?: string): Result {
   return {
-    requests: total,
-    // The same number through a real scrape, as Prometheus would read it; then the idle agent's RSS.
-    async check() {
-      const bound = await agent.bound('127.0.0.1:0');
-      const t0 = performance.now();
-      const text = await (await fetch(`http://127.0.0.1:${bound?.port}/metrics`)).text();
-      const scrapeMs = performance.now() - t0;
-      const lines = text.split('\n');
-      const scraped = lines.filter((l) => l.startsWith('tyk_api_requests_total{')).reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
-      if (scraped !== total) throw new Error(`scrape says ${scraped}, accumulator ${total}`);
-      const series = lines.filter((l) => l.startsWith('http_server_request_duration_seconds_count{')).length;
-      const histSeries = lines.filter((l) => /^[a-z_]+_count\{/.test(l)).length;
-      // The agent idles once drained: let the scrape's text go, collect, and read the RSS it settles at.
-      await new Promise((r) => setTimeout(r, 1000));
-      (globalThis as { gc?: () => void }).gc?.();
-      await new Promise((r) => setTimeout(r, 500));
-      const idleMiB = process.memoryUsage.rss() / 1048576;
-      await agent.shutdown();
-      variantNote = `scrape: ${scrapeMs.toFixed(0)} ms, ${(Buffer.byteLength(text) / 1048576).toFixed(1)} MB, ${series} series of http.server.request.duration, ${histSeries} histogram series in all; idle agent after the drain (after a GC): RSS ${idleMiB.toFixed(0)} MiB`;
-    },
+    variant, requests: a.requests, seconds: a.seconds, perSecond: job.n / a.seconds, cpuUsPerRecord: a.cpuUsPerRecord,
+    peakRssMiB: a.peakRssMiB, startRssMiB: a.startRssMiB, peakWithCheckMiB: a.peakWithScrapeMiB, agent: a, note,
   };
 }
+
+/** The agent, metrics only: `tyk_redis → route → sli → prometheus`. One scrape mid-drain (its stall). */
+async function agentMetrics(variant: string, job: Job, client: Redis): Promise<Result> {
+  const ports = { prom: await freePort(), telemetry: await freePort() };
+  const a = await runCompiledAgent({
+    yaml: agentYaml(job, ports), redis: client, key: KEY, n: job.n, httpRecords: job.httpRecords,
+    promPort: ports.prom, telemetryPort: ports.telemetry, midScrape: true,
+  });
+  return agentResult(variant, job, a);
+}
+
+/** The agent with an `audit_log → otlp_http` logs pipeline beside the metrics one; done when the sink has every log record too. */
+async function agentLogs(variant: string, job: Job, client: Redis): Promise<Result> {
+  const ports = { prom: await freePort(), telemetry: await freePort() };
+  const sink = await startLogsSink();
+  try {
+    const a = await runCompiledAgent({
+      yaml: agentYaml(job, ports, { logsEndpoint: `http://127.0.0.1:${sink.port}` }), redis: client, key: KEY, n: job.n,
+      httpRecords: job.httpRecords, promPort: ports.prom, telemetryPort: ports.telemetry,
+      done: async () => (await sink.count()).records >= job.httpRecords,
+    });
+    const got = await sink.count();
+    if (got.records !== job.httpRecords) throw new Error(`the OTLP sink counted ${got.records} log records of ${job.httpRecords}`);
+    return agentResult(variant, job, a, `otlp sink: ${got.records} log records in ${got.requests} requests, ${(got.bytes / 1048576).toFixed(1)} MB gzipped`);
+  } finally {
+    sink.stop();
+  }
+}
+
+/** The agent with a DogStatsD records pipeline next to the Prometheus one; the sink's `tyk.requests` total must match. */
+async function agentDogstatsd(variant: string, job: Job, client: Redis): Promise<Result> {
+  const sink = spawn(process.execPath, ['-e', DOGSTATSD_SINK], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines: string[] = [];
+  let partial = '';
+  sink.stdout.on('data', (d: Buffer) => {
+    const parts = (partial + d.toString()).split('\n');
+    partial = parts.pop() ?? '';
+    lines.push(...parts);
+  });
+  const nextLine = async (): Promise<string> => {
+    while (lines.length === 0) await new Promise((r) => setTimeout(r, 5));
+    return lines.shift() as string;
+  };
+  const sinkPort = Number(await nextLine());
+  const ports = { prom: await freePort(), telemetry: await freePort() };
+  const a = await runCompiledAgent({
+    yaml: agentYaml(job, ports, { dogstatsd: sinkPort }), redis: client, key: KEY, n: job.n, httpRecords: job.httpRecords,
+    promPort: ports.prom, telemetryPort: ports.telemetry,
+  });
+  sink.stdin.write('report\n');
+  const got = JSON.parse(await nextLine()) as { datagrams: number; distributions: number; requests: number };
+  if (got.requests !== a.requests) throw new Error(`the DogStatsD receiver counted ${got.requests} requests, Prometheus ${a.requests}`);
+  return agentResult(variant, job, a, `dogstatsd: ${got.distributions}/${job.httpRecords * 3} distribution values in ${got.datagrams} datagrams received`);
+}
+
+// --- references (each in its own tsx child process) -------------------------------------------------------
 
 /** Naive: chunked LRANGE/LTRIM, `msgpackr.unpack` per record, SDK instrument calls per record. */
 async function naive(job: Job): Promise<Outcome> {
@@ -210,7 +236,7 @@ function drained(job: Job, count: number): Outcome {
 }
 
 /**
- * Claim floor, the receiver's own claim: the Lua `LMOVE` script into an in-flight list plus the `LRANGE`
+ * Claim floor, the receiver's own claim: its Lua script (the chunk copied into an in-flight list) plus the `LRANGE`
  * read-back (one round trip, {@link claimInflight}), then the acknowledgement (`DEL` of the in-flight
  * list, sent without waiting: one connection runs commands in order). Elements arrive as Buffers and are dropped.
  */
@@ -263,85 +289,27 @@ s.bind(0, '127.0.0.1', () => { s.setRecvBufferSize(4 << 20); console.log(s.addre
 process.stdin.on('data', () => setTimeout(() => { console.log(JSON.stringify(r)); process.exit(0); }, 300));
 `;
 
-/** Set by a variant's check: extra facts (printed under its line). */
-let variantNote: string | undefined;
-
-/**
- * Ours plus a DogStatsD records pipeline next to the Prometheus one (the receiver feeds both; a chunk is
- * done when both pipelines took it): every HTTP record also becomes three `|d` distribution values and
- * counter increments sent over UDP. Done when Prometheus has every request; the check then shuts the
- * agent down (the exporter flushes) and requires the receiver's `tyk.requests` total to match.
- */
-async function oursWithDogstatsd(job: Job): Promise<Outcome> {
-  const sink = spawn(process.execPath, ['-e', DOGSTATSD_SINK], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines: string[] = [];
-  let partial = '';
-  sink.stdout.on('data', (d: Buffer) => {
-    const parts = (partial + d.toString()).split('\n');
-    partial = parts.pop() ?? '';
-    lines.push(...parts);
-  });
-  const nextLine = async (): Promise<string> => {
-    while (lines.length === 0) await new Promise((r) => setTimeout(r, 5));
-    return lines.shift() as string;
-  };
-  const sinkPort = Number(await nextLine());
-  const yaml = `
-receivers:
-  tyk_redis:
-    endpoint: redis://127.0.0.1:${job.port}/0
-    key_prefix: ${PREFIX}
-    uptime: false
-    poll_interval: 10ms
-processors:
-  route: {}
-  sli: {}
-exporters:
-  prometheus:
-    endpoint: 127.0.0.1:0
-  dogstatsd:
-    endpoint: 127.0.0.1:${sinkPort}
-service:
-  pipelines:
-    metrics:
-      receivers: [tyk_redis]
-      processors: [route, sli]
-      exporters: [prometheus]
-    records/datadog:
-      receivers: [tyk_redis]
-      processors: [route]
-      exporters: [dogstatsd]
-  telemetry:
-    metrics:
-      address: 127.0.0.1:0
-`;
-  const { agent, total } = await runAgentUntilComplete(yaml, job);
-  return {
-    requests: total,
-    async check() {
-      await agent.shutdown();
-      sink.stdin.write('report\n');
-      const got = JSON.parse(await nextLine()) as { datagrams: number; distributions: number; requests: number };
-      if (got.requests !== total) throw new Error(`the DogStatsD receiver counted ${got.requests} requests, Prometheus ${total}`);
-      variantNote = `dogstatsd: ${got.distributions}/${job.httpRecords * 3} distribution values in ${got.datagrams} datagrams received`;
-    },
-  };
-}
-
-/** The variants, in the order they run in each round. The first is "ours", the last the baseline. */
+/** The in-process variants: floors and the naive baseline, each run in its own tsx child. */
 const VARIANTS: Readonly<Record<string, (job: Job) => Promise<Outcome>>> = {
-  'agent: tyk_redis → route → sli → prometheus': ours,
-  'floor: receiver claim (Lua LMOVE + LRANGE)': floorLua,
+  'floor: receiver claim (script + LRANGE)': floorLua,
   'floor: MULTI LRANGE/LTRIM': floorMulti,
-  'agent: prometheus + dogstatsd (per-record |d)': oursWithDogstatsd,
   'naive: msgpackr.unpack + SDK record()': naive,
 };
-const OURS = Object.keys(VARIANTS)[0] as string;
-const FLOOR = Object.keys(VARIANTS)[1] as string;
-const FLOOR_MULTI = Object.keys(VARIANTS)[2] as string;
-const BASELINE = Object.keys(VARIANTS)[Object.keys(VARIANTS).length - 1] as string;
-/** The variants run on the high-path-diversity data set (the dogstatsd one only on the fixture cycle). */
-const DIVERSE_VARIANTS = [OURS, FLOOR, FLOOR_MULTI, BASELINE];
+/** The compiled-agent variants, run from the parent. */
+const AGENT_VARIANTS: Readonly<Record<string, (variant: string, job: Job, client: Redis) => Promise<Result>>> = {
+  'agent: tyk_redis → route → sli → prometheus': agentMetrics,
+  'agent: + audit_log → otlp_http logs': agentLogs,
+  'agent: + dogstatsd (per-record |d)': agentDogstatsd,
+};
+const OURS = 'agent: tyk_redis → route → sli → prometheus';
+const OURS_LOGS = 'agent: + audit_log → otlp_http logs';
+const FLOOR = 'floor: receiver claim (script + LRANGE)';
+const FLOOR_MULTI = 'floor: MULTI LRANGE/LTRIM';
+const BASELINE = 'naive: msgpackr.unpack + SDK record()';
+/** The order of a round. */
+const ORDER = [OURS, FLOOR, FLOOR_MULTI, OURS_LOGS, 'agent: + dogstatsd (per-record |d)', BASELINE];
+/** Run unless BENCH_VARIANTS names others. */
+const DEFAULT_VARIANTS = [OURS, FLOOR, FLOOR_MULTI, OURS_LOGS, BASELINE];
 
 /**
  * The high-path-diversity data set: the HTTP fixtures of the current gateway format, re-encoded with
@@ -394,7 +362,7 @@ async function child(variant: string, job: Job): Promise<Result> {
   await check?.();
   clearInterval(sampler);
   peak = Math.max(peak, process.resourceUsage().maxRSS * 1024);
-  return { variant, requests, seconds, perSecond: job.n / seconds, cpuUsPerRecord: (cpu.user + cpu.system) / job.n, peakRssMiB, startRssMiB, peakWithCheckMiB: peak / 1048576, note: variantNote };
+  return { variant, requests, seconds, perSecond: job.n / seconds, cpuUsPerRecord: (cpu.user + cpu.system) / job.n, peakRssMiB, startRssMiB, peakWithCheckMiB: peak / 1048576 };
 }
 
 // --- parent ------------------------------------------------------------------------------------------------
@@ -421,6 +389,12 @@ if (args[0] === '--child') {
 } else {
   const N = Number(process.env['BENCH_N'] ?? 1_000_000);
   const REPEATS = Number(process.env['BENCH_REPEATS'] ?? 2);
+  const SETS = (process.env['BENCH_SETS'] ?? 'fixtures,diverse').split(',');
+  const wanted = process.env['BENCH_VARIANTS']?.split(',');
+  const selected = ORDER.filter((v) => (wanted ? wanted.some((w) => v.includes(w)) : DEFAULT_VARIANTS.includes(v)));
+  const root = fileURLToPath(new URL('../../', import.meta.url));
+  const build = spawnSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', `${root}tsconfig.build.json`], { stdio: 'inherit' });
+  if (build.status !== 0) throw new Error('npm run build failed');
   const fixtures = (['gateway-msgpack.jsonl', 'gateway-legacy-v4.jsonl', 'gateway-pump18.jsonl'] as const).flatMap((f) => loadFixtures(f));
   const isHttp = fixtures.map((f) => f.expected['response_code'] !== -1);
   let httpRecords = 0;
@@ -442,37 +416,58 @@ if (args[0] === '--child') {
       for (let done = 0; done < N; done += 50_000) await client.eval(GENERATE_LUA, 1, KEY, done, Math.min(50_000, N - done), ...parts);
     }
     const job: Job = { port: redis.port, n: N, httpRecords: isDiverse ? N : httpRecords, diverse: isDiverse };
-    const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', self, '--child', variant, JSON.stringify(job)], { encoding: 'utf8', maxBuffer: 1 << 20 });
-    if (r.status !== 0) throw new Error(`${variant} failed:\n${r.stderr}`);
-    const got = JSON.parse(r.stdout) as Result;
+    let got: Result;
+    const agent = AGENT_VARIANTS[variant];
+    if (agent) got = await agent(variant, job, client);
+    else {
+      const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', self, '--child', variant, JSON.stringify(job)], { encoding: 'utf8', maxBuffer: 1 << 20 });
+      if (r.status !== 0) throw new Error(`${variant} failed:\n${r.stderr}`);
+      got = JSON.parse(r.stdout) as Result;
+    }
     const left = await client.llen(KEY);
     if (got.requests !== job.httpRecords || left !== 0) throw new Error(`${variant}: counted ${got.requests} of ${job.httpRecords} requests, ${left} records left`);
     return got;
   };
-  const fmt = (r: Result) =>
-    `${r.variant.padEnd(46)} ${Math.round(r.perSecond).toString().padStart(8)} rec/s  ${r.seconds.toFixed(2).padStart(6)} s  ${r.cpuUsPerRecord.toFixed(2).padStart(6)} µs CPU/rec  peak RSS ${r.peakRssMiB.toFixed(0).padStart(4)} MiB (${r.startRssMiB.toFixed(0)} at start, ${r.peakWithCheckMiB.toFixed(0)} with the check)${r.note === undefined ? '' : `\n${''.padEnd(48)}${r.note}`}`;
+  const fmt = (r: Result) => {
+    const lines = [
+      `${r.variant.padEnd(46)} ${Math.round(r.perSecond).toString().padStart(8)} rec/s  ${r.seconds.toFixed(2).padStart(6)} s  ${r.cpuUsPerRecord.toFixed(2).padStart(6)} µs CPU/rec  peak RSS ${r.peakRssMiB.toFixed(0).padStart(4)} MiB (${r.startRssMiB.toFixed(0)} at start, ${r.peakWithCheckMiB.toFixed(0)} with the check)`,
+    ];
+    const a = r.agent;
+    if (a) {
+      lines.push(`RSS at each tenth of the backlog (MiB): ${a.rssByTenth.map((x) => x.toFixed(0)).join(' ')}; idle 3 s after the drain: ${a.idleRssMiB.toFixed(0)} MiB`);
+      lines.push(`scrape after the drain: ${a.scrapeMs.toFixed(0)} ms, ${(a.scrapeBytes / 1048576).toFixed(1)} MB, ${a.histogramSeries} histogram series${a.midScrapeMs === undefined ? '' : `; a scrape at half the backlog: ${a.midScrapeMs.toFixed(0)} ms`}`);
+    }
+    if (r.note) lines.push(r.note);
+    return lines.join(`\n${''.padEnd(48)}`);
+  };
   const best = (rs: Result[]) => rs.reduce((a, b) => (b.perSecond > a.perSecond ? b : a));
   try {
     const avg = Math.round(fixtures.reduce((a, f) => a + f.bytes.length, 0) / fixtures.length);
     const avgDiverse = Math.round(diverse.reduce((a, b) => a + b.length, 0) / diverse.length);
-    const sets: [string, boolean, string[]][] = [
-      [`fixture cycle: ${N} records (${httpRecords} HTTP) from ${fixtures.length} msgpack fixtures (avg ${avg} B)`, false, Object.keys(VARIANTS)],
-      [`high path diversity: ${N} HTTP records cycling ${diverse.length} distinct raw paths over ${DIVERSE_APIS} APIs, 4000 (API, route, method, status) series (avg ${avgDiverse} B)`, true, DIVERSE_VARIANTS],
-    ];
-    console.log(`pipeline bench: private redis-server, chunk ${CHUNK} for every variant, agent under tsx (not compiled JS); best of ${REPEATS} interleaved rounds`);
-    for (const [title, isDiverse, variants] of sets) {
+    const sets: [string, boolean][] = [];
+    if (SETS.includes('fixtures')) sets.push([`fixture cycle: ${N} records (${httpRecords} HTTP) from ${fixtures.length} msgpack fixtures (avg ${avg} B)`, false]);
+    if (SETS.includes('diverse')) sets.push([`high path diversity: ${N} HTTP records cycling ${diverse.length} distinct raw paths over ${DIVERSE_APIS} APIs, 4000 (API, route, method, status) series (avg ${avgDiverse} B)`, true]);
+    const load = spawnSync('uptime', { encoding: 'utf8' }).stdout.trim();
+    console.log(`pipeline bench: private redis-server, chunk ${CHUNK} for every variant, the agent compiled (dist/, default settings) in its own process; best of ${REPEATS} interleaved rounds; ${load}`);
+    for (const [title, isDiverse] of sets) {
       const results: Record<string, Result[]> = {};
       for (let i = 0; i < REPEATS; i++) {
-        for (const v of variants) (results[v] ??= []).push(await run(v, isDiverse));
+        for (const v of selected) (results[v] ??= []).push(await run(v, isDiverse));
       }
-      const o = best(results[OURS] as Result[]);
-      const f = best(results[FLOOR] as Result[]);
-      const m = best(results[FLOOR_MULTI] as Result[]);
-      const b = best(results[BASELINE] as Result[]);
       console.log(`\n${title}`);
-      console.log(`RATIO agent / claim floor: ${(o.perSecond / f.perSecond).toFixed(2)} of the receiver's claim (${(o.perSecond / m.perSecond).toFixed(2)} of MULTI LRANGE/LTRIM); target >= 0.5`);
-      for (const v of variants) console.log(fmt(best(results[v] as Result[])));
-      console.log(`ratio agent/naive: ${(o.perSecond / b.perSecond).toFixed(2)}× records/s, ${(b.cpuUsPerRecord / o.cpuUsPerRecord).toFixed(2)}× less CPU per record, peak RSS ${o.peakRssMiB.toFixed(0)} vs ${b.peakRssMiB.toFixed(0)} MiB`);
+      const f = results[FLOOR] ? best(results[FLOOR]) : undefined;
+      const m = results[FLOOR_MULTI] ? best(results[FLOOR_MULTI]) : undefined;
+      const ratio = (name: string, target: number) => {
+        const o = results[name] ? best(results[name]) : undefined;
+        if (!o || !f || !m) return;
+        console.log(`RATIO ${name} / claim floor: ${(o.perSecond / f.perSecond).toFixed(2)} of the receiver's claim (${(o.perSecond / m.perSecond).toFixed(2)} of MULTI LRANGE/LTRIM); target >= ${target}`);
+      };
+      ratio(OURS, 0.5);
+      ratio(OURS_LOGS, 0.3);
+      for (const v of selected) console.log(fmt(best(results[v] as Result[])));
+      const o = results[OURS] ? best(results[OURS]) : undefined;
+      const b = results[BASELINE] ? best(results[BASELINE]) : undefined;
+      if (o && b) console.log(`ratio agent/naive: ${(o.perSecond / b.perSecond).toFixed(2)}× records/s, ${(b.cpuUsPerRecord / o.cpuUsPerRecord).toFixed(2)}× less CPU per record, peak RSS ${o.peakRssMiB.toFixed(0)} vs ${b.peakRssMiB.toFixed(0)} MiB`);
     }
   } finally {
     client.disconnect();
