@@ -303,7 +303,7 @@ const AGENT_VARIANTS: Readonly<Record<string, (variant: string, job: Job, client
 };
 const OURS = 'agent: tyk_redis → route → sli → prometheus';
 const OURS_LOGS = 'agent: + audit_log → otlp_http logs';
-const FLOOR = 'floor: receiver claim (Lua LMOVE + LRANGE)';
+const FLOOR = 'floor: receiver claim (script + LRANGE)';
 const FLOOR_MULTI = 'floor: MULTI LRANGE/LTRIM';
 const BASELINE = 'naive: msgpackr.unpack + SDK record()';
 /** The order of a round. */
