@@ -12,7 +12,7 @@ import type { Dashboard } from '@grafana/schema';
 import type { Command, Io } from './io.js';
 import { loadConfigFile, type ResolvedConfig } from '../config/load.js';
 import { formatProblem } from '../errors.js';
-import { factories } from '../registry.js';
+import { factories } from '../factories.js';
 import type { SliConfig } from '../../processors/sli/config.js';
 import { agentDashboard } from '../mixin/agent.js';
 import { apisDashboard, tykCompatibleDashboard } from '../mixin/apis.js';

@@ -9,7 +9,7 @@ import { stringify } from 'yaml';
 import type { Command, Io } from './io.js';
 import { loadConfigFile } from '../config/load.js';
 import { formatProblem } from '../errors.js';
-import { factories } from '../registry.js';
+import { factories } from '../factories.js';
 import { parseDuration } from '../config/schema.js';
 import type { OtlpHttpConfig } from '../../exporters/otlp_http/config.js';
 import { agentRules, DEFAULT_AGENT_RULES, type AgentRulesOptions } from '../mixin/agent-rules.js';
