@@ -54,6 +54,7 @@ import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { AnalyticsRecord, LogsBatch, MetricsBatch, RecordBatch, Signal, SignalPayload, UptimeRecord } from './model.js';
 import type { HttpHost } from './http-server.js';
 import type { SharedConfig } from './config/shared.js';
+import type { RecordReads } from './record-reads.js';
 
 /** What a component registers to take part in `/ready`. */
 export interface HealthState {
@@ -124,6 +125,14 @@ export interface ComponentContext {
   readonly configDir: string;
   /** The agent's own state (absent when a component runs outside an agent, e.g. in unit tests). */
   readonly introspection?: AgentIntrospection;
+  /**
+   * Processors only: true when the records this processor receives reach no other pipeline (every receiver
+   * of its pipeline feeds this pipeline alone), so it may set a field of a record in place instead of
+   * copying the record — no other pipeline sees the change, and a re-delivery of the chunk comes back to
+   * it only once every exporter of the pipeline is done with the earlier attempt. Absent or false: records
+   * are shared (or the processor runs outside the graph) and a changed record must be a copy.
+   */
+  readonly exclusiveRecords?: boolean;
 }
 
 /** Called exactly once when deferred delivery finished: without an argument on success. */
@@ -171,6 +180,13 @@ export type Receiver = Component;
 /** A processor consumes one signal and emits one (possibly different) signal to its consumer. */
 export interface Processor<In extends Signal = Signal> extends Component {
   consume(data: SignalPayload[In], ctx: BatchContext): Promise<void>;
+  /**
+   * Optional: called by the graph when shutdown begins, before any receiver stops. A processor that holds
+   * consumed batches to emit them later (the `sli` processor's emission window) emits them now and holds
+   * nothing from then on, so the receivers' wait for outstanding deliveries ends with those deliveries —
+   * not with the receivers' timeout, which would leave in Redis chunks whose data was then emitted anyway.
+   */
+  beginShutdown?(): void;
 }
 
 /** An exporter consumes one or more signals; one instance serves every pipeline that lists it. */
@@ -201,7 +217,29 @@ interface FactoryBase<C> {
    * path inside the component's config. Config validation refuses one longer than `service.shutdown_timeout`.
    */
   shutdownWaits?(config: C): readonly ShutdownWait[];
+  /**
+   * Present when the component may run as one copy per worker thread (`service.workers`): each copy sees
+   * part of the records, so a processor must keep no state that copies would split (an SLO window); a
+   * receiver's copies must share its source safely (atomic claims). `copy(config, index)` gives the config
+   * of copy `index` (e.g. a distinct instance id); without it every copy gets the same config.
+   * Exporters always stay on the main thread and need nothing here.
+   */
+  readonly workers?: { copy?(config: C, index: number): C };
+  /**
+   * Optional, for processors and exporters that consume records: the analytics record fields this
+   * component reads with this config (a filter rule or a custom-metric label names a field). The graph decodes, per receiver, only the union over every pipeline listing it
+   * (`src/record-reads.ts`); a field no one declared arrives at its neutral value (`''`, `0`, `null`, the
+   * shared empty sub-records). Absent means `'all'`, the safe default. `'wire'` (an exporter that forwards
+   * the batch's original bytes, `redis_stream`) reads no field when the batch reaches it with its `wire`,
+   * i.e. with no processor before it, and every field otherwise (it then encodes the records again).
+   * Declare a field when the code reads it, even only to copy it into output; `test/record-reads.test.ts`
+   * compares every declaring component's output on records decoded with its declaration and in full.
+   */
+  reads?(config: C): RecordReadsDeclaration;
 }
+
+/** What a factory declares it reads of the records reaching it (see `FactoryBase.reads`). */
+export type RecordReadsDeclaration = RecordReads | 'wire';
 
 /** One bounded wait of a component's shutdown, as declared by `shutdownWaits()`. */
 export interface ShutdownWait {
@@ -218,9 +256,11 @@ export interface ReceiverFactory<C = unknown> extends FactoryBase<C> {
    * `next` feeds every pipeline that lists the receiver. The graph passes a `Pipelines` (src/delivery.ts):
    * wrap it with `asPipelines(next)` to use `deliver(batch, { only, chunkId })`, which reports the outcome
    * per pipeline and exporter so a retry (`only: outcome.retry`) goes only to the exporters that did not
-   * take the batch, and gives every exporter the chunk's id as `ctx.chunkId`.
+   * take the batch, and gives every exporter the chunk's id as `ctx.chunkId`. `reads` is the union of
+   * what those pipelines read of the records (`src/record-reads.ts`; absent: `'all'`): the receiver
+   * decodes only those fields, and with none only checks each element is a well-formed record.
    */
-  create(ctx: ComponentContext, config: C, next: Consumer<'records'>): Receiver;
+  create(ctx: ComponentContext, config: C, next: Consumer<'records'>, reads?: RecordReads): Receiver;
   /**
    * Optional: opens the receiver's dead-letter list for the `dead-letters` command (list, show, replay,
    * purge) with the same connection settings the receiver uses. `configDir` resolves relative file paths.
@@ -265,7 +305,10 @@ export interface DeadLetterStore {
   dump(entry: DeadLetterEntry): string;
   /** The error this version's decoder still gives for the entry, or undefined when it now decodes. */
   check(entry: DeadLetterEntry): string | undefined;
-  /** Pushes the entry's bytes back to its source list and removes it; false when it was no longer there. */
+  /**
+   * Puts the entry's bytes back where the receiver reads them (`tyk_redis`: its source list; `redis_stream`:
+   * the stream, for the dead letter's consumer group only) and removes it; false when it was no longer there.
+   */
   replay(entry: DeadLetterEntry): Promise<boolean>;
   /** Removes the entry; false when it was no longer there. */
   purge(entry: DeadLetterEntry): Promise<boolean>;

@@ -2,10 +2,12 @@
  * Static checks of `service.pipelines`: every referenced component exists, no pipeline is empty, and the
  * signals line up — receivers emit records, each processor must accept what the previous stage emits, and
  * the last stage must emit the pipeline's signal, which every exporter must accept. Also the graph's
- * shutdown budget: no component waits longer than `service.shutdown_timeout`.
+ * shutdown budget: no component waits longer than `service.shutdown_timeout`. And what each receiver must
+ * decode: the record fields its pipelines read.
  */
 import type { ConfigProblem } from './errors.js';
-import type { ComponentKind, Factory, ProcessorFactory, ProcessorSignature, ShutdownWait } from './component.js';
+import type { ComponentKind, Factory, ProcessorFactory, ProcessorSignature, RecordReadsDeclaration, ShutdownWait } from './component.js';
+import { unionReads, type RecordReads } from './record-reads.js';
 import type { Signal } from './model.js';
 import type { ComponentEntry, PipelineSpec } from './config/load.js';
 import { suggest } from './config/problems.js';
@@ -172,6 +174,65 @@ export function checkShutdownWaits(components: ReadonlyMap<string, ComponentEntr
         path: [SECTION[entry.kind], entry.id, ...wait.path].join('::'),
         message: `must not be longer than service::shutdown_timeout (${formatDuration(shutdownTimeoutMs)}), after which the agent exits`,
         got: formatDuration(wait.ms),
+      });
+    }
+  }
+  return problems;
+}
+
+/** A factory's declaration for its config (absent: `'all'`). */
+function declaredReads(entry: ComponentEntry): RecordReadsDeclaration {
+  const f = entry.factory as { reads?(config: unknown): RecordReadsDeclaration };
+  return f.reads && entry.valid ? f.reads(entry.config) : 'all';
+}
+
+/**
+ * The record fields each receiver must decode: the union, over every pipeline that lists it, of what the
+ * components that see records declare (`FactoryBase.reads`): the processors up to the first one that
+ * turns records into another signal and, in a records pipeline, the exporters. A `'wire'` exporter reads
+ * nothing when no processor precedes it (the batch still carries its original bytes), everything otherwise.
+ */
+export function receiverReads(pipelines: readonly PipelineSpec[], components: ReadonlyMap<string, ComponentEntry>): Map<string, RecordReads> {
+  const out = new Map<string, RecordReads>();
+  for (const p of pipelines) {
+    let reads: RecordReads = [];
+    const add = (id: string, wireIntact: boolean): void => {
+      const entry = components.get(id);
+      const d: RecordReadsDeclaration = entry ? declaredReads(entry) : 'all';
+      reads = unionReads(reads, d === 'wire' ? (wireIntact ? [] : 'all') : d);
+    };
+    let records = true;
+    for (const [i, proc] of p.processors.entries()) {
+      add(proc.id, i === 0);
+      if (proc.signature.output !== 'records') {
+        records = false;
+        break;
+      }
+    }
+    if (records) for (const id of p.exporters) add(id, p.processors.length === 0);
+    for (const r of p.receivers) out.set(r, unionReads(out.get(r) ?? [], reads));
+  }
+  return out;
+}
+
+/**
+ * With `service.workers` > 0 every receiver and processor of every pipeline runs as one copy per worker
+ * thread: refuses the ones that cannot (a factory without `workers`), naming the component and why.
+ */
+export function checkWorkers(pipelines: readonly PipelineSpec[], components: ReadonlyMap<string, ComponentEntry>): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const refused = new Set<string>();
+  for (const p of pipelines) {
+    for (const id of [...p.receivers, ...p.processors.map((proc) => proc.id)]) {
+      const entry = components.get(id);
+      if (!entry || entry.factory.workers !== undefined || refused.has(id)) continue;
+      refused.add(id);
+      const why = entry.kind === 'receiver'
+        ? 'its copies could not share their source safely'
+        : 'it keeps state that copies in several threads would split';
+      problems.push({
+        path: 'service::workers',
+        message: `${entry.kind} "${id}" (pipeline ${p.id}) cannot run in worker threads: ${why}; set service::workers to 0 or remove it from the pipeline`,
       });
     }
   }

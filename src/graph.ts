@@ -17,8 +17,12 @@ import type { HttpServers } from './http-server.js';
 import type { SelfTelemetry } from './telemetry.js';
 import { StartError, TimeoutError } from './errors.js';
 import { ExporterFanOut, PipelineFanOut } from './delivery.js';
+import { WorkerPool } from './workers/pool.js';
+import { receiverReads } from './graph-plan.js';
+import { describeReads } from './record-reads.js';
 
-function exporterConsumer(exp: Exporter, signal: Signal, id: string): Consumer<Signal> {
+/** The consumer of one signal of an exporter. */
+export function exporterConsumer(exp: Exporter, signal: Signal, id: string): Consumer<Signal> {
   const fn =
     signal === 'records' ? exp.consumeRecords : signal === 'metrics' ? exp.consumeMetrics : exp.consumeLogs;
   if (!fn) throw new StartError(id, `exporter does not implement consume for ${signal}`);
@@ -28,20 +32,29 @@ function exporterConsumer(exp: Exporter, signal: Signal, id: string): Consumer<S
 /** Per-component health, aggregated for `/ready`. */
 export class HealthRegistry {
   private readonly states = new Map<string, { state: HealthState; reported: boolean }>();
+  /** Called after every change (a worker thread posts its states to the main thread's registry). */
+  onChange: (() => void) | undefined;
 
   reporter(id: string): HealthReporter {
     this.states.set(id, { state: { ready: false, detail: 'not started' }, reported: false });
-    return { set: (state) => void this.states.set(id, { state, reported: true }) };
+    return {
+      set: (state) => {
+        this.states.set(id, { state, reported: true });
+        this.onChange?.();
+      },
+    };
   }
 
   /** Marks a started component ready unless it reported its own state already. */
   started(id: string): void {
     const s = this.states.get(id);
     if (s && !s.reported) this.states.set(id, { state: { ready: true }, reported: false });
+    this.onChange?.();
   }
 
   stopped(id: string): void {
     this.states.set(id, { state: { ready: false, detail: 'stopped' }, reported: true });
+    this.onChange?.();
   }
 
   /** `{ready, components}` for `/ready`. */
@@ -97,7 +110,7 @@ export class Graph {
   /** Instantiates every component referenced by the pipelines and wires them. */
   static build(config: ResolvedConfig, deps: GraphDeps): Graph {
     const g = new Graph(deps.logger, config.service.shutdown_timeout);
-    const ctx = (id: string, kind: ComponentKind, signal: Signal): ComponentContext => ({
+    const ctx = (id: string, kind: ComponentKind, signal: Signal, exclusiveRecords?: boolean): ComponentContext => ({
       id,
       logger: deps.logger.child({ component: id }),
       telemetry: deps.telemetry.forComponent(kind, id, signal),
@@ -107,9 +120,13 @@ export class Graph {
       instanceId: deps.instanceId,
       configDir: config.dir,
       introspection: { health: () => deps.health.snapshot(), selfMetrics: () => deps.telemetry.collect() },
+      ...(exclusiveRecords === undefined ? {} : { exclusiveRecords }),
     });
+    // How many pipelines each receiver feeds: a pipeline whose receivers feed it alone owns its records.
+    const fed = new Map<string, number>();
+    for (const p of config.pipelines) for (const r of p.receivers) fed.set(r, (fed.get(r) ?? 0) + 1);
 
-    // Exporters: one instance per id.
+    // Exporters: one instance per id (on the main thread also with service.workers).
     const exporters = new Map<string, Exporter>();
     for (const p of config.pipelines) {
       for (const id of p.exporters) {
@@ -122,9 +139,17 @@ export class Graph {
       }
     }
 
+    // service.workers: receivers and processors run in worker threads, which post to these exporters.
+    if (config.service.workers > 0) {
+      const pool = new WorkerPool(ctx('workers', 'receiver', 'records'), config, deps, exporters);
+      g.nodes.push({ id: 'workers', kind: 'receiver', component: pool, started: false });
+      return g;
+    }
+
     // Processors: one chain per pipeline, built back to front.
     const heads = new Map<string, Consumer<Signal>>();
     for (const p of config.pipelines) {
+      const exclusive = p.receivers.every((r) => fed.get(r) === 1);
       let next: Consumer<Signal> = new ExporterFanOut(p.exporters.map((id) => ({ id, consumer: exporterConsumer(exporters.get(id) as Exporter, p.signal, id) })));
       const chain: Node[] = [];
       for (let i = p.processors.length - 1; i >= 0; i--) {
@@ -132,7 +157,7 @@ export class Graph {
         const entry = config.components.get(id);
         if (!entry || entry.factory.kind !== 'processor') throw new StartError(id, 'not a processor');
         const instanceId = `${id}@${p.id}`;
-        const proc: Processor = entry.factory.create(ctx(instanceId, 'processor', signature.input), entry.config, signature, next);
+        const proc: Processor = entry.factory.create(ctx(instanceId, 'processor', signature.input, exclusive), entry.config, signature, next);
         chain.unshift({ id: instanceId, kind: 'processor', component: proc, started: false });
         next = proc as Consumer<Signal>;
       }
@@ -142,12 +167,16 @@ export class Graph {
     }
 
     // Receivers: one instance per id, feeding every pipeline that lists it.
+    // Each decodes only the record fields its pipelines read (src/record-reads.ts).
     const receiverIds = [...new Set(config.pipelines.flatMap((p) => p.receivers))];
+    const reads = receiverReads(config.pipelines, config.components);
     for (const id of receiverIds) {
       const entry = config.components.get(id);
       if (!entry || entry.factory.kind !== 'receiver') throw new StartError(id, 'not a receiver');
       const targets = config.pipelines.filter((p) => p.receivers.includes(id)).map((p) => heads.get(p.id) as Consumer<'records'>);
-      const rec = entry.factory.create(ctx(id, 'receiver', 'records'), entry.config, new PipelineFanOut(targets));
+      const rr = reads.get(id) ?? 'all';
+      deps.logger.info({ component: id, decode: describeReads(rr) }, 'receiver decodes the record fields its pipelines read');
+      const rec = entry.factory.create(ctx(id, 'receiver', 'records'), entry.config, new PipelineFanOut(targets), rr);
       g.nodes.push({ id, kind: 'receiver', component: rec, started: false });
     }
     return g;
@@ -190,6 +219,14 @@ export class Graph {
       // The race is handled by the caller; this one only keeps an unobserved rejection from surfacing.
       timeout.catch(() => undefined);
       const down = (async () => {
+        for (const node of this.nodes) {
+          if (node.kind !== 'processor' || !node.started) continue;
+          try {
+            (node.component as Processor).beginShutdown?.();
+          } catch (err) {
+            this.logger.error({ err, component: node.id }, 'component failed to begin its shutdown');
+          }
+        }
         for (let i = this.nodes.length - 1; i >= 0; i--) {
           const node = this.nodes[i] as Node;
           try {

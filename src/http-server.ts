@@ -11,21 +11,24 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { gzip } from 'node:zlib';
-import { promisify } from 'node:util';
 import type { Logger } from 'pino';
 import { StartError } from './errors.js';
 import { parseHostPort } from './config/schema.js';
+import { BodyWriter, Rendering, type ChunkList } from './http-body.js';
 
 /** Handles one request; may be async. Errors become a 500 with a short message. */
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
 /**
- * Produces Prometheus text exposition for a scrape. A source that renders much should yield to the event
- * loop between slices (`await setImmediate`), so probes and the drain keep running; concurrent scrapes of
- * one path call it once.
+ * What a metrics source produces for one scrape: text, or its UTF-8 bytes, whole or as chunks. Chunks are
+ * streamed to the scrapers (and through gzip) as they come, so a source that renders much should produce
+ * them slice by slice with a turn of the event loop between slices (`await setImmediate`): probes and the
+ * drain keep running, and no scrape-sized string or buffer is ever built.
  */
-export type MetricsSource = (req: IncomingMessage) => Promise<string>;
+export type MetricsBody = string | Uint8Array | AsyncIterable<Uint8Array>;
+
+/** Produces Prometheus text exposition for a scrape; concurrent scrapes of one path call it once. */
+export type MetricsSource = (req: IncomingMessage) => Promise<MetricsBody> | MetricsBody;
 
 /** Connection and timing bounds of every listener. */
 export interface HttpLimits {
@@ -49,14 +52,6 @@ export const DEFAULT_HTTP_LIMITS: HttpLimits = Object.freeze({
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
 });
-
-const gzipAsync = promisify(gzip);
-
-/** One rendering of a metrics path, shared by the scrapes that asked while it ran. */
-interface Rendering {
-  readonly body: Promise<Buffer>;
-  gzipped: Promise<Buffer> | undefined;
-}
 
 /** Whether `Accept-Encoding` admits gzip (`gzip`, `x-gzip` or `*`, with q > 0). */
 export function acceptsGzip(header: string | undefined): boolean {
@@ -242,21 +237,36 @@ export class HttpServers {
     return this.listeners.get(normalise(address))?.sockets.size ?? 0;
   }
 
-  /** The rendering of `path` in progress, or a new one of every source there. */
-  private rendering(l: Listener, path: string, list: readonly { source: MetricsSource }[], req: IncomingMessage): Rendering {
-    let r = l.renderings.get(path);
-    if (r === undefined) {
-      const body = (async () => {
-        try {
-          const parts = await Promise.all(list.map((s) => s.source(req)));
-          return Buffer.from(parts.filter((p) => p.length > 0).map((p) => (p.endsWith('\n') ? p : `${p}\n`)).join(''));
-        } finally {
-          l.renderings.delete(path);
+  /**
+   * Renders every source of `path` into a new {@link Rendering}, one after the other (each ends with a line
+   * break); concurrent scrapes of `path` join it until it ends.
+   */
+  private render(l: Listener, path: string, list: readonly { source: MetricsSource }[], req: IncomingMessage): Rendering {
+    const r = new Rendering();
+    l.renderings.set(path, r);
+    void (async () => {
+      try {
+        for (const { source } of list) {
+          const body = await source(req);
+          let last = -1;
+          const add = (c: Uint8Array): void => {
+            if (c.length === 0) return;
+            const b = Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength);
+            r.add(b);
+            last = b[b.length - 1] as number;
+          };
+          if (typeof body === 'string') add(Buffer.from(body));
+          else if (body instanceof Uint8Array) add(body);
+          else for await (const c of body) add(c);
+          if (last !== -1 && last !== 10) r.add(Buffer.from('\n'));
         }
-      })();
-      r = { body, gzipped: undefined };
-      l.renderings.set(path, r);
-    }
+        r.end();
+      } catch (err) {
+        r.fail(err instanceof Error ? err : new Error(String(err)));
+      } finally {
+        if (l.renderings.get(path) === r) l.renderings.delete(path);
+      }
+    })();
     return r;
   }
 
@@ -275,24 +285,30 @@ export class HttpServers {
       }
       const list = sources.get(path);
       if (list && list.length > 0) {
-        const r = this.rendering(l, path, list, req);
-        const plain = await r.body;
         const zip = acceptsGzip(req.headers['accept-encoding']);
-        let body = plain;
-        if (zip) {
-          r.gzipped ??= gzipAsync(plain);
-          body = await r.gzipped;
+        // No Content-Length: the body is streamed as it is rendered (chunked transfer encoding).
+        const head = { 'content-type': PROMETHEUS_CONTENT_TYPE, vary: 'Accept-Encoding', ...(zip ? { 'content-encoding': 'gzip' } : {}) };
+        if (req.method === 'HEAD') {
+          res.writeHead(200, head).end();
+          return;
         }
-        if (res.destroyed) return;
-        res.writeHead(200, {
-          'content-type': PROMETHEUS_CONTENT_TYPE,
-          'content-length': body.length,
-          vary: 'Accept-Encoding',
-          ...(zip ? { 'content-encoding': 'gzip' } : {}),
-        });
-        if (req.method === 'HEAD') res.end();
-        else await this.writer.write(res, body);
-        return;
+        const current = l.renderings.get(path);
+        let body = current === undefined ? undefined : zip ? current.joinGzip() : current.joinPlain();
+        if (body === undefined) {
+          // None running, or one that already dropped the plain chunks it gzipped: a new one, which later
+          // scrapes join (so at most two run at once, however many scrapers ask).
+          const r = this.render(l, path, list, req);
+          body = zip ? r.joinGzip() : (r.joinPlain() as ChunkList);
+        }
+        const err = await this.writer.write(res, body, head);
+        if (err === undefined) return;
+        if (res.headersSent) {
+          // Mid-body: the client must not take a truncated scrape for a whole one.
+          this.logger.error({ err, path }, 'metrics rendering failed mid-scrape; connection closed');
+          res.destroy();
+          return;
+        }
+        throw err;
       }
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
     } catch (err) {
@@ -315,70 +331,6 @@ export class HttpServers {
       ),
     );
     this.listeners.clear();
-  }
-}
-
-/**
- * Writes large bodies to many responses without filling one turn of the event loop: every turn hands at
- * most `turnBytes` to the sockets, round-robin over the responses (`chunkBytes` each), and a response whose
- * socket is full waits for `drain` outside the rotation. One `end(body)` per scraper would copy every byte
- * of every response in the turn their shared rendering finished.
- */
-class BodyWriter {
-  private readonly queue: { res: ServerResponse; body: Buffer; at: number; done: () => void }[] = [];
-  private scheduled = false;
-
-  constructor(
-    private readonly chunkBytes = 256 * 1024,
-    private readonly turnBytes = 1024 * 1024,
-  ) {}
-
-  /** Resolves once `body` was handed to `res` and the response ended (or the client went away). */
-  write(res: ServerResponse, body: Buffer): Promise<void> {
-    return new Promise((done) => {
-      this.queue.push({ res, body, at: 0, done });
-      this.schedule();
-    });
-  }
-
-  private schedule(): void {
-    if (this.scheduled || this.queue.length === 0) return;
-    this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      this.pump();
-    });
-  }
-
-  private pump(): void {
-    let budget = this.turnBytes;
-    while (budget > 0 && this.queue.length > 0) {
-      const job = this.queue.shift() as (typeof this.queue)[number];
-      if (job.res.destroyed) {
-        job.done();
-        continue;
-      }
-      const end = Math.min(job.body.length, job.at + this.chunkBytes);
-      const more = job.res.write(job.body.subarray(job.at, end));
-      budget -= end - job.at;
-      job.at = end;
-      if (job.at >= job.body.length) {
-        job.res.end();
-        job.done();
-      } else if (more) {
-        this.queue.push(job);
-      } else {
-        const resume = (): void => {
-          job.res.off('drain', resume);
-          job.res.off('close', resume);
-          this.queue.push(job);
-          this.schedule();
-        };
-        job.res.on('drain', resume);
-        job.res.on('close', resume);
-      }
-    }
-    this.schedule();
   }
 }
 

@@ -1,9 +1,11 @@
 /**
  * Structured logging (pino, JSON on stderr). Components get a child logger bound to their id. Secrets are
- * censored by key name in case one ever reaches a log call.
+ * censored by key name in case one ever reaches a log call, and the userinfo of any URL in a line (an error
+ * message, a stack) is masked as the line is written.
  */
 import pino from 'pino';
 import type { Logger, LevelWithSilent } from 'pino';
+import { maskCredentials } from './config/schema.js';
 
 /** Keys whose values are never logged. */
 const REDACT_PATHS = [
@@ -21,6 +23,8 @@ export function createLogger(level: LevelWithSilent = 'info', env: Readonly<Reco
       base: { pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: REDACT_PATHS, censor: '<redacted>' },
+      // After serialisation, so no path through a serializer or a nested error escapes it.
+      hooks: { streamWrite: maskCredentials },
       formatters: { level: (label) => ({ level: label }) },
     },
     destination ?? pino.destination({ fd: 2, sync: true }),

@@ -19,7 +19,8 @@ import type {
 } from '@opentelemetry/api';
 import type { ExportResult } from '@opentelemetry/core';
 import {
-  AggregationTemporality, MeterProvider, PeriodicExportingMetricReader, type IMetricReader, type PushMetricExporter, type ResourceMetrics,
+  AggregationTemporality, MeterProvider, PeriodicExportingMetricReader,
+  type IMetricReader, type MetricProducer, type PushMetricExporter, type ResourceMetrics, type ScopeMetrics,
 } from '@opentelemetry/sdk-metrics';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -134,13 +135,22 @@ export class SelfTelemetry {
   private readonly counters = new Map<string, Counter>();
   private readonly queueSizes = new Map<string, number>();
   private readonly prefix: string;
+  private readonly sources: (() => Promise<ScopeMetrics[]>)[] = [];
 
   constructor(prefix: string, resource: Readonly<Record<string, string>> = {}, push: readonly TelemetryPushReader[] = []) {
     this.prefix = prefix;
-    this.reader = new PrometheusExporter({ preventServerStart: true });
+    // Instruments of other threads (service.workers) join every reader's collection through this producer.
+    const sources = this.sources;
+    const metricProducers: MetricProducer[] = [{
+      async collect() {
+        const scopeMetrics = (await Promise.all(sources.map((s) => s()))).flat();
+        return { resourceMetrics: { resource: resourceFromAttributes({}), scopeMetrics }, errors: [] };
+      },
+    }];
+    this.reader = new PrometheusExporter({ preventServerStart: true, metricProducers });
     const readers: IMetricReader[] = [this.reader];
     for (const p of push) {
-      readers.push(new PeriodicExportingMetricReader({ exporter: new LazyOtlpExporter(p), exportIntervalMillis: p.intervalMs, exportTimeoutMillis: Math.min(p.timeoutMs, p.intervalMs) }));
+      readers.push(new PeriodicExportingMetricReader({ exporter: new LazyOtlpExporter(p), exportIntervalMillis: p.intervalMs, exportTimeoutMillis: Math.min(p.timeoutMs, p.intervalMs), metricProducers }));
     }
     this.provider = new MeterProvider({ resource: resourceFromAttributes(resource), readers });
     this.meter = this.provider.getMeter('tyk-otel-pump');
@@ -192,6 +202,14 @@ export class SelfTelemetry {
       sendFailed: (n, reason, signal) => n > 0 && failed.add(n, { exporter: id, signal: signal ?? defaultSignal, reason }),
       queueSize: (items) => void this.queueSizes.set(id, items),
     };
+  }
+
+  /**
+   * Adds instruments kept elsewhere (a worker thread's, already merged): every collection (`/metrics`,
+   * push readers, `collect()`) includes what `source` returns. Their names must not be the main thread's.
+   */
+  addSource(source: () => Promise<ScopeMetrics[]>): void {
+    this.sources.push(source);
   }
 
   /** The self-telemetry instruments, collected (cumulative), for in-process readers. */

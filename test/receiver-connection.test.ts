@@ -27,7 +27,7 @@ const ACL = [
   'on', '>pump-secret-pw', 'resetkeys', '~acl-*', '~{acl-*', '~host-checker:*', '~{host-checker:*', 'resetchannels', '-@all',
   '+@connection', '+info', '+llen', '+lrange', '+ltrim', '+rpush', '+del', '+exists', '+multi', '+exec', '+eval', '+evalsha',
   '+hset', '+hdel', '+hgetall', '+sadd', '+srem', '+smembers', '+set', '+rename',
-  '+type', '+lmove', '+lindex', '+lpush', '+lpop', '+lpos', '+memory|usage',
+  '+type', '+sort', '+lindex', '+lpush', '+lpop', '+lpos', '+memory|usage',
 ];
 
 const harnesses: ReceiverHarness[] = [];

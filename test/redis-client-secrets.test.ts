@@ -76,7 +76,7 @@ describe('redis client errors carry no secret', () => {
     client.on('error', (err: Error) => seen.push(err));
     const err = new Error('cannot reach redis://pump:url-secret@10.0.0.1:6379/0 now');
     client.emit('error', err);
-    assert.equal(seen[0]?.message, 'cannot reach redis://pump:<redacted>@10.0.0.1:6379/0 now');
+    assert.equal(seen[0]?.message, 'cannot reach redis://<redacted>@10.0.0.1:6379/0 now');
     assert.ok(!(seen[0]?.stack ?? '').includes('url-secret'));
     client.disconnect();
   });
@@ -105,8 +105,8 @@ slos:
       const r = run(['validate', '--config', config, '--print']);
       assert.equal(r.status, 0, r.stderr);
       assert.doesNotMatch(r.stdout + r.stderr, /recv-url-pw|slo-url-pw/);
-      assert.match(r.stdout, /endpoint: redis:\/\/pump:<redacted>@10\.0\.0\.5:6379\/2/);
-      assert.match(r.stdout, /endpoint: rediss:\/\/:<redacted>@10\.0\.0\.6:6380\/0/);
+      assert.match(r.stdout, /endpoint: redis:\/\/<redacted>@10\.0\.0\.5:6379\/2/);
+      assert.match(r.stdout, /endpoint: rediss:\/\/<redacted>@10\.0\.0\.6:6380\/0/);
       const printed = join(dir, 'printed.yaml');
       writeFileSync(printed, r.stdout);
       const again = run(['validate', '--config', printed]);

@@ -17,8 +17,15 @@ import { testRedis, type TestRedis } from './helpers/redis.js';
 import { startOtlpSink, type OtlpSink } from './helpers/otlp-sink.js';
 import { syntheticIndex, syntheticRecord } from './helpers/synthetic-records.js';
 
-/** Records pushed into the gateway lists (scaled from the issue's 200k to keep the suite near a minute on 2 shared cores). */
-const RECORDS = 50_000;
+/**
+ * Records pushed into the gateway lists. The issue asks for 200k; the suite runs 50k, because on the 2 shared
+ * cores the three-group test takes about a minute at 50k and would take four at 200k, past the whole suite's
+ * budget. The same test at the issue's size: `STREAMS_RECORDS=200000 npm test -- test/streams.test` (README,
+ * "Redis Streams fan-out", gives the last such run).
+ */
+const RECORDS = Number(process.env['STREAMS_RECORDS'] ?? 50_000);
+/** How long draining and catching up may take: a minute per 50k records (generous for 2 shared cores). */
+const WAIT_MS = 60_000 * Math.max(1, RECORDS / 50_000);
 
 /** A consumer agent's YAML: `redis_stream` in `group` as `instance`, feeding `pipeline` (processors and exporters). */
 function consumerYaml(redis: TestRedis, o: { stream: string; group: string; instance: string; claimIdle: string; sections: string; pipeline: string; signal?: string }): string {
@@ -141,11 +148,11 @@ service:
     records: { receivers: [tyk_redis], exporters: [redis_stream] }
 `);
     agents.push(drainer);
-    await waitFor('the lists drained into the stream', async () => (await redis.client.xlen(stream)) === RECORDS && (await redis.client.llen(base)) === 0, 60_000, 100);
+    await waitFor('the lists drained into the stream', async () => (await redis.client.xlen(stream)) === RECORDS && (await redis.client.llen(base)) === 0, WAIT_MS, 100);
     await waitFor('every group caught up', async () => {
       const info = await groupInfo(redis, stream);
       return ['A', 'B', 'C'].every((g) => info.get(g)?.lag === 0 && info.get(g)?.pending === 0);
-    }, 60_000, 100);
+    }, WAIT_MS, 100);
     // The exact bytes travelled: an entry's data is the gateway's msgpack element.
     const [first] = (await redis.client.xrangeBuffer(stream, '-', '+', 'COUNT', 1)) as [Buffer, Buffer[]][];
     const fields = first?.[1] ?? [];

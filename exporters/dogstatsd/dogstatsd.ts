@@ -11,14 +11,11 @@ import { DataPointType, AggregationTemporality, type MetricData } from '@opentel
 import type { BatchContext, ComponentContext, Exporter } from '../../src/component.js';
 import type { AnalyticsRecord, MetricsBatch, RecordBatch, UptimeRecord } from '../../src/model.js';
 import { compileErrorDefinition, type ErrorDefinition } from '../../src/error-definition.js';
-import { ShuttingDownError } from '../../src/errors.js';
-import { BurstLogger } from '../../src/logger.js';
 import { latencyAt, latencyIndex, recordFieldValue, redactUrl, requestTimeMs, type RecordField } from '../../src/record-fields.js';
 import { CounterCache, RecordFieldTrie, type CounterEntry } from '../../internal/statsd/cache.js';
 import { parseStatsdEndpoint, type StatsdEndpoint } from '../../internal/statsd/endpoint.js';
-import { LinePacker } from '../../internal/statsd/packer.js';
 import { dogGlobalTag, dogTag, dogTagKey, formatValue, isAscii, metricName } from '../../internal/statsd/sanitize.js';
-import { DatagramSender } from '../../internal/statsd/sender.js';
+import { StatsdOutput, type RecordHandlers } from '../../internal/statsd/output.js';
 import { defaultPacketBytes, type DogStatsdConfig, type TykTag } from './config.js';
 
 /** Distinct tag sets kept per cache before it is emptied (bounds memory under runaway cardinality). */
@@ -72,9 +69,8 @@ export class DogStatsdExporter implements Exporter {
   private readonly endpoint: StatsdEndpoint;
   private readonly maxPacketBytes: number;
   private readonly errors: ErrorDefinition;
-  private readonly sender: DatagramSender;
-  private readonly packer: LinePacker;
-  private readonly burst: BurstLogger;
+  private readonly out: StatsdOutput;
+  private readonly handlers: RecordHandlers;
   private readonly globalTags: readonly string[];
   private readonly tagSet: readonly RecordField[];
   private readonly httpTags = new CounterCache<TagSet>(MAX_TAG_SETS);
@@ -89,10 +85,6 @@ export class DogStatsdExporter implements Exporter {
   /** HTTP tag sets by the record values of `tag_set` (their counters are on `httpTags`' list). */
   private readonly httpTrie: RecordFieldTrie<TagSet>;
   private readonly ns: string;
-  private timer: NodeJS.Timeout | undefined;
-  private started = false;
-  private stopping = false;
-  private stopped: Promise<void> | undefined;
   private apm: Promise<Tracer | undefined> | undefined;
   private tracer: Tracer | undefined;
 
@@ -104,19 +96,29 @@ export class DogStatsdExporter implements Exporter {
     this.endpoint = endpoint;
     this.maxPacketBytes = config.max_packet_bytes ?? defaultPacketBytes(endpoint);
     this.errors = config.error_definition ? compileErrorDefinition(config.error_definition) : ctx.shared.errorDefinition;
-    this.sender = new DatagramSender({ endpoint, ctx });
-    this.packer = new LinePacker(this.maxPacketBytes, (payload, lines, bytes) => this.sender.send(payload, lines, bytes));
-    this.burst = new BurstLogger(ctx.logger);
+    this.out = new StatsdOutput({
+      ctx,
+      endpoint,
+      maxPacketBytes: this.maxPacketBytes,
+      flushIntervalMs: config.flush_interval,
+      label: 'dogstatsd',
+      tooLongAdvice: 'raise max_packet_bytes or trim tag_set',
+      cacheEmptiedMessage: 'dogstatsd: more distinct tag sets than the cache holds; cache emptied (consider a smaller tag_set or a route processor)',
+      cacheLimit: MAX_TAG_SETS,
+      flushCounters: () => this.flushCounters(),
+    });
+    this.handlers = {
+      http: (r) => this.http(r),
+      network: config.network ? (r) => this.networkRecord(r) : undefined,
+      uptime: config.uptime ? (r) => this.uptime(r) : undefined,
+    };
     this.globalTags = config.tags.map(dogGlobalTag);
     this.tagSet = config.tag_set;
     this.httpTrie = new RecordFieldTrie({
       fields: config.tag_set,
       limit: MAX_TAG_SETS,
       make: (r) => this.makeHttpTagSet(r),
-      beforeClear: () => {
-        this.flushCounters();
-        this.cacheEmptied();
-      },
+      beforeClear: () => this.out.cacheFull(),
     });
     this.rateField = config.sample_rate < 1 ? `|@${config.sample_rate}` : '';
     this.divisor = config.duration_unit === 'seconds' ? 1000 : 1;
@@ -126,11 +128,7 @@ export class DogStatsdExporter implements Exporter {
   }
 
   async start(): Promise<void> {
-    if (this.started || this.stopping) return;
-    this.started = true;
-    this.sender.open();
-    this.timer = setInterval(() => this.flush(), this.config.flush_interval);
-    this.timer.unref();
+    if (!this.out.start()) return;
     if (this.config.apm.enabled) this.apm = this.loadApm();
     this.ctx.logger.info(
       { endpoint: this.config.endpoint, namespace: this.ns, maxPacketBytes: this.maxPacketBytes, sampleRate: this.config.sample_rate, apm: this.config.apm.enabled },
@@ -139,26 +137,19 @@ export class DogStatsdExporter implements Exporter {
   }
 
   async consumeRecords(batch: RecordBatch, _ctx: BatchContext): Promise<void> {
-    if (this.stopping || !this.started) throw new ShuttingDownError(this.ctx.id);
-    this.ctx.telemetry.accepted(batch.length, 'records');
+    this.out.checkAccepting();
     const span = this.tracer?.startSpan(this.ctx.telemetry.name('export'), { tags: { 'resource.name': 'dogstatsd records', 'span.kind': 'producer', 'batch.items': batch.length } });
-    const before = this.sender.pending;
+    const before = this.out.sender.pending;
     try {
-      for (let i = 0; i < batch.length; i++) {
-        const r = batch[i] as (typeof batch)[number];
-        if (r.kind === 'uptime') { if (this.config.uptime) this.uptime(r); }
-        else if (r.kind === 'http') this.http(r);
-        else if (this.config.network) this.networkRecord(r);
-        if (this.sender.congested) await this.sender.relieve();
-      }
+      await this.out.consumeRecords(batch, this.handlers);
     } finally {
-      span?.setTag('dogstatsd.in_flight', this.sender.pending - before);
+      span?.setTag('dogstatsd.in_flight', this.out.sender.pending - before);
       span?.finish();
     }
   }
 
   async consumeMetrics(batch: MetricsBatch, _ctx: BatchContext): Promise<void> {
-    if (this.stopping || !this.started) throw new ShuttingDownError(this.ctx.id);
+    this.out.checkAccepting();
     let points = 0;
     for (const m of batch.metrics) points += m.dataPoints.length;
     this.ctx.telemetry.accepted(points, 'metrics');
@@ -166,7 +157,7 @@ export class DogStatsdExporter implements Exporter {
     try {
       for (const m of batch.metrics) {
         this.metric(m);
-        if (this.sender.congested) await this.sender.relieve();
+        if (this.out.sender.congested) await this.out.sender.relieve();
       }
     } finally {
       span?.finish();
@@ -175,45 +166,30 @@ export class DogStatsdExporter implements Exporter {
 
   /** Sends the summed counters and the partial datagram now. */
   flush(): void {
-    this.flushCounters();
-    this.packer.flush();
+    this.out.flush();
   }
 
   shutdown(): Promise<void> {
-    this.stopped ??= (async () => {
-      this.stopping = true;
-      if (this.timer) clearInterval(this.timer);
-      this.timer = undefined;
-      this.flush();
-      await this.sender.close();
+    return this.out.shutdown(async () => {
       const tracer = this.apm ? await this.apm : undefined;
-      if (tracer) {
-        // dd-trace exports on an interval; give the last batch spans a chance to leave.
-        await new Promise<void>((r) => {
-          const t = setTimeout(r, 2000);
-          try {
-            (tracer as unknown as { _tracer?: { _exporter?: { flush?: (cb: () => void) => void } } })._tracer?._exporter?.flush?.(() => { clearTimeout(t); r(); });
-          } catch {
-            clearTimeout(t);
-            r();
-          }
-        });
-      }
-      if (this.burst.pending > 0) this.ctx.logger.warn({ suppressed: this.burst.pending }, 'dogstatsd: lines dropped (summary at shutdown)');
-    })();
-    return this.stopped;
+      if (!tracer) return;
+      // dd-trace exports on an interval; give the last batch spans a chance to leave.
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, 2000);
+        try {
+          (tracer as unknown as { _tracer?: { _exporter?: { flush?: (cb: () => void) => void } } })._tracer?._exporter?.flush?.(() => { clearTimeout(t); r(); });
+        } catch {
+          clearTimeout(t);
+          r();
+        }
+      });
+    });
   }
 
   // ----------------------------------------------------------------------------------------------
 
   private line(line: string, suffix: TagSet): void {
-    const bytes = line.length - suffix.suffix.length + suffix.suffixBytes;
-    if (!this.packer.add(line, bytes)) this.tooLong(1, bytes);
-  }
-
-  private tooLong(lines: number, bytes: number): void {
-    this.ctx.telemetry.dropped(lines, 'line_too_long');
-    this.burst.log('warn', { bytes, maxPacketBytes: this.maxPacketBytes }, 'dogstatsd line longer than max_packet_bytes dropped (raise max_packet_bytes or trim tag_set)');
+    this.out.add(line, line.length - suffix.suffix.length + suffix.suffixBytes);
   }
 
   private http(r: AnalyticsRecord): void {
@@ -296,13 +272,8 @@ export class DogStatsdExporter implements Exporter {
   }
 
   private resetCache(cache: CounterCache<TagSet>): void {
-    this.flushCounters();
+    this.out.cacheFull();
     cache.map.clear();
-    this.cacheEmptied();
-  }
-
-  private cacheEmptied(): void {
-    this.burst.log('warn', { limit: MAX_TAG_SETS }, 'dogstatsd: more distinct tag sets than the cache holds; cache emptied (consider a smaller tag_set or a route processor)');
   }
 
   private flushCounters(): void {
@@ -331,7 +302,7 @@ export class DogStatsdExporter implements Exporter {
       case DataPointType.SUM:
         if (m.aggregationTemporality !== AggregationTemporality.DELTA && m.isMonotonic) {
           this.ctx.telemetry.refused(m.dataPoints.length, 'cumulative_sum', 'metrics');
-          this.burst.log('warn', { metric: m.descriptor.name }, 'dogstatsd: cumulative sums are not sent (DogStatsD counts are deltas)');
+          this.out.burst.log('warn', { metric: m.descriptor.name }, 'dogstatsd: cumulative sums are not sent (DogStatsD counts are deltas)');
           return;
         }
         // A non-monotonic cumulative sum is an up-down level: a gauge.
@@ -341,7 +312,7 @@ export class DogStatsdExporter implements Exporter {
       case DataPointType.EXPONENTIAL_HISTOGRAM:
         if (m.aggregationTemporality !== AggregationTemporality.DELTA) {
           this.ctx.telemetry.refused(m.dataPoints.length, 'cumulative_histogram', 'metrics');
-          this.burst.log('warn', { metric: m.descriptor.name }, 'dogstatsd: cumulative histograms are not sent');
+          this.out.burst.log('warn', { metric: m.descriptor.name }, 'dogstatsd: cumulative histograms are not sent');
           return;
         }
         for (const dp of m.dataPoints) {
@@ -366,8 +337,7 @@ export class DogStatsdExporter implements Exporter {
     }
     for (const g of this.globalTags) tags.push(g);
     const line = `${name}:${v}|${type}${tags.length > 0 ? `|#${tags.join(',')}` : ''}`;
-    const bytes = Buffer.byteLength(line);
-    if (!this.packer.add(line, bytes)) this.tooLong(1, bytes);
+    this.out.add(line, Buffer.byteLength(line));
   }
 
   private async loadApm(): Promise<Tracer | undefined> {
@@ -387,7 +357,7 @@ export class DogStatsdExporter implements Exporter {
         ...(this.endpoint.kind === 'udp' ? { dogstatsd: { hostname: this.endpoint.host, port: this.endpoint.port } } : {}),
       });
       tracer.use('ioredis', false);
-      if (this.stopping) return tracer;
+      if (this.out.isStopping) return tracer;
       this.tracer = tracer;
       this.ctx.logger.info({ agentUrl: apm.agent_url, service: apm.service }, 'dogstatsd: dd-trace APM spans enabled');
       return tracer;

@@ -3,7 +3,8 @@
  * serves them on `<endpoint>/metrics` through the shared HTTP server, which answers with
  * `Content-Type: text/plain; version=0.0.4; charset=utf-8` (gzip when asked). Each scrape reads the
  * accumulator and serializes it with `FastPrometheusSerializer`, which writes exactly what the OTel SDK's
- * `PrometheusSerializer` writes (see `serialize.ts`); no SDK `MeterProvider` or reader sits in between —
+ * `PrometheusSerializer` writes (see `serialize.ts`), as chunks the server streams to the scrapers while
+ * the rest is being written; no SDK `MeterProvider` or reader sits in between —
  * it would only hand back the accumulator's own data. OpenMetrics is not offered: the classic text format
  * is what every Prometheus accepts, and what the SDK serializer we match writes.
  */
@@ -73,7 +74,7 @@ export class PrometheusMetricsExporter implements Exporter {
   async start(): Promise<void> {
     if (this.stopping) throw new ShuttingDownError(this.ctx.id);
     const endpoint = this.config.endpoint;
-    this.ctx.http.metrics(endpoint, '/metrics', () => this.scrape());
+    this.ctx.http.metrics(endpoint, '/metrics', () => this.render());
     this.started = true;
     const bound = await this.ctx.http.listen(endpoint);
     this.ctx.logger.info({ endpoint: `${bound.host}:${bound.port}`, path: '/metrics' }, 'serving Prometheus metrics');
@@ -93,10 +94,17 @@ export class PrometheusMetricsExporter implements Exporter {
     this.ctx.telemetry.accepted(n, 'metrics');
   }
 
-  /** The text served on `/metrics`. */
-  async scrape(): Promise<string> {
+  /** What `/metrics` serves: the current state, as UTF-8 chunks written slice by slice. */
+  render(): AsyncIterable<Buffer> {
     const metrics = this.accumulator.collect();
-    return this.serializer.serializeSliced({ resource: this.resource, scopeMetrics: [{ scope: { name: 'tyk-otel-pump' }, metrics }] });
+    return this.serializer.chunks({ resource: this.resource, scopeMetrics: [{ scope: { name: 'tyk-otel-pump' }, metrics }] });
+  }
+
+  /** The text served on `/metrics`, whole (tests, diagnostics). */
+  async scrape(): Promise<string> {
+    const parts: Buffer[] = [];
+    for await (const c of this.render()) parts.push(c);
+    return Buffer.concat(parts).toString('utf8');
   }
 
   async shutdown(): Promise<void> {

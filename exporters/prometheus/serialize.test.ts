@@ -19,6 +19,7 @@ const tricky: Attributes = {
   'a..b--c': 'x',
   list: ['a', 'b'],
   '9lives': 'cat',
+  'tyk.api.label': 'Orders — EU 📦',
 };
 
 const metrics: MetricData[] = [
@@ -85,11 +86,14 @@ describe('FastPrometheusSerializer', () => {
       assert.equal(fast.serialize(input), sdk);
       assert.equal(fast.serialize(input), sdk, 'again, from its label cache');
     });
-    it(`writes the same text in slices of 1, 2 and 1000 points: ${name}`, async () => {
+    it(`writes the same bytes as chunks, in slices of 1 byte, 100 bytes and 1 MiB: ${name}`, async () => {
       const sdk = new PrometheusSerializer('', false, labels, withoutTarget, true).serialize(input);
-      for (const slice of [1, 2, 1000]) {
+      for (const slice of [1, 100, 1 << 20]) {
         const fast = new FastPrometheusSerializer({ resourceLabels: labels, withoutTargetInfo: withoutTarget });
-        assert.equal(await fast.serializeSliced(input, slice), sdk, `slice ${slice}`);
+        const chunks: Buffer[] = [];
+        for await (const c of fast.chunks(input, { sliceBytes: slice, turnMs: 0 })) chunks.push(c);
+        assert.ok(chunks.every((c) => c.length > 0), 'no empty chunk');
+        assert.equal(Buffer.concat(chunks).toString('utf8'), sdk, `slice ${slice}`);
       }
     });
   }

@@ -1,10 +1,19 @@
 /**
  * A fast drop-in for `PrometheusSerializer` of `@opentelemetry/exporter-prometheus` 0.223.0 (configured
  * without prefix, without timestamps and without scope labels — the accumulator puts those into the
- * series attributes). Its output is byte-for-byte the library's (`serialize.test.ts` compares them), but
- * each series' label text is built once and cached on its (frozen) attributes object instead of being
- * re-sanitised and re-escaped with five regular expressions on every line of every scrape: the library
- * takes ~1.8 s for 2000 SLI series (130 000 lines), this ~0.1 s.
+ * series attributes). Its output is byte-for-byte the library's (`serialize.test.ts` compares them).
+ *
+ * It writes UTF-8 bytes straight into 64 KiB chunks instead of building one string:
+ * - each series' label block (`k="v",…`) is sanitised, escaped and encoded once and cached on its (frozen)
+ *   attributes object across scrapes; each family's `name_bucket{`, `name_count{`, `name_sum{` and each
+ *   boundary list's `,le="0.005"} ` are encoded once per scrape (per boundary list: across scrapes), so a
+ *   bucket line is three byte copies and the digits of its count;
+ * - no scrape-sized string exists: a single non-Latin-1 character in one label (an API named `Orders — EU`)
+ *   turned the whole joined text into a two-byte string, twice the memory, and encoding it to send it
+ *   blocked the event loop for as long again;
+ * - {@link FastPrometheusSerializer.chunks} yields the chunks slice by slice with a turn of the event loop
+ *   between slices, so the HTTP server streams (and gzips) them while the rest is still being written.
+ * Figures in `BENCHMARKS.md` ("Scrape").
  *
  * One addition: metric names in `keepNames` get no `_total` (Tyk Pump's counters, see the README).
  */
@@ -49,6 +58,109 @@ function promType(m: MetricData): string {
   }
 }
 
+/** Size of the chunks the text is written into. */
+const CHUNK_BYTES = 64 * 1024;
+/** Room for a value: the longest `${number}` is 24 characters (`-1.2345678901234567e-300`), plus `\n`. */
+const VALUE_ROOM = 26;
+
+/** Appends bytes to fixed-size chunks; a chunk is handed out once full (or at the end of a slice). */
+class ChunkWriter {
+  private buf = Buffer.allocUnsafe(CHUNK_BYTES);
+  private pos = 0;
+  private full: Buffer[] = [];
+  /** Bytes in chunks not yet taken. */
+  pending = 0;
+
+  /** Makes room for `n` bytes in the current chunk (a line never spans two chunks). */
+  room(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    if (this.pos > 0) this.full.push(this.buf.subarray(0, this.pos));
+    this.buf = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, n));
+    this.pos = 0;
+  }
+
+  bytes(b: Uint8Array): void {
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+    this.pending += b.length;
+  }
+
+  /** A string of any characters (headers, rare values): encoded as UTF-8. */
+  text(s: string): void {
+    const n = Buffer.byteLength(s);
+    this.room(n);
+    this.pos += this.buf.write(s, this.pos, 'utf8');
+    this.pending += n;
+  }
+
+  /** An ASCII string that fits in the room made for it (a number). */
+  ascii(s: string): void {
+    const b = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < s.length; i++) b[p++] = s.charCodeAt(i);
+    this.pending += p - this.pos;
+    this.pos = p;
+  }
+
+  /** A sample value and the line break, in the room made for it. */
+  value(v: number): void {
+    // Counts are non-negative integers: their digits, the same as `${v}` below 2^53.
+    if (v >= 0 && v <= Number.MAX_SAFE_INTEGER && Math.floor(v) === v) {
+      const b = this.buf;
+      let len = 1;
+      for (let x = v; x >= 10; x = Math.floor(x / 10)) len++;
+      let p = this.pos + len;
+      for (let x = v; ; ) {
+        const q = Math.floor(x / 10);
+        b[--p] = 48 + (x - q * 10);
+        if (q === 0) break;
+        x = q;
+      }
+      this.pos += len;
+      this.pending += len;
+    } else {
+      this.ascii(valueString(v));
+    }
+    this.buf[this.pos++] = 10;
+    this.pending++;
+  }
+
+  /** The chunks written so far (the current one too when `all`), handed over. */
+  take(all: boolean): Buffer[] {
+    if (all && this.pos > 0) {
+      this.full.push(this.buf.subarray(0, this.pos));
+      this.buf = this.buf.length - this.pos >= 4096 ? this.buf.subarray(this.pos) : Buffer.allocUnsafe(CHUNK_BYTES);
+      this.pos = 0;
+    }
+    const out = this.full;
+    this.full = [];
+    this.pending = 0;
+    return out;
+  }
+}
+
+/** A series' label block, encoded; `extra` is the resource labels it was built with. */
+interface Labels {
+  readonly extra: string;
+  /** `k="v",…` (with the resource labels), UTF-8; empty when the series has no label. */
+  readonly bytes: Buffer;
+}
+
+/** A family's line starts, encoded once per scrape. */
+interface FamilyBytes {
+  /** `name{` and `name ` (no labels). */
+  readonly open: Buffer;
+  readonly bare: Buffer;
+  readonly countOpen: Buffer;
+  readonly countBare: Buffer;
+  readonly sumOpen: Buffer;
+  readonly sumBare: Buffer;
+  readonly bucketOpen: Buffer;
+}
+
+const CLOSE = Buffer.from('} ');
+const enc = (s: string): Buffer => Buffer.from(s, 'utf8');
+
 /** Options of {@link FastPrometheusSerializer}. */
 export interface FastSerializerOptions {
   /** Resource attributes whose names match become labels of every series (`withResourceConstantLabels`). */
@@ -60,49 +172,87 @@ export interface FastSerializerOptions {
 
 /** Prometheus text format 0.0.4, as `PrometheusSerializer` writes it. */
 export class FastPrometheusSerializer {
-  private readonly labels = new WeakMap<Attributes, string>();
-  private readonly les = new WeakMap<number[], string[]>();
+  private readonly labels = new WeakMap<Attributes, Labels>();
+  /** Per boundary list: `,le="…"} ` and `le="…"} ` (no other label) for each bucket, `+Inf` last. */
+  private readonly les = new WeakMap<number[], { withComma: Buffer[]; alone: Buffer[] }>();
 
   constructor(private readonly opts: FastSerializerOptions = {}) {}
 
+  /** The whole text at once. */
   serialize(rm: ResourceMetrics): string {
-    const extra = this.extraLabels(rm);
-    // One flat list of lines for the whole scrape, joined once. (The library builds each family as a
-    // string, trims it and appends '\n': the same bytes, as every family ends with a line break.)
-    const out: string[] = [this.resource(rm)];
-    for (const sm of rm.scopeMetrics) for (const m of sm.metrics) this.metric(out, m, extra, 0, m.dataPoints.length);
-    if (out.length === 1) out.push('# no registered metrics');
-    return out.join('');
+    const w = new ChunkWriter();
+    for (const _ of this.write(rm, w, Infinity));
+    return Buffer.concat(w.take(true)).toString('utf8');
   }
 
   /**
-   * The same text as {@link serialize}, written in slices of about `sliceLines` lines with a turn of the
-   * event loop between them, so a large scrape never blocks probes and the drain for long.
+   * The same text as {@link serialize}, as UTF-8 chunks of about `sliceBytes` (full 64 KiB chunks by
+   * default), handed out as soon as they are written so the HTTP server streams and gzips them meanwhile.
+   * After `turnMs` of writing it gives the event loop a turn (`setImmediate`), so a large scrape never
+   * blocks probes and the drain for longer than that. The data is read as it is written: the caller hands
+   * in a snapshot (`collect()`).
    */
-  async serializeSliced(rm: ResourceMetrics, sliceLines = 2000): Promise<string> {
-    const extra = this.extraLabels(rm);
-    const out: string[] = [this.resource(rm)];
-    let budget = sliceLines;
-    for (const sm of rm.scopeMetrics) {
-      for (const m of sm.metrics) {
-        const n = m.dataPoints.length;
-        // Lines per data point: one, or a histogram's buckets plus _count and _sum.
-        const per = m.dataPointType === DataPointType.HISTOGRAM ? ((m.dataPoints[0] as DataPoint<Histogram> | undefined)?.value.buckets.boundaries.length ?? 0) + 3 : 1;
-        let from = 0;
-        do {
-          const to = Math.min(n, from + Math.max(1, Math.floor(budget / per)));
-          this.metric(out, m, extra, from, to);
-          budget -= (to - from) * per;
-          from = to;
-          if (budget <= 0) {
-            await new Promise<void>((r) => setImmediate(r));
-            budget = sliceLines;
-          }
-        } while (from < n);
+  async *chunks(rm: ResourceMetrics, opts: { sliceBytes?: number; turnMs?: number } = {}): AsyncGenerator<Buffer> {
+    const { sliceBytes = CHUNK_BYTES, turnMs = 20 } = opts;
+    const w = new ChunkWriter();
+    let turn = performance.now();
+    for (const _ of this.write(rm, w, sliceBytes)) {
+      yield* w.take(sliceBytes < CHUNK_BYTES);
+      if (performance.now() - turn >= turnMs) {
+        await new Promise<void>((r) => setImmediate(r));
+        turn = performance.now();
       }
     }
-    if (out.length === 1) out.push('# no registered metrics');
-    return out.join('');
+    yield* w.take(true);
+  }
+
+  /** Writes `rm` into `w`, pausing (yield) whenever `sliceBytes` are pending. */
+  private *write(rm: ResourceMetrics, w: ChunkWriter, sliceBytes: number): Generator<void> {
+    const extra = this.extraLabels(rm);
+    if (!this.opts.withoutTargetInfo) {
+      const l = labelText(rm.resource.attributes as Attributes);
+      w.text(`# HELP target_info Target metadata\n# TYPE target_info gauge\ntarget_info${l === '' ? '' : `{${l}}`} 1\n`);
+    }
+    let wrote = false;
+    for (const sm of rm.scopeMetrics) {
+      for (const m of sm.metrics) {
+        const name = this.name(m);
+        if (name === undefined) continue;
+        wrote = true;
+        const unit = m.descriptor.unit ? `\n# UNIT ${name} ${escapeString(m.descriptor.unit)}` : '';
+        w.text(`# HELP ${name} ${escapeString(m.descriptor.description || 'description missing')}${unit}\n# TYPE ${name} ${promType(m)}\n`);
+        const f = familyBytes(name);
+        const points = m.dataPoints;
+        const histogram = m.dataPointType === DataPointType.HISTOGRAM;
+        if (!histogram && m.dataPointType !== DataPointType.SUM && m.dataPointType !== DataPointType.GAUGE) continue;
+        for (let i = 0; i < points.length; i++) {
+          const dp = points[i] as DataPoint<number | Histogram>;
+          const l = this.series(dp.attributes, extra);
+          if (histogram) this.histogram(w, f, l, (dp as DataPoint<Histogram>).value);
+          else {
+            w.room(f.open.length + l.length + 2 + VALUE_ROOM);
+            if (l.length === 0) w.bytes(f.bare);
+            else {
+              w.bytes(f.open);
+              w.bytes(l);
+              w.bytes(CLOSE);
+            }
+            w.value(dp.value as number);
+          }
+          if (w.pending >= sliceBytes) yield;
+        }
+      }
+    }
+    if (!wrote) w.text('# no registered metrics');
+  }
+
+  /** The exposed name of `m`, or undefined when it sanitises to nothing (then it is skipped, as the SDK does). */
+  private name(m: MetricData): string | undefined {
+    let name = sanitizeName(escapeString(m.descriptor.name));
+    if (name === '' || name === '_') return undefined;
+    if (name[0]! >= '0' && name[0]! <= '9') name = `_${name}`;
+    if (m.dataPointType === DataPointType.SUM && m.isMonotonic && !name.endsWith('_total') && !this.opts.keepNames?.has(name)) name += '_total';
+    return name;
   }
 
   private extraLabels(rm: ResourceMetrics): string {
@@ -112,63 +262,50 @@ export class FastPrometheusSerializer {
     return labelText(picked);
   }
 
-  private resource(rm: ResourceMetrics): string {
-    if (this.opts.withoutTargetInfo) return '';
-    const l = labelText(rm.resource.attributes as Attributes);
-    return `# HELP target_info Target metadata\n# TYPE target_info gauge\ntarget_info${l === '' ? '' : `{${l}}`} 1\n`;
-  }
-
-  private series(attributes: Attributes, extra: string): string {
+  /** The encoded label block of a series (cached on its attributes object). */
+  private series(attributes: Attributes, extra: string): Buffer {
     let l = this.labels.get(attributes);
-    if (l === undefined) {
-      l = labelText(attributes);
+    if (l === undefined || l.extra !== extra) {
+      const own = labelText(attributes);
+      l = { extra, bytes: enc(extra === '' ? own : own === '' ? extra : `${own},${extra}`) };
       this.labels.set(attributes, l);
     }
-    if (extra === '') return l;
-    return l === '' ? extra : `${l},${extra}`;
+    return l.bytes;
   }
 
-  private leStrings(boundaries: number[]): string[] {
+  private leBytes(boundaries: number[]): { withComma: Buffer[]; alone: Buffer[] } {
     let s = this.les.get(boundaries);
     if (s === undefined) {
-      s = boundaries.map((b) => (b === Infinity ? '+Inf' : String(b)));
+      const les = [...boundaries.map((b) => (b === Infinity ? '+Inf' : String(b))), '+Inf'];
+      s = { withComma: les.map((le) => enc(`,le="${le}"} `)), alone: les.map((le) => enc(`le="${le}"} `)) };
       this.les.set(boundaries, s);
     }
     return s;
   }
 
-  /** Writes data points `from` to `to` of `m` (and its header when `from` is 0). */
-  private metric(out: string[], m: MetricData, extra: string, from: number, to: number): void {
-    let name = sanitizeName(escapeString(m.descriptor.name));
-    if (name === '' || name === '_') return;
-    if (name[0]! >= '0' && name[0]! <= '9') name = `_${name}`;
-    if (m.dataPointType === DataPointType.SUM && m.isMonotonic && !name.endsWith('_total') && !this.opts.keepNames?.has(name)) name += '_total';
-    if (from === 0) {
-      const unit = m.descriptor.unit ? `\n# UNIT ${name} ${escapeString(m.descriptor.unit)}` : '';
-      out.push(`# HELP ${name} ${escapeString(m.descriptor.description || 'description missing')}${unit}\n# TYPE ${name} ${promType(m)}\n`);
+  private histogram(w: ChunkWriter, f: FamilyBytes, l: Buffer, h: Histogram): void {
+    const labelled = l.length > 0;
+    const room = f.bucketOpen.length + l.length + 2 + VALUE_ROOM;
+    w.room(room);
+    if (labelled) {
+      w.bytes(f.countOpen);
+      w.bytes(l);
+      w.bytes(CLOSE);
+    } else w.bytes(f.countBare);
+    w.value(h.count);
+    if (h.sum != null) {
+      w.room(room);
+      if (labelled) {
+        w.bytes(f.sumOpen);
+        w.bytes(l);
+        w.bytes(CLOSE);
+      } else w.bytes(f.sumBare);
+      w.value(h.sum);
     }
-    if (m.dataPointType === DataPointType.SUM || m.dataPointType === DataPointType.GAUGE) {
-      const points = m.dataPoints;
-      for (let i = from; i < to; i++) {
-        const dp = points[i] as DataPoint<number>;
-        const l = this.series(dp.attributes, extra);
-        out.push(l === '' ? `${name} ${valueString(dp.value)}\n` : `${name}{${l}} ${valueString(dp.value)}\n`);
-      }
-    } else if (m.dataPointType === DataPointType.HISTOGRAM) {
-      const points = m.dataPoints;
-      for (let i = from; i < to; i++) this.histogram(out, name, points[i] as DataPoint<Histogram>, extra);
-    }
-  }
-
-  private histogram(out: string[], name: string, dp: DataPoint<Histogram>, extra: string): void {
-    const h = dp.value;
-    const l = this.series(dp.attributes, extra);
-    const braces = l === '' ? '' : `{${l}}`;
-    out.push(`${name}_count${braces} ${valueString(h.count)}\n`);
-    if (h.sum != null) out.push(`${name}_sum${braces} ${valueString(h.sum)}\n`);
-    const prefix = l === '' ? `${name}_bucket{le="` : `${name}_bucket{${l},le="`;
     const bounds = h.buckets.boundaries;
-    const les = this.leStrings(bounds);
+    const les = this.leBytes(bounds);
+    const le = labelled ? les.withComma : les.alone;
+    const inf = le[le.length - 1] as Buffer;
     const counts = h.buckets.counts;
     let cumulative = 0;
     let infinite = false;
@@ -177,7 +314,25 @@ export class FastPrometheusSerializer {
       const upper = bounds[i];
       if (upper === undefined && infinite) break;
       if (upper === Infinity) infinite = true;
-      out.push(`${prefix}${upper === undefined ? '+Inf' : (les[i] as string)}"} ${valueString(cumulative)}\n`);
+      const b = upper === undefined ? inf : (le[i] as Buffer);
+      w.room(room + b.length);
+      w.bytes(f.bucketOpen);
+      if (labelled) w.bytes(l);
+      w.bytes(b);
+      w.value(cumulative);
     }
   }
+}
+
+/** The encoded line starts of family `name`. */
+function familyBytes(name: string): FamilyBytes {
+  return {
+    open: enc(`${name}{`),
+    bare: enc(`${name} `),
+    countOpen: enc(`${name}_count{`),
+    countBare: enc(`${name}_count `),
+    sumOpen: enc(`${name}_sum{`),
+    sumBare: enc(`${name}_sum `),
+    bucketOpen: enc(`${name}_bucket{`),
+  };
 }

@@ -13,5 +13,6 @@ export const redisStreamExporterFactory: ExporterFactory<RedisStreamExporterConf
   description: 'Appends records (their original msgpack/protobuf bytes) to a Redis stream with XADD, trimmed by length and/or age.',
   configSchema: redisStreamExporterConfigSchema,
   inputs: ['records'],
+  reads: () => 'wire',
   create: (ctx, config) => new RedisStreamExporter(ctx, config),
 };

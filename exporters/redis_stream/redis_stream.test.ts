@@ -7,6 +7,8 @@ import { decodeAnalytics } from '../../internal/tyk-wire/decode.js';
 import { componentContext } from '../../test/helpers/context.js';
 import { testRedis, type TestRedis } from '../../test/helpers/redis.js';
 import { syntheticRecord } from '../../test/helpers/synthetic-records.js';
+import { startPrivateRedis } from '../../test/helpers/tyk-redis.js';
+import type { BatchContext } from '../../src/component.js';
 import { redisStreamExporterConfigSchema } from './config.js';
 import { RedisStreamExporter } from './redis_stream.js';
 
@@ -79,6 +81,37 @@ describe('redis_stream exporter', () => {
       assert.ok(len <= 110, `entries older than max_age trimmed (${len} kept)`);
     } finally {
       await a.shutdown();
+    }
+  });
+
+  it('a partly failed XADD pipeline (OOM at maxmemory) is retried for the failed entries only: no duplicate in the stream', async () => {
+    const server = await startPrivateRedis();
+    const admin = await server.client();
+    const config = redisStreamExporterConfigSchema.parse({ endpoint: server.url, stream: 'oom', max_len: 0 });
+    const e = new RedisStreamExporter(componentContext({ id: 'redis_stream', telemetry: new SelfTelemetry('t').forComponent('exporter', 'redis_stream') }), config);
+    await e.start();
+    try {
+      await e.consumeRecords(batch(0, 10, true)); // the stream exists: what follows measures entries only
+      const used = Number(/used_memory:(\d+)/.exec(await admin.info('memory'))?.[1]);
+      // Room for part of the batch: Redis refuses every write command once used_memory passes maxmemory.
+      await admin.config('SET', 'maxmemory', String(used + 150_000));
+      const b = batch(10, 2000, true);
+      const ctx: BatchContext = { chunkId: 'chunk-1', defer: () => () => undefined };
+      await assert.rejects(e.consumeRecords(b, ctx), /OOM/);
+      const landed = await admin.xlen('oom');
+      assert.ok(landed > 10 && landed < 2010, `part of the batch landed before OOM (${landed - 10} of 2000)`);
+      await admin.config('SET', 'maxmemory', '0');
+      await e.consumeRecords(b, ctx);
+      assert.equal(e.entriesSkippedOnRetry, landed - 10, 'the retry skipped exactly the entries that had landed');
+      const entries = (await admin.xrangeBuffer('oom', '-', '+')) as [Buffer, Buffer[]][];
+      const seen = new Map<string, number>();
+      for (const [, f] of entries) seen.set((f[1] as Buffer).toString('base64'), (seen.get((f[1] as Buffer).toString('base64')) ?? 0) + 1);
+      assert.equal(entries.length, 2010, 'every record once: no duplicate, none missing');
+      for (let i = 0; i < 2000; i++) assert.equal(seen.get((b.wire?.bytes[i] as Buffer).toString('base64')), 1, `record ${i} once`);
+    } finally {
+      await e.shutdown();
+      admin.disconnect();
+      await server.destroy();
     }
   });
 });

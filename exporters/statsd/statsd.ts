@@ -10,15 +10,12 @@
 import type { BatchContext, ComponentContext, Exporter } from '../../src/component.js';
 import type { AnalyticsRecord, RecordBatch, UptimeRecord } from '../../src/model.js';
 import { compileErrorDefinition, type ErrorDefinition } from '../../src/error-definition.js';
-import { ShuttingDownError } from '../../src/errors.js';
-import { BurstLogger } from '../../src/logger.js';
 import { formatRfc3339Nano } from '../../src/tyk-json.js';
 import { latencyAt, latencyIndex, recordFieldValue, requestTimeMs, type RecordField } from '../../src/record-fields.js';
 import { CounterCache, RecordFieldTrie, type CounterEntry } from '../../internal/statsd/cache.js';
 import { parseStatsdEndpoint } from '../../internal/statsd/endpoint.js';
-import { LinePacker } from '../../internal/statsd/packer.js';
 import { isAscii, statsdNameSafe, statsdSegment, telegrafTagValue } from '../../internal/statsd/sanitize.js';
-import { DatagramSender } from '../../internal/statsd/sender.js';
+import { StatsdOutput, type RecordHandlers } from '../../internal/statsd/output.js';
 import type { StatsdConfig, TykTag } from './config.js';
 
 /** Distinct names kept per cache before it is emptied (bounds memory under runaway cardinality). */
@@ -103,9 +100,8 @@ export class StatsdExporter implements Exporter {
   private readonly ctx: ComponentContext;
   private readonly config: StatsdConfig;
   private readonly errors: ErrorDefinition;
-  private readonly sender: DatagramSender;
-  private readonly packer: LinePacker;
-  private readonly burst: BurstLogger;
+  private readonly out: StatsdOutput;
+  private readonly handlers: RecordHandlers;
   private readonly prefix: string;
   /** Template parts: literal segments (strings) and record fields. */
   private readonly template: readonly ({ literal: string } | { field: RecordField })[];
@@ -120,10 +116,6 @@ export class StatsdExporter implements Exporter {
   private readonly latencyMetrics: readonly string[];
   /** HTTP names by the record values of the template (or tag_set) (their counters are on `httpNames`' list). */
   private readonly httpTrie: RecordFieldTrie<Name>;
-  private timer: NodeJS.Timeout | undefined;
-  private started = false;
-  private stopping = false;
-  private stopped: Promise<void> | undefined;
 
   constructor(ctx: ComponentContext, config: StatsdConfig) {
     this.ctx = ctx;
@@ -131,9 +123,22 @@ export class StatsdExporter implements Exporter {
     const endpoint = parseStatsdEndpoint(config.endpoint, false);
     if (!endpoint) throw new Error(`invalid endpoint ${config.endpoint}`); // validated by the schema
     this.errors = config.error_definition ? compileErrorDefinition(config.error_definition) : ctx.shared.errorDefinition;
-    this.sender = new DatagramSender({ endpoint, ctx });
-    this.packer = new LinePacker(config.max_packet_bytes, (payload, lines, bytes) => this.sender.send(payload, lines, bytes));
-    this.burst = new BurstLogger(ctx.logger);
+    this.out = new StatsdOutput({
+      ctx,
+      endpoint,
+      maxPacketBytes: config.max_packet_bytes,
+      flushIntervalMs: config.flush_interval,
+      label: 'statsd',
+      tooLongAdvice: 'raise max_packet_bytes or shorten the name',
+      cacheEmptiedMessage: 'statsd: more distinct names than the cache holds; cache emptied (consider a smaller template or a route processor)',
+      cacheLimit: MAX_NAMES,
+      flushCounters: () => this.flushCounters(),
+    });
+    this.handlers = {
+      http: (r) => this.http(r),
+      network: config.network ? (r) => this.networkRecord(r) : undefined,
+      uptime: config.uptime ? (r) => this.uptime(r) : undefined,
+    };
     this.prefix = config.prefix === '' ? '' : `${config.prefix}.`;
     this.template = config.name_template === ''
       ? []
@@ -142,10 +147,7 @@ export class StatsdExporter implements Exporter {
       fields: config.telegraf ? config.tag_set : this.template.flatMap((p) => ('field' in p ? [p.field] : [])),
       limit: MAX_NAMES,
       make: (r) => this.makeHttpName(r),
-      beforeClear: () => {
-        this.flushCounters();
-        this.cacheEmptied();
-      },
+      beforeClear: () => this.out.cacheFull(),
     });
     this.globalTags = config.tags.map((t) => {
       const i = t.indexOf(':');
@@ -157,58 +159,31 @@ export class StatsdExporter implements Exporter {
   }
 
   async start(): Promise<void> {
-    if (this.started || this.stopping) return;
-    this.started = true;
-    this.sender.open();
-    this.timer = setInterval(() => this.flush(), this.config.flush_interval);
-    this.timer.unref();
+    if (!this.out.start()) return;
     this.ctx.logger.info(
       { endpoint: this.config.endpoint, prefix: this.config.prefix, telegraf: this.config.telegraf, template: this.config.name_template, sampleRate: this.config.sample_rate },
       'statsd exporter started',
     );
   }
 
-  async consumeRecords(batch: RecordBatch, _ctx: BatchContext): Promise<void> {
-    if (this.stopping || !this.started) throw new ShuttingDownError(this.ctx.id);
-    this.ctx.telemetry.accepted(batch.length, 'records');
-    for (let i = 0; i < batch.length; i++) {
-      const r = batch[i] as (typeof batch)[number];
-      if (r.kind === 'uptime') { if (this.config.uptime) this.uptime(r); }
-      else if (r.kind === 'http') this.http(r);
-      else if (this.config.network) this.networkRecord(r);
-      if (this.sender.congested) await this.sender.relieve();
-    }
+  consumeRecords(batch: RecordBatch, _ctx: BatchContext): Promise<void> {
+    return this.out.consumeRecords(batch, this.handlers);
   }
 
   /** Sends the summed counters and the partial datagram now. */
   flush(): void {
-    this.flushCounters();
-    this.packer.flush();
+    this.out.flush();
   }
 
   shutdown(): Promise<void> {
-    this.stopped ??= (async () => {
-      this.stopping = true;
-      if (this.timer) clearInterval(this.timer);
-      this.timer = undefined;
-      this.flush();
-      await this.sender.close();
-      if (this.burst.pending > 0) this.ctx.logger.warn({ suppressed: this.burst.pending }, 'statsd: lines dropped (summary at shutdown)');
-    })();
-    return this.stopped;
+    return this.out.shutdown();
   }
 
   // ----------------------------------------------------------------------------------------------
 
   private line(n: Name, metric: string, value: string, type: 'ms' | 'c', rate: string): void {
     const line = `${n.pre}${metric}${n.post}:${value}|${type}${rate}`;
-    const bytes = line.length + n.extraBytes;
-    if (!this.packer.add(line, bytes)) this.tooLong(bytes);
-  }
-
-  private tooLong(bytes: number): void {
-    this.ctx.telemetry.dropped(1, 'line_too_long');
-    this.burst.log('warn', { bytes, maxPacketBytes: this.config.max_packet_bytes }, 'statsd line longer than max_packet_bytes dropped (raise max_packet_bytes or shorten the name)');
+    this.out.add(line, line.length + n.extraBytes);
   }
 
   private makeHttpName(r: AnalyticsRecord): Name {
@@ -293,13 +268,8 @@ export class StatsdExporter implements Exporter {
   }
 
   private resetCache(cache: CounterCache<Name>): void {
-    this.flushCounters();
+    this.out.cacheFull();
     cache.map.clear();
-    this.cacheEmptied();
-  }
-
-  private cacheEmptied(): void {
-    this.burst.log('warn', { limit: MAX_NAMES }, 'statsd: more distinct names than the cache holds; cache emptied (consider a smaller template or a route processor)');
   }
 
   private flushCounters(): void {

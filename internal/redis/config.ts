@@ -8,8 +8,8 @@
  * checkRedisConnection(c, ctx))`.
  */
 import { z } from 'zod';
-import { duration, formatDuration, parseHostPort, secret } from '../../src/config/schema.js';
-import { parseEndpoint, redactEndpoint } from './endpoint.js';
+import { duration, formatDuration, maskCredentials, parseHostPort, secret } from '../../src/config/schema.js';
+import { parseEndpoint } from './endpoint.js';
 
 const hostPortList = (what: string) =>
   z
@@ -80,11 +80,11 @@ export function redisConnectionFields(opts: RedisFieldOptions) {
   return {
     endpoint: z
       // Encoding (what `validate --print` shows) masks a password in the URL; parsing keeps it.
-      .codec(z.string({ error: 'must be a redis:// or rediss:// URL or host:port' }), z.string(), { decode: (s) => s, encode: (s) => redactEndpoint(s) })
+      .codec(z.string({ error: 'must be a redis:// or rediss:// URL or host:port' }), z.string(), { decode: (s) => s, encode: (s) => maskCredentials(s) })
       .default('redis://127.0.0.1:6379/0')
       .superRefine((s, ctx) => {
         // The value shown in the problem has any URL password masked.
-        if (parseEndpoint(s) === undefined) ctx.addIssue({ code: 'custom', message: 'must be a redis://[user:password@]host[:port][/db] or rediss:// URL, or host:port', input: redactEndpoint(s) });
+        if (parseEndpoint(s) === undefined) ctx.addIssue({ code: 'custom', message: 'must be a redis://[user:password@]host[:port][/db] or rediss:// URL, or host:port', input: maskCredentials(s) });
       })
       .describe(`${opts.purpose}: redis://host:port/db, rediss:// for TLS, or host:port. Prefer the password key over a password in the URL.`),
     username: z.string({ error: 'must be a string' }).default('').describe('ACL user name (Redis 6+); overrides one in the endpoint URL.'),
@@ -130,7 +130,7 @@ export function checkRedisConnection(c: RedisConnectionConfig, ctx: z.Refinement
       ctx.addIssue({ code: 'custom', message: 'must be 0 in Cluster mode (Redis Cluster has only database 0)', path: ['database'], input: c.database });
     } else if (c.database === undefined) {
       const db = parseEndpoint(c.endpoint)?.database;
-      if (db !== undefined && db !== 0) ctx.addIssue({ code: 'custom', message: `must not select database ${db} in Cluster mode (Redis Cluster has only database 0)`, path: ['endpoint'], input: redactEndpoint(c.endpoint) });
+      if (db !== undefined && db !== 0) ctx.addIssue({ code: 'custom', message: `must not select database ${db} in Cluster mode (Redis Cluster has only database 0)`, path: ['endpoint'], input: maskCredentials(c.endpoint) });
     }
   }
 }

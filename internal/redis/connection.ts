@@ -12,10 +12,10 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { checkServerIdentity, type ConnectionOptions } from 'node:tls';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
-import { parseHostPort, REDACTED } from '../../src/config/schema.js';
+import { maskCredentials, parseHostPort, REDACTED } from '../../src/config/schema.js';
 import { StartError } from '../../src/errors.js';
 import type { RedisConnectionConfig } from './config.js';
-import { parseEndpoint, redactUrls } from './endpoint.js';
+import { parseEndpoint } from './endpoint.js';
 
 /** What `connectionPlan` decided, before any socket is opened. */
 export type ConnectionPlan =
@@ -211,8 +211,8 @@ const SECRET_COMMANDS = new Set(['auth', 'hello', 'acl', 'migrate', 'config']);
  */
 export function redactRedisError(err: unknown): void {
   if (!(err instanceof Error)) return;
-  err.message = redactUrls(err.message);
-  if (err.stack !== undefined) err.stack = redactUrls(err.stack);
+  err.message = maskCredentials(err.message);
+  if (err.stack !== undefined) err.stack = maskCredentials(err.stack);
   const e = err as Error & { command?: { name?: unknown; args?: unknown }; previousErrors?: unknown; lastNodeError?: unknown };
   const cmd = e.command;
   if (cmd && Array.isArray(cmd.args) && SECRET_COMMANDS.has(String(cmd.name).toLowerCase())) cmd.args = cmd.args.map(() => REDACTED);

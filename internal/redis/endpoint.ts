@@ -1,6 +1,7 @@
 /**
  * Redis endpoints as users write them: a `redis://` / `rediss://` URL (with optional ACL user, password
- * and `/db`) or a bare `host:port`; and how to show one without its password.
+ * and `/db`) or a bare `host:port`. Shown masked by `maskCredentials` (`src/config/schema.ts`), the one rule
+ * for every message and log line.
  */
 import { parseHostPort } from '../../src/config/schema.js';
 
@@ -55,18 +56,4 @@ export function parseEndpoint(text: string): ParsedEndpoint | undefined {
     password,
     database,
   };
-}
-
-/** `endpoint` with the password of a URL's user info replaced by `<redacted>` (safe to print). */
-export function redactEndpoint(text: string): string {
-  // Greedy up to the last `@`, so a password containing `@`, `:` or `/` is masked whole.
-  return text.replace(/^(\s*[a-z][a-z0-9+.-]*:\/\/[^:/@]*:).*@/i, '$1<redacted>@');
-}
-
-/**
- * Free text (an error message, a log line) with the password of every `scheme://user:password@` URL in it
- * replaced by `<redacted>`; each URL ends at white space.
- */
-export function redactUrls(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)\S*@/gi, '$1<redacted>@');
 }

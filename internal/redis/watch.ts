@@ -6,7 +6,7 @@
  */
 import { RedisUnavailableError } from '../../src/errors.js';
 import type { RedisClient } from './connection.js';
-import { redactUrls } from './endpoint.js';
+import { maskCredentials } from '../../src/config/schema.js';
 
 /** Watches one client's connection events. */
 export class ConnectionWatch {
@@ -22,7 +22,7 @@ export class ConnectionWatch {
     readonly describe: string,
   ) {
     client.on('error', (err: unknown) => {
-      if (client.status !== 'ready') this.lastError = redactUrls(err instanceof Error ? err.message : String(err));
+      if (client.status !== 'ready') this.lastError = maskCredentials(err instanceof Error ? err.message : String(err));
     });
     client.on('ready', () => {
       this.lastError = undefined;

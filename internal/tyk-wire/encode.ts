@@ -10,7 +10,7 @@
  * float64 unless given BigInts, and has no notion of Go's time encoding.
  */
 import type { AnalyticsRecord, UptimeRecord } from '../../src/model.js';
-import { GO_ZERO_TIME_SECONDS } from './msgpack-reader.js';
+import { GO_ZERO_TIME_SECONDS } from './go-time.js';
 
 /** A growable byte buffer with the msgpack v2 writers the Go encoder uses. */
 class GoMsgpackWriter {

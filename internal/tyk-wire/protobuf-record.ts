@@ -14,7 +14,10 @@ import protobuf from 'protobufjs';
 import type { AnalyticsRecord, GeoData, GraphError, GraphQLStats, MCPStats, NetworkStats } from '../../src/model.js';
 import { EMPTY_GEO, EMPTY_GRAPHQL, EMPTY_MCP, EMPTY_NETWORK } from '../../src/model.js';
 import { DecodeError } from '../../src/errors.js';
-import { cachedString, goTime, type TimeOut } from './msgpack-reader.js';
+import { goTime, type TimeOut } from './go-time.js';
+import { cachedString, type FastSlices } from './string-cache.js';
+import { DECODE, SKIP, placeholder, type Projection } from './projection.js';
+import { EMPTY_LATENCY, NO_TAGS } from '../../src/record-reads.js';
 
 /** The field numbers this decoder uses, per message (checked against `analytics-proto.ts` in the tests). */
 export const PROTO_FIELD_NUMBERS = {
@@ -43,10 +46,6 @@ const I64 = 1;
 const LEN = 2;
 const I32 = 5;
 
-interface FastSlices {
-  utf8Slice(start: number, end: number): string;
-}
-
 /** An int64 as protobufjs's Reader returns it (a `Long` when the `long` package is installed). */
 type Int64 = number | { toNumber(): number };
 function i64(r: protobuf.Reader): number {
@@ -54,7 +53,6 @@ function i64(r: protobuf.Reader): number {
   return typeof v === 'number' ? v : v.toNumber();
 }
 
-const NO_TAGS: readonly string[] = Object.freeze([]);
 const time: TimeOut = { timeMs: null, timeNs: 0 };
 
 class Wire {
@@ -121,11 +119,15 @@ class Wire {
   }
 }
 
-/** Decodes one protobuf analytics record; see `decodeAnalytics`. */
-export function decodeProtobufRecord(bytes: Buffer, raw: boolean): AnalyticsRecord {
+/** Field numbers whose wire type is VARINT (the others the decoder reads are LEN). */
+const VARINT_FIELDS = new Uint8Array(64);
+for (const n of [5, 7, 8, 9, 10, 11, 18, 27]) VARINT_FIELDS[n] = 1;
+
+/** Decodes one protobuf analytics record with projection `p` (fields left out are skipped); see `decodeAnalytics`. */
+export function decodeProtobufRecord(bytes: Buffer, p: Projection): AnalyticsRecord {
   if (bytes.length === 0) throw new DecodeError('truncated', 'empty element');
   try {
-    return decode(new Wire(bytes), raw);
+    return decode(new Wire(bytes), p);
   } catch (err) {
     if (err instanceof DecodeError) throw err;
     const msg = err instanceof Error ? err.message : String(err);
@@ -133,8 +135,9 @@ export function decodeProtobufRecord(bytes: Buffer, raw: boolean): AnalyticsReco
   }
 }
 
-function decode(w: Wire, raw: boolean): AnalyticsRecord {
+function decode(w: Wire, p: Projection): AnalyticsRecord {
   const r = w.r;
+  const want = p.protobuf;
   const end = w.b.length;
   let method = '', host = '', path = '', rawPath = '', contentLength = 0, userAgent = '';
   let day = 0, month = 0, year = 0, hour = 0, responseCode = 0, apiKey = '';
@@ -153,8 +156,13 @@ function decode(w: Wire, raw: boolean): AnalyticsRecord {
     const wire = tag & 7;
     const f = tag >>> 3;
     if (f === 0) throw new DecodeError('not_protobuf', `protobuf: field number 0 at offset ${r.pos}`);
+    // A field of the record no pipeline reads (and of the wire type the schema gives it): skipped, counted as known.
+    if (f < want.length && want[f] === SKIP && (wire === VARINT) === (VARINT_FIELDS[f] === 1) && (wire === VARINT || wire === LEN)) {
+      known++;
+      if (wire === LEN) w.skipLen(end, `field ${f}`);
+      else w.skip(wire);
     // Each case checks the wire type the schema gives the field; a mismatch is skipped like an unknown field.
-    if (wire === LEN) {
+    } else if (wire === LEN) {
       known++;
       switch (f) {
         case 1: host = w.strCached(end, 'Host'); break;
@@ -179,8 +187,8 @@ function decode(w: Wire, raw: boolean): AnalyticsRecord {
           w.check(stop, 'Latency');
           break;
         }
-        case 20: if (raw) rawRequest = w.str(end, 'RawRequest'); else w.skipLen(end, 'RawRequest'); break;
-        case 21: if (raw) rawResponse = w.str(end, 'RawResponse'); else w.skipLen(end, 'RawResponse'); break;
+        case 20: rawRequest = w.str(end, 'RawRequest'); break;
+        case 21: rawResponse = w.str(end, 'RawResponse'); break;
         case 22: ipAddress = w.strCached(end, 'IPAddress'); break;
         case 23: geo = readGeo(w, end); break;
         case 24: network = readNetwork(w, end); break;
@@ -189,7 +197,7 @@ function decode(w: Wire, raw: boolean): AnalyticsRecord {
         case 28: w.timestamp(end, 'ExpireAt'); expireAtMs = time.timeMs; expireAtNs = time.timeNs; break;
         case 29: oauthId = w.strCached(end, 'OauthID'); break;
         case 30: timeZone = w.strCached(end, 'TimeZone'); break;
-        case 31: if (raw) apiSchema = w.str(end, 'ApiSchema'); else w.skipLen(end, 'ApiSchema'); break;
+        case 31: apiSchema = w.str(end, 'ApiSchema'); break;
         case 32: graphqlStats = readGraphQL(w, end); break;
         case 33: mcpStats = readMcp(w, end); break;
         case 34: originalPath = w.str(end, 'OriginalPath'); break;
@@ -217,14 +225,17 @@ function decode(w: Wire, raw: boolean): AnalyticsRecord {
     if (r.pos > end) throw new DecodeError('truncated', `protobuf: field ${f} runs past the end (${end} bytes)`);
   }
   if (known === 0) throw new DecodeError('not_a_record', 'protobuf: no analytics record field present');
+  if (p.none) return placeholder(responseCode, 'protobuf');
   return {
     kind: responseCode === -1 ? 'network' : 'http',
     encoding: 'protobuf',
-    method, host, path, rawPath, contentLength, userAgent, day, month, year, hour, responseCode, apiKey,
+    method, host, path, rawPath, contentLength, userAgent, day, month, year, hour,
+    responseCode: p.responseCode || responseCode === -1 ? responseCode : 0,
+    apiKey,
     timestampMs, timestampNs, apiVersion, apiName, apiId, orgId, oauthId, requestTime, rawRequest, rawResponse,
     ipAddress, geo, network,
     // The protobuf schema has no Latency.Gateway; the gateway defines it as Total − Upstream.
-    latency: { total, upstream, gateway: total - upstream },
+    latency: want[19] === DECODE ? { total, upstream, gateway: total - upstream } : EMPTY_LATENCY,
     tags: tags ?? NO_TAGS,
     alias, trackPath, expireAtMs, expireAtNs, apiSchema, originalPath, listenPath, graphqlStats, mcpStats, timeZone,
     route: '',

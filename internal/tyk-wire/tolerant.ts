@@ -13,7 +13,7 @@ import { Unpackr } from 'msgpackr';
 import type { AnalyticsRecord, GeoData, GraphError, GraphQLStats, Latency, MCPStats, NetworkStats } from '../../src/model.js';
 import { EMPTY_GEO, EMPTY_GRAPHQL, EMPTY_MCP, EMPTY_NETWORK } from '../../src/model.js';
 import { DecodeError } from '../../src/errors.js';
-import { GO_ZERO_TIME_SECONDS } from './msgpack-reader.js';
+import { GO_ZERO_TIME_SECONDS } from './go-time.js';
 
 /** Why a value was coerced (a label value of the coercion counter). */
 export type CoercionReason =

@@ -10,5 +10,7 @@ export const auditLogProcessorFactory: ProcessorFactory<AuditLogConfig> = {
   description: 'Turns each Tyk record into an OTel log record (semconv attributes) for a logs pipeline.',
   configSchema: auditLogConfigSchema,
   signatures: [{ input: 'records', output: 'logs' }],
+  // Stateless per batch (sli emits each batch's deltas): copies in worker threads add up to the same output.
+  workers: {},
   create: (ctx, config, _signature, next) => new AuditLogProcessor(ctx, config, next as Consumer<'logs'>),
 };

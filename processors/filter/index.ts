@@ -10,5 +10,8 @@ export const filterProcessorFactory: ProcessorFactory<FilterConfig> = {
   description: 'Drops records by org id, API id and response code (Tyk Pump filter rules) and by record kind.',
   configSchema: filterConfigSchema,
   signatures: [{ input: 'records', output: 'records' }],
+  // Stateless per batch (sli emits each batch's deltas): copies in worker threads add up to the same output.
+  workers: {},
+  reads: () => ['apiId', 'orgId', 'responseCode'],
   create: (ctx, config, _signature, next) => new FilterProcessor(ctx, config, next as Consumer<'records'>),
 };

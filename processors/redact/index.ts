@@ -10,5 +10,7 @@ export const redactProcessorFactory: ProcessorFactory<RedactConfig> = {
   description: 'Trims raw request/response, resets ignored fields, obfuscates API keys and decodes raw request/response (Tyk Pump semantics).',
   configSchema: redactConfigSchema,
   signatures: [{ input: 'records', output: 'records' }],
+  // Stateless per batch (sli emits each batch's deltas): copies in worker threads add up to the same output.
+  workers: {},
   create: (ctx, config, _signature, next) => new RedactProcessor(ctx, config, next as Consumer<'records'>),
 };

@@ -15,6 +15,8 @@ import { decodeAnalytics, decodeUptime } from '../../internal/tyk-wire/decode.js
 import { routeConfigSchema, type RouteConfig } from './config.js';
 import { classifySegment, matchListenPath, RouteTemplater, templatePath } from './route.js';
 import { routeProcessorFactory } from './index.js';
+import { startAgent } from '../../test/helpers/agent.js';
+import { events, exporters as fakeExporters, fakeFactories, receivers } from '../../test/helpers/fake-components.js';
 
 function testContext(id = 'route') {
   const self = new SelfTelemetry('test');
@@ -364,7 +366,7 @@ describe('route: adversarial paths', () => {
 });
 
 describe('route processor', () => {
-  it('hands a new batch downstream with new records; network and uptime records are passed as they are', async () => {
+  it('records shared with another pipeline (the default outside the graph): a new batch with new records; network and uptime records are passed as they are', async () => {
     const t = testContext();
     const next = new RecordingConsumer<'records'>();
     const p = routeProcessorFactory.create(t.ctx, config(), routeProcessorFactory.signatures[0]!, next as never);
@@ -384,6 +386,73 @@ describe('route processor', () => {
     await p.shutdown();
     await p.shutdown();
     await t.close();
+  });
+
+  it('with exclusiveRecords (the pipeline owns its records) sets the route in place and hands on the same batch', async () => {
+    const t = testContext();
+    const next = new RecordingConsumer<'records'>();
+    const p = routeProcessorFactory.create({ ...t.ctx, exclusiveRecords: true }, config(), routeProcessorFactory.signatures[0]!, next as never);
+    const http = httpRecord({ path: '/orders/123' });
+    const again = httpRecord({ path: '/orders/456' });
+    const net = networkRecord();
+    const batch: readonly TykRecord[] = [http, net, again];
+    await tracked((ctx) => p.consume(batch, ctx));
+    const out = next.batches[0]!;
+    assert.equal(out, batch, 'no new batch');
+    assert.equal(out[0], http, 'no copy of the record');
+    assert.equal(http.route, '/orders/{id}');
+    assert.equal(again.route, http.route);
+    assert.equal(net.route, '', 'network records untouched');
+    await t.close();
+  });
+
+  it('a record shared by two pipelines keeps its own route per pipeline; a pipeline that owns its records gets them routed in place', async () => {
+    events.length = 0;
+    const running = await startAgent(`
+receivers:
+  fake_receiver: {}
+  fake_receiver/solo: {}
+processors:
+  route/full: {}
+  route/endpoint: { include_listen_path: false }
+exporters:
+  memory/full: {}
+  memory/endpoint: {}
+  memory/solo: {}
+service:
+  telemetry: { metrics: { address: "127.0.0.1:0" } }
+  pipelines:
+    records/full:
+      receivers: [fake_receiver]
+      processors: [route/full]
+      exporters: [memory/full]
+    records/endpoint:
+      receivers: [fake_receiver]
+      processors: [route/endpoint]
+      exporters: [memory/endpoint]
+    records/solo:
+      receivers: [fake_receiver/solo]
+      processors: [route/endpoint]
+      exporters: [memory/solo]
+`, { factories: [...fakeFactories, routeProcessorFactory] });
+    try {
+      const shared = httpRecord({ path: '/orders/123', listenPath: '/orders/' });
+      await receivers.get('fake_receiver')?.push([shared]);
+      const full = fakeExporters.get('memory/full')?.records[0]?.[0] as AnalyticsRecord;
+      const endpoint = fakeExporters.get('memory/endpoint')?.records[0]?.[0] as AnalyticsRecord;
+      assert.equal(full.route, '/orders/{id}');
+      assert.equal(endpoint.route, '/{id}', 'its own route, not the other pipeline\'s');
+      assert.equal(shared.route, '', 'the shared record itself is never changed');
+      assert.notEqual(full, shared);
+      assert.notEqual(endpoint, shared);
+      const solo = httpRecord({ path: '/orders/456', listenPath: '/orders/' });
+      await receivers.get('fake_receiver/solo')?.push([solo]);
+      const got = fakeExporters.get('memory/solo')?.records[0]?.[0] as AnalyticsRecord;
+      assert.equal(got, solo, 'routed in place: the pipeline owns the record');
+      assert.equal(solo.route, '/{id}');
+    } finally {
+      await running.stop();
+    }
   });
 
   it('hot path: with user rules, id-free paths are cached and id paths are not; without rules nothing is cached', (t) => {

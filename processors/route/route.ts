@@ -43,14 +43,26 @@ interface ApiState {
   readonly listenPath: string;
   readonly trie: TrieNode | undefined;
   readonly patterns: readonly PatternRule[];
-  /** Route → last time it was used (ms). */
-  readonly inUse: Map<string, number>;
+  /** Route → its slot (the one string instance handed out for it, and when it was last used). */
+  readonly inUse: Map<string, RouteSlot>;
+  /** Declared routes (never capped) by route, for the one string instance handed out for each. */
+  readonly declaredRoutes: Map<string, string>;
   nextSweepAt: number;
   /** The last listen path seen for this API and its normalised form (`/orders/` → `/orders`). */
   lp: string;
   prefix: string;
   /** Whether any user route or pattern applies to this API (only then is the cache worth its lookup). */
   readonly hasRules: boolean;
+}
+
+/**
+ * A route in use by an API. `route` is the one string instance of the route handed downstream: every
+ * record of the route carries the same string, whose hash V8 computes once, so downstream lookups keyed by
+ * it (the `sli` processor's series) skip hashing a fresh string per record.
+ */
+interface RouteSlot {
+  readonly route: string;
+  lastUsed: number;
 }
 
 /** `/orders/` → `/orders`; '' and `/` → ''; a missing leading slash is added. */
@@ -101,6 +113,7 @@ export class RouteTemplater {
         trie: buildRouteTrie([...(rules?.routes ?? []), ...this.config.routes]),
         patterns: compilePatterns(rules?.patterns ?? []),
         inUse: new Map(),
+        declaredRoutes: new Map(),
         nextSweepAt: 0,
         lp: '',
         prefix: '',
@@ -137,7 +150,15 @@ export class RouteTemplater {
         this.declared = declared;
       }
     }
-    return this.declared ? this.route : this.admit(api, this.route, now);
+    return this.declared ? this.declaredRoute(api, this.route) : this.admit(api, this.route, now);
+  }
+
+  /** The one instance of a declared route (declared routes are finite: no cap, no expiry). */
+  private declaredRoute(api: ApiState, route: string): string {
+    const known = api.declaredRoutes.get(route);
+    if (known !== undefined) return known;
+    api.declaredRoutes.set(route, route);
+    return route;
   }
 
   /** Sets route/matched/declared for `path`, from the cache when it can. */
@@ -216,20 +237,20 @@ export class RouteTemplater {
     const inUse = api.inUse;
     const seen = inUse.get(route);
     if (seen !== undefined) {
-      if (now - seen >= 1000) inUse.set(route, now);
-      return route;
+      if (now - seen.lastUsed >= 1000) seen.lastUsed = now;
+      return seen.route;
     }
     if (inUse.size >= this.config.max_routes_per_api && now >= api.nextSweepAt) {
       api.nextSweepAt = now + 1000;
       const idleBefore = now - this.config.route_idle_timeout;
-      for (const [k, t] of inUse) if (t < idleBefore) inUse.delete(k);
+      for (const [k, slot] of inUse) if (slot.lastUsed < idleBefore) inUse.delete(k);
     }
     if (inUse.size >= this.config.max_routes_per_api) {
       this.overflowCount++;
       this.overflowApi = api.id;
       return this.config.overflow_route;
     }
-    inUse.set(route, now);
+    inUse.set(route, { route, lastUsed: now });
     return route;
   }
 
@@ -251,9 +272,18 @@ export class RouteTemplater {
   }
 }
 
-/** records → records: sets `route` on HTTP records, forwarding a new batch. */
+/** A record whose `route` this processor may set in place (see `ComponentContext.exclusiveRecords`). */
+type Routable = { route: string };
+
+/**
+ * records → records: sets `route` on HTTP records. When the pipeline owns its records
+ * (`ctx.exclusiveRecords`: its receivers feed no other pipeline) the route is set in place and the batch
+ * itself is handed on; otherwise each HTTP record whose route changes is copied into a new batch, so
+ * another pipeline sharing the records never sees this one's routes.
+ */
 export class RouteProcessor implements Processor<'records'> {
   private readonly templater: RouteTemplater;
+  private readonly inPlace: boolean;
   private readonly overflow: Counter;
   private readonly burst: BurstLogger;
 
@@ -263,6 +293,7 @@ export class RouteProcessor implements Processor<'records'> {
     private readonly next: Consumer<'records'>,
   ) {
     this.templater = new RouteTemplater(config);
+    this.inPlace = ctx.exclusiveRecords === true;
     this.burst = new BurstLogger(ctx.logger);
     this.overflow = ctx.telemetry.meter.createCounter('processor.route.overflow_records', {
       description: 'HTTP records reported with the overflow route because their API reached max_routes_per_api.',
@@ -278,15 +309,27 @@ export class RouteProcessor implements Processor<'records'> {
     this.ctx.telemetry.accepted(batch.length);
     if (batch.length === 0) return;
     const now = Date.now();
-    const out = new Array<TykRecord>(batch.length);
-    for (let i = 0; i < batch.length; i++) {
-      const r = batch[i] as TykRecord;
-      if (r.kind !== 'http') {
-        out[i] = r;
-        continue;
+    let out: RecordBatch;
+    if (this.inPlace) {
+      for (let i = 0; i < batch.length; i++) {
+        const r = batch[i] as TykRecord;
+        if (r.kind !== 'http') continue;
+        const route = this.templater.routeOf(r, now);
+        if (r.route !== route) (r as Routable).route = route;
       }
-      const route = this.templater.routeOf(r, now);
-      out[i] = r.route === route ? r : withRoute(r, route);
+      out = batch;
+    } else {
+      const copy = new Array<TykRecord>(batch.length);
+      for (let i = 0; i < batch.length; i++) {
+        const r = batch[i] as TykRecord;
+        if (r.kind !== 'http') {
+          copy[i] = r;
+          continue;
+        }
+        const route = this.templater.routeOf(r, now);
+        copy[i] = r.route === route ? r : withRoute(r, route);
+      }
+      out = copy;
     }
     const { count, apiId } = this.templater.takeOverflow();
     if (count > 0) {

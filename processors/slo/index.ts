@@ -10,6 +10,7 @@ export const sloProcessorFactory: ProcessorFactory<SloProcessorConfig> = {
   description: 'Evaluates the top-level slos from records (per-minute counts shared in Redis) and emits burn-rate, error-budget and alert gauges.',
   configSchema: sloConfigSchema,
   signatures: [{ input: 'records', output: 'metrics' }],
+  reads: () => ['timestampMs', 'apiId', 'apiName', 'orgId', 'method', 'responseCode', 'requestTime'],
   create(ctx, config, _signature, next) {
     return new SloProcessor(ctx, config, next as Consumer<'metrics'>);
   },

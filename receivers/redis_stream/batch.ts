@@ -56,11 +56,12 @@ export class StreamBatch {
   permanentError: Error | undefined;
 
   /**
-   * @param id `<stream>:<first entry id>`: the chunk id every delivery of these entries carries.
+   * @param id the chunk id every delivery of these entries carries, derived from their ids (`ranges.ts`).
    * @param ids every entry id of the batch (acknowledged together, including refused ones).
    * @param records the decoded records (with their original bytes as `wire`).
    * @param bytes the entries' bytes, index for index with `records` (for dead letters).
    * @param recovered claimed from a dead consumer or read back from this consumer's pending entries.
+   * @param read first id of the registered read the entries belong to (forgotten once they are acknowledged).
    */
   constructor(
     private readonly ledger: BatchLedger,
@@ -69,6 +70,7 @@ export class StreamBatch {
     readonly records: RecordBatch,
     readonly bytes: readonly Buffer[],
     readonly recovered: boolean,
+    readonly read: string | undefined,
   ) {
     ledger.track(this);
   }

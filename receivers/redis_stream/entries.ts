@@ -1,7 +1,8 @@
 /**
  * Stream entries → records: reads the fields the `redis_stream` exporter writes (`data`, `source`,
  * `format`), decodes `data` with the Tyk wire decoder (the one `tyk_redis` uses), and makes the dead-letter
- * envelopes of entries that can never be delivered.
+ * envelopes of entries that can never be delivered. An entry with a `group` field is a dead letter replayed
+ * for that consumer group (`dead-letters.ts`): the other groups skip it (they had it already).
  */
 import { DecodeError } from '../../src/errors.js';
 import { withWire, type RecordBatch, type TykRecord, type WireFormat, type WireRun } from '../../src/model.js';
@@ -30,18 +31,21 @@ export interface DecodedEntries {
   readonly refused: RefusedEntry[];
   /** Entries that were trimmed while pending (lost). */
   readonly trimmed: number;
+  /** Dead letters replayed for another group: acknowledged without delivery. */
+  readonly otherGroup: number;
 }
 
 const FORMATS: ReadonlySet<string> = new Set(['msgpack', 'protobuf', 'uptime']);
 
-/** Decodes entries; never throws. */
-export function decodeEntries(entries: readonly RawEntry[], opts: DecodeOptions): DecodedEntries {
+/** Decodes entries read by consumer group `group`; never throws. */
+export function decodeEntries(entries: readonly RawEntry[], opts: DecodeOptions, group: string): DecodedEntries {
   const ids: string[] = [];
   const records: TykRecord[] = [];
   const bytes: Buffer[] = [];
   const runs: WireRun[] = [];
   const refused: RefusedEntry[] = [];
   let trimmed = 0;
+  let otherGroup = 0;
   for (const [rawId, fields] of entries) {
     const id = rawId.toString();
     ids.push(id);
@@ -52,11 +56,17 @@ export function decodeEntries(entries: readonly RawEntry[], opts: DecodeOptions)
     let data: Buffer | undefined;
     let source = '';
     let format = '';
+    let forGroup: string | undefined;
     for (let i = 0; i + 1 < fields.length; i += 2) {
       const k = (fields[i] as Buffer).toString();
       if (k === 'data') data = fields[i + 1];
       else if (k === 'source') source = (fields[i + 1] as Buffer).toString();
       else if (k === 'format') format = (fields[i + 1] as Buffer).toString();
+      else if (k === 'group') forGroup = (fields[i + 1] as Buffer).toString();
+    }
+    if (forGroup !== undefined && forGroup !== group) {
+      otherGroup++;
+      continue;
     }
     if (!data || !FORMATS.has(format)) {
       refused.push({ id, reason: 'not_a_record', error: data ? `unknown format ${JSON.stringify(format.slice(0, 40))}` : 'entry has no data field', bytes: data ?? Buffer.alloc(0), source, format });
@@ -72,7 +82,7 @@ export function decodeEntries(entries: readonly RawEntry[], opts: DecodeOptions)
       refused.push({ id, reason: err instanceof DecodeError ? err.reason : 'decoder_error', error: err instanceof Error ? err.message : String(err), bytes: data, source, format });
     }
   }
-  return { ids, records: withWire(records, { bytes, runs }), bytes, refused, trimmed };
+  return { ids, records: withWire(records, { bytes, runs }), bytes, refused, trimmed, otherGroup };
 }
 
 /** A dead-letter envelope (JSON, the bytes in base64). */

@@ -14,6 +14,7 @@ import { message, type Background, type Wakeup } from '../../internal/async/wake
 import type { RedisStreamReceiverConfig } from './config.js';
 import type { StreamBatch } from './batch.js';
 import { envelope, type RefusedEntry } from './entries.js';
+import type { ReadRanges } from './ranges.js';
 
 /** What the hand-over needs from the receiver. */
 export interface HandoverDeps {
@@ -24,6 +25,8 @@ export interface HandoverDeps {
   readonly consumer: string;
   readonly deadLetterKey: string;
   readonly wake: Wakeup;
+  /** Registered reads: a batch's read is forgotten once it is acknowledged. */
+  readonly ranges: ReadRanges;
   /** Deliveries whose outcome is pending. */
   readonly deliveries: Background;
   /** Acknowledgements and dead-letter writes. */
@@ -126,6 +129,8 @@ export class Handover {
         try {
           if (b.ids.length > 0) await this.d.client.xack(this.d.config.stream, this.d.config.group, ...b.ids);
           if (!b.ended) b.acked();
+          // A read left registered (this failing, a crash) is pruned by the claimer later.
+          if (b.read !== undefined) this.d.ranges.forget(b.read).catch(() => undefined);
           return;
         } catch (err) {
           if (this.d.stopping()) {

@@ -5,6 +5,7 @@
 import type { ReceiverFactory } from '../../src/component.js';
 import { redisStreamReceiverConfigSchema, type RedisStreamReceiverConfig } from './config.js';
 import { RedisStreamReceiver } from './redis_stream.js';
+import { openDeadLetters } from './dead-letters.js';
 
 /** Factory of the `redis_stream` receiver. */
 export const redisStreamReceiverFactory: ReceiverFactory<RedisStreamReceiverConfig> = {
@@ -13,5 +14,6 @@ export const redisStreamReceiverFactory: ReceiverFactory<RedisStreamReceiverConf
   description: 'Reads records from a Redis stream as one consumer of a consumer group (XREADGROUP, XACK after delivery, XAUTOCLAIM of dead consumers\' entries).',
   configSchema: redisStreamReceiverConfigSchema,
   shutdownWaits: (config) => [{ path: ['shutdown_timeout'], ms: config.shutdown_timeout }],
-  create: (ctx, config, next) => new RedisStreamReceiver(ctx, config, next),
+  create: (ctx, config, next, reads) => new RedisStreamReceiver(ctx, config, next, reads),
+  openDeadLetters,
 };

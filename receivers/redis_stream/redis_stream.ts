@@ -22,8 +22,13 @@ import { Background, message, Wakeup } from '../../internal/async/wakeup.js';
 import type { RedisStreamReceiverConfig } from './config.js';
 import { defineStreamScripts, type StreamScripts } from './scripts.js';
 import { BatchLedger, StreamBatch, type BatchEnd } from './batch.js';
-import { decodeEntries, type RawEntry, type RefusedEntry } from './entries.js';
+import { decodeEntries, type RawEntry } from './entries.js';
+import type { RecordReads } from '../../src/record-reads.js';
+import { projection, type Projection } from '../../internal/tyk-wire/projection.js';
 import { Handover } from './handover.js';
+import { Claimer } from './claim.js';
+import { deadLetterKey } from './dead-letters.js';
+import { chunkIdOf, endsARead, ReadRanges, splitByRanges, type EntryGroup, type ReadRange } from './ranges.js';
 
 interface Instruments {
   readonly lag: ObservableGauge;
@@ -77,27 +82,34 @@ export class RedisStreamReceiver implements Receiver {
   private readonly background = new Background();
   private readonly burst: BurstLogger;
   private readonly lossBurst: BurstLogger;
-  /** Entries claimed from dead consumers, waiting to be delivered. */
-  private readonly claimedQueue: RawEntry[][] = [];
+  /** Entries claimed from dead consumers (split into their original reads), waiting to be delivered. */
+  private readonly claimedQueue: EntryGroup[] = [];
   private client: (RedisClient & StreamScripts) | undefined;
   private reader: RedisClient | undefined;
   private watch: ConnectionWatch | undefined;
   private handover: Handover | undefined;
+  private claimer: Claimer | undefined;
+  private ranges: ReadRanges | undefined;
+  /** Own pending entries of a previous run re-read: from then on every pending entry of this consumer is held in memory. */
+  private recovered = false;
   private loop: Promise<void> | undefined;
   private stopping = false;
   private stopped: Promise<void> | undefined;
   private timers: NodeJS.Timeout[] = [];
-  private claiming = false;
   private joined = false;
   private group: { lag: number | null; pending: number } | undefined;
   private lastReadAt = 0;
   private readonly gaugeCallbacks: { gauge: ObservableGauge; cb: (r: ObservableResult) => void }[] = [];
+  private readonly projection: Projection;
 
   constructor(
     private readonly ctx: ComponentContext,
     private readonly config: RedisStreamReceiverConfig,
     private readonly next: Consumer<'records'>,
+    /** What the pipelines read of the records (src/record-reads.ts): only those fields are decoded. */
+    reads: RecordReads = 'all',
   ) {
+    this.projection = projection(reads, { raw: config.decode.raw });
     this.log = ctx.logger;
     this.consumer = config.instance_id !== '' ? config.instance_id : ctx.instanceId;
     this.inst = instruments(ctx.telemetry.meter);
@@ -120,15 +132,25 @@ export class RedisStreamReceiver implements Receiver {
     this.watch = watch;
     client.on('ready', () => this.report());
     client.on('error', () => this.report());
+    const ranges = new ReadRanges(client, `${c.stream}:reads:${c.group}`);
+    this.ranges = ranges;
     this.handover = new Handover({
-      ctx: this.ctx, config: c, pipelines: asPipelines(this.next), client, consumer: this.consumer, wake: this.wake,
-      deadLetterKey: c.dead_letter.key !== '' ? c.dead_letter.key : `${c.stream}:dead-letter:${c.group}`,
+      ctx: this.ctx, config: c, pipelines: asPipelines(this.next), client, consumer: this.consumer, wake: this.wake, ranges,
+      deadLetterKey: deadLetterKey(c),
       deliveries: this.deliveries, background: this.background, redelivered: this.inst.redelivered, deadLettered: this.inst.deadLettered,
       stopping: () => this.stopping,
     });
+    const active = () => !this.stopping && this.joined && client.status === 'ready';
+    this.claimer = new Claimer({
+      ctx: this.ctx, config: c, consumer: this.consumer, client, ranges, handover: this.handover, claimed: this.inst.claimed, burst: this.burst,
+      queue: this.claimedQueue, lost: (n, reason) => this.lost(n, reason), notify: () => this.wake.notify(), active,
+    });
     this.registerGauges();
     this.report();
-    this.timers.push(setInterval(() => void this.claim(), Math.max(5, Math.floor(c.claim_idle / 2))));
+    const claimer = this.claimer;
+    this.timers.push(setInterval(() => void claimer.claim(), Math.max(5, Math.floor(c.claim_idle / 2))));
+    // Before its own pending entries of a previous run are re-read, they are not held: no heartbeat for them.
+    this.timers.push(setInterval(() => void (this.recovered ? claimer.heartbeat() : undefined), Math.max(5, Math.floor(c.claim_idle / 4))));
     this.timers.push(setInterval(() => void this.sampleLag(), c.lag_interval));
     for (const t of this.timers) t.unref();
     this.log.info({ redis: plan.describe, stream: c.stream, group: c.group, consumer: this.consumer, from: c.from }, 'reading records from a redis stream consumer group');
@@ -173,8 +195,11 @@ export class RedisStreamReceiver implements Receiver {
       this.burst.log('warn', { err: message(err), during: what}, 'redis stream read failed; retrying with backoff');
       await this.wake.wait(backoffDelay(failures, c.reconnect.initial_interval, c.reconnect.max_interval));
     };
-    // Join the group and re-deliver this consumer's own pending entries (a previous run under this name).
+    // Join the group and re-deliver this consumer's own pending entries (a previous run under this name),
+    // split at the reads they came from (`ranges.ts`); the last group of a page may go on in the next one.
     let cursor = '0';
+    let carry: RawEntry[] = [];
+    let ranges: ReadRange[] | undefined;
     while (!this.stopping) {
       try {
         await (this.watch as ConnectionWatch).whenReady(c.connect_timeout);
@@ -183,16 +208,22 @@ export class RedisStreamReceiver implements Receiver {
           await this.wake.wait(1000);
           continue;
         }
+        ranges ??= await (this.ranges as ReadRanges).load();
         const entries = readReply(await client.callBuffer('XREADGROUP', 'GROUP', c.group, this.consumer, 'COUNT', c.count, 'STREAMS', c.stream, cursor));
-        if (entries.length === 0) break;
-        cursor = String(entries[entries.length - 1]?.[0]);
-        this.log.info({ entries: entries.length }, 'found pending entries of a previous run of this consumer; re-delivering them');
-        await this.handle(entries, true);
+        const held = carry.concat(entries);
+        if (entries.length > 0) cursor = String(entries[entries.length - 1]?.[0]);
+        const more = entries.length === c.count;
+        const groups = splitByRanges(held, ranges, c.count);
+        carry = more && !endsARead(held, ranges) ? (groups.pop()?.entries ?? []) : [];
+        if (groups.length > 0) this.log.info({ entries: held.length - carry.length }, 'found pending entries of a previous run of this consumer; re-delivering them');
+        for (const g of groups) await this.handle(g.entries, true, g.range);
         failures = 0;
+        if (!more) break;
       } catch (err) {
         await pause(err, 'start-up');
       }
     }
+    this.recovered = true;
     while (!this.stopping) {
       try {
         const retry = handover.nextRetry();
@@ -206,7 +237,7 @@ export class RedisStreamReceiver implements Receiver {
         }
         const claimed = this.claimedQueue.shift();
         if (claimed) {
-          await this.handle(claimed, true);
+          await this.handle(claimed.entries, true, claimed.range);
           continue;
         }
         const [lost, lastId, entries] = await client.streamReadBuffer(c.stream, c.group, this.consumer, c.count);
@@ -217,7 +248,7 @@ export class RedisStreamReceiver implements Receiver {
           await this.waitForEntries(lastId.toString());
           continue;
         }
-        await this.handle(entries, false);
+        await this.handle(entries, false, undefined);
       } catch (err) {
         if (noGroup(err)) this.joined = false; // deleted (or the stream was): created again before the next read
         if (!this.joined && !this.stopping) {
@@ -246,11 +277,23 @@ export class RedisStreamReceiver implements Receiver {
     });
   }
 
-  /** Decodes a read (or a claim), dead-letters what cannot be decoded, and delivers the rest as one batch. */
-  private async handle(entries: RawEntry[], recovered: boolean): Promise<void> {
+  /**
+   * Decodes a read (or a claimed or recovered part of one), dead-letters what cannot be decoded, and delivers
+   * the rest as one batch. Entries that belong to no registered read (a fresh read, or a part whose read was
+   * never registered) are registered as one before delivery, so a later re-claim rebuilds the same batch.
+   */
+  private async handle(entries: RawEntry[], recovered: boolean, range: ReadRange | undefined): Promise<void> {
     const handover = this.handover as Handover;
-    const d = decodeEntries(entries, { raw: this.config.decode.raw, maxBytes: this.config.decode.max_record_bytes });
+    const d = decodeEntries(entries, { projection: this.projection, maxBytes: this.config.decode.max_record_bytes }, this.config.group);
     if (d.trimmed > 0) this.lost(d.trimmed, 'trimmed_pending');
+    const present = entries.filter((e) => e[1] !== null).map((e) => e[0].toString());
+    let read = range;
+    if (!read && present.length > 0) {
+      read = { first: present[0] as string, last: present[present.length - 1] as string };
+      await (this.ranges as ReadRanges).register(read).catch((err: unknown) => {
+        this.burst.log('warn', { err: message(err) }, 'could not register a read; should this consumer die, a peer may deliver its entries under another chunk id (duplicates in SQL)');
+      });
+    }
     if (d.refused.length > 0) {
       const byReason = new Map<string, number>();
       for (const r of d.refused) byReason.set(r.reason, (byReason.get(r.reason) ?? 0) + 1);
@@ -259,7 +302,7 @@ export class RedisStreamReceiver implements Receiver {
       // Written before the batch is acknowledged: a crash in between re-delivers, never loses.
       if ((await handover.deadLetter(d.refused)) === 'stopped') return;
     }
-    const batch = new StreamBatch(this.ledger, `${this.config.stream}:${d.ids[0] ?? ''}`, d.ids, d.records, d.bytes, recovered);
+    const batch = new StreamBatch(this.ledger, chunkIdOf(this.config.stream, present), d.ids, d.records, d.bytes, recovered, read?.first);
     await handover.deliver(batch);
   }
 
@@ -268,63 +311,6 @@ export class RedisStreamReceiver implements Receiver {
     this.lossBurst.log('error', { entries: n, reason, stream: this.config.stream, group: this.config.group }, reason === 'trimmed_unread'
       ? 'entries were trimmed from the stream before this group read them: the group is behind the stream\'s retention (max_len / max_age); they are lost'
       : 'entries pending at a consumer were trimmed from the stream before they were acknowledged; they are lost');
-  }
-
-  /** Claims entries idle longer than `claim_idle` at other consumers; dead-letters the ones delivered too often. */
-  private async claim(): Promise<void> {
-    const c = this.config;
-    const client = this.client;
-    if (this.claiming || this.stopping || !this.joined || !client || client.status !== 'ready') return;
-    this.claiming = true;
-    try {
-      // Only when some other consumer with pending entries has not read for claim_idle (it died or hangs):
-      // a live consumer's entries can sit pending longer than claim_idle while its destination is slow.
-      const consumers = (await client.call('XINFO', 'CONSUMERS', c.stream, c.group)) as unknown[][];
-      const idle = consumers.some((flat) => {
-        const m = new Map<string, unknown>();
-        for (let i = 0; i + 1 < flat.length; i += 2) m.set(String(flat[i]), flat[i + 1]);
-        return m.get('name') !== this.consumer && Number(m.get('pending')) > 0 && Number(m.get('idle')) >= c.claim_idle;
-      });
-      if (!idle) return;
-      let cursor = '0-0';
-      do {
-        const [next, entries, deleted] = (await client.callBuffer('XAUTOCLAIM', c.stream, c.group, this.consumer, c.claim_idle, cursor, 'COUNT', c.count)) as [Buffer, RawEntry[], Buffer[] | undefined];
-        cursor = next.toString();
-        if (deleted && deleted.length > 0) this.lost(deleted.length, 'trimmed_pending');
-        if (entries.length === 0) continue;
-        const ids = entries.map((e) => e[0].toString());
-        const pending = (await client.call('XPENDING', c.stream, c.group, ids[0] as string, ids[ids.length - 1] as string, ids.length + c.count * c.max_unacked_reads, this.consumer)) as [string, string, number, number][];
-        const deliveries = new Map(pending.map((p) => [p[0], Number(p[3])]));
-        const poison: RawEntry[] = [];
-        const fine: RawEntry[] = [];
-        for (const e of entries) ((deliveries.get(e[0].toString()) ?? 0) > c.max_deliveries ? poison : fine).push(e);
-        if (poison.length > 0) await this.poison(client, poison);
-        if (fine.length > 0) {
-          this.inst.claimed.add(fine.length, { receiver: this.ctx.id });
-          this.log.info({ entries: fine.length, idleMs: c.claim_idle }, 'claimed entries pending at another consumer of the group (it stopped acknowledging)');
-          this.claimedQueue.push(fine);
-          this.wake.notify();
-        }
-      } while (cursor !== '0-0' && !this.stopping && this.claimedQueue.length < c.max_unacked_reads);
-    } catch (err) {
-      this.burst.log('warn', { err: message(err) }, 'could not claim entries of dead consumers; retrying at the next interval');
-    } finally {
-      this.claiming = false;
-    }
-  }
-
-  /** Entries delivered `max_deliveries` times: dead-lettered, then acknowledged. */
-  private async poison(client: RedisClient, entries: RawEntry[]): Promise<void> {
-    const refused: RefusedEntry[] = entries.map(([id, fields]) => {
-      const f = new Map<string, Buffer>();
-      for (let i = 0; fields && i + 1 < fields.length; i += 2) f.set(String(fields[i]), fields[i + 1] as Buffer);
-      return { id: id.toString(), reason: 'max_deliveries', error: `delivered more than ${this.config.max_deliveries} times without being acknowledged`, bytes: f.get('data') ?? Buffer.alloc(0), source: String(f.get('source') ?? ''), format: String(f.get('format') ?? '') };
-    });
-    this.burst.log('warn', { entries: refused.length, maxDeliveries: this.config.max_deliveries }, 'entries keep failing at every consumer; they go to the dead-letter list');
-    const written = await (this.handover as Handover).deadLetter(refused);
-    if (written === 'stopped') return;
-    if (written === 'skipped') this.ctx.telemetry.dropped(refused.length, 'max_deliveries');
-    await client.xack(this.config.stream, this.config.group, ...refused.map((r) => r.id));
   }
 
   private async sampleLag(): Promise<void> {

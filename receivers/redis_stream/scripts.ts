@@ -64,8 +64,37 @@ end
 return 1
 `;
 
+/**
+ * KEYS[1] stream; ARGV group, consumer, max. The heartbeat of a live consumer: re-claims (`XCLAIM … JUSTID`,
+ * which neither re-delivers nor counts a delivery) up to `max` of its own pending entries, which resets their
+ * idle time and the consumer's, so no peer claims the entries of a consumer that is slow but alive. Only the
+ * entries pending at this consumer in the same atomic step are touched: never one a peer claimed meanwhile.
+ * Returns how many were refreshed.
+ */
+export const HEARTBEAT_LUA = `
+local stream, group, consumer = KEYS[1], ARGV[1], ARGV[2]
+local pending = redis.call('XPENDING', stream, group, '-', '+', tonumber(ARGV[3]), consumer)
+local n = 0
+local args = {}
+local function flush()
+  if #args == 0 then return end
+  local call = {'XCLAIM', stream, group, consumer, 0}
+  for _, id in ipairs(args) do call[#call + 1] = id end
+  call[#call + 1] = 'JUSTID'
+  n = n + #redis.call(unpack(call))
+  args = {}
+end
+for _, e in ipairs(pending) do
+  args[#args + 1] = e[1]
+  if #args == 500 then flush() end
+end
+flush()
+return n
+`;
+
 /** The scripts as client commands. */
 export interface StreamScripts {
+  streamHeartbeat(stream: string, group: string, consumer: string, max: number): Promise<number>;
   streamReadBuffer(stream: string, group: string, consumer: string, count: number): Promise<[number, Buffer, [Buffer, Buffer[] | null][]]>;
   streamCreateGroup(stream: string, group: string, from: string): Promise<number>;
 }
@@ -74,5 +103,6 @@ export interface StreamScripts {
 export function defineStreamScripts<C extends RedisClient>(client: C): C & StreamScripts {
   client.defineCommand('streamRead', { numberOfKeys: 1, lua: READ_LUA });
   client.defineCommand('streamCreateGroup', { numberOfKeys: 1, lua: CREATE_GROUP_LUA });
+  client.defineCommand('streamHeartbeat', { numberOfKeys: 1, lua: HEARTBEAT_LUA });
   return client as C & StreamScripts;
 }

@@ -14,7 +14,7 @@ import type { TykRedisConfig } from './config.js';
 import { connectionPlan, createClient, type RedisClient } from '../../internal/redis/connection.js';
 import { BookkeepingKeys, hashTagOf } from './keys.js';
 import type { ListEncoding } from './keys.js';
-import { dumpElement, typedError } from './dead-letter-dump.js';
+import { dumpElement, typedError } from '../../internal/tyk-wire/dump.js';
 
 const PAGE = 200;
 

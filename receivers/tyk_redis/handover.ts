@@ -14,7 +14,8 @@ import { DecodeError } from '../../src/errors.js';
 import { BurstLogger } from '../../src/logger.js';
 import type { TykRedisConfig } from './config.js';
 import { backoffDelay, type RedisClient } from '../../internal/redis/connection.js';
-import { decodeAnalytics, decodeUptime } from '../../internal/tyk-wire/decode.js';
+import { decodeAnalytics, decodeUptime, wireTimestampMs, type DecodeOptions } from '../../internal/tyk-wire/decode.js';
+import type { Projection } from '../../internal/tyk-wire/projection.js';
 import type { CoercionSink } from '../../internal/tyk-wire/tolerant.js';
 import { DeadLetterBatch, deadLetterEnvelope, type DeadLetters } from './dead-letter.js';
 import type { Chunk, DropReason, SettledEnd } from './chunk.js';
@@ -43,6 +44,8 @@ export interface HandoverDeps {
   /** Counts the tolerant decoder's coercions (`receiver.decode_coercions`). */
   readonly coercions: Counter;
   readonly tracker: InflightTracker;
+  /** The record fields the pipelines read (the rest is skipped; none: elements are only checked). */
+  readonly projection: Projection;
   stopping(): boolean;
 }
 
@@ -112,7 +115,7 @@ export class Handover {
     const out: TykRecord[] = [];
     const bytesOut: Buffer[] = [];
     const runs: WireRun[] = [];
-    const opts = { raw: this.d.config.decode.raw, maxBytes: this.d.config.decode.max_record_bytes, onCoercion: this.onCoercion };
+    const opts: DecodeOptions = { projection: this.d.projection, maxBytes: this.d.config.decode.max_record_bytes, onCoercion: this.onCoercion };
     const dead = this.d.deadLetters;
     let bad: DeadLetterBatch | undefined;
     const now = Date.now();
@@ -137,7 +140,7 @@ export class Handover {
         }
       }
       if (out.length > first) {
-        this.noteLag(part.source.key, out[first] as TykRecord, out[out.length - 1] as TykRecord, now);
+        this.noteLag(part.source.key, this.timeOf(out, bytesOut, first, enc), this.timeOf(out, bytesOut, out.length - 1, enc), now);
         runs.push({ end: out.length, source: part.source.key, format: enc });
       }
     }
@@ -148,10 +151,18 @@ export class Handover {
     return bad;
   }
 
-  private noteLag(key: string, oldest: TykRecord, newest: TykRecord, now: number): void {
+  /** The timestamp of record `i`: decoded, or read from its bytes when no pipeline reads it (two per part). */
+  private timeOf(records: readonly TykRecord[], bytes: readonly Buffer[], i: number, enc: 'msgpack' | 'protobuf' | 'uptime'): number | null {
+    const p = this.d.projection;
+    const r = records[i] as TykRecord;
+    if (r.kind === 'uptime' ? !p.none : p.all || (p.fields as ReadonlySet<string>).has('timestampMs')) return r.timestampMs;
+    return wireTimestampMs(bytes[i] as Buffer, enc, this.d.config.decode.max_record_bytes);
+  }
+
+  private noteLag(key: string, oldest: number | null, newest: number | null, now: number): void {
     const l = this.d.lag.get(key) ?? { oldest: 0, newest: 0 };
-    if (oldest.timestampMs !== null) l.oldest = Math.max(0, (now - oldest.timestampMs) / 1000);
-    if (newest.timestampMs !== null) l.newest = Math.max(0, (now - newest.timestampMs) / 1000);
+    if (oldest !== null) l.oldest = Math.max(0, (now - oldest) / 1000);
+    if (newest !== null) l.newest = Math.max(0, (now - newest) / 1000);
     this.d.lag.set(key, l);
   }
 

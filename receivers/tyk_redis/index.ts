@@ -15,7 +15,14 @@ export const tykRedisReceiverFactory: ReceiverFactory<TykRedisConfig> = {
   description: 'Drains Tyk analytics and uptime records from Redis (at-most-once like Tyk Pump, or at-least-once).',
   configSchema: tykRedisConfigSchema,
   shutdownWaits: (config) => [{ path: ['shutdown_timeout'], ms: config.shutdown_timeout }],
-  create: (ctx, config, next) => new TykRedisReceiver(ctx, config, next),
+  // Claims are atomic (one Lua script per claim), so copies in worker threads share the lists; each copy
+  // keeps its own in-flight lists, under its own instance id when a stable one is configured.
+  workers: {
+    copy: (config, index) => config.at_least_once.instance_id === ''
+      ? config
+      : { ...config, at_least_once: { ...config.at_least_once, instance_id: `${config.at_least_once.instance_id}-w${index}` } },
+  },
+  create: (ctx, config, next, reads) => new TykRedisReceiver(ctx, config, next, reads),
   demo: openDemoWriter,
   openDeadLetters,
 };

@@ -2,8 +2,10 @@
  * How the receiver claims chunks. Each claim is a single atomic step on the Redis server (a Lua script), so
  * any number of agents (and Tyk Pump's own `MULTI LRANGE/LTRIM EXEC`) can work on the same lists without
  * a record being claimed twice. A claim moves the elements into an in-flight list of this agent in both
- * delivery modes, so a reply lost to a timeout never loses the elements: they are read back. Every step touches only keys that share one hash slot (an in-flight list carries
- * its source key's hash tag), so they are legal in Redis Cluster too.
+ * delivery modes, so a reply lost to a timeout never loses the elements: they are read back. Every step
+ * touches only keys that share one hash slot (an in-flight list carries its source key's hash tag), so they
+ * are legal in Redis Cluster too (`SORT … STORE` included: both keys are in one slot, `BY nosort` reads no
+ * other key).
  */
 import type { RedisClient } from '../../internal/redis/connection.js';
 
@@ -27,16 +29,33 @@ export function parseChunkHeader(element: Buffer | undefined): string | undefine
 }
 
 /**
- * The claim, in both delivery modes: moves elements one by one (`LMOVE`) from the head of KEYS[1] to
- * the in-flight list KEYS[2], behind the header ARGV[3], until ARGV[1] elements or ARGV[2] bytes were
- * moved (the element that crosses the byte bound is the last one: a chunk exceeds the bound by at most one
- * element, and always holds at least one). Returns `{moved, bytes, length of KEYS[1] left}`.
+ * The claim, in both delivery modes: copies a prefix of KEYS[1] into the in-flight list KEYS[2], behind the
+ * header ARGV[3], and removes it from KEYS[1] (`LTRIM`), stopping at ARGV[1] elements or ARGV[2] bytes
+ * (the element that reaches the byte bound is the last one: a chunk exceeds the bound by at most one
+ * element, and always holds at least one). Returns `{moved, bytes counted, length of KEYS[1] left}`.
  *
- * One element at a time, so the script never holds more than one element: a list of 5 MB records cannot
- * make one claim read hundreds of MB. The caller reads KEYS[2] back in the same round trip (`LRANGE`, which
- * copies no element into Lua). Refuses (error `TYK_INFLIGHT_BUSY`) when KEYS[2] still exists, so a claim
- * re-run after a lost reply never appends to — and later deletes with — a chunk not delivered yet. A key
- * of another type is refused before anything is written (a script is not rolled back on an error).
+ * No element enters Lua on the common path. Turning every element into a Lua string and back (per element
+ * with `LMOVE`, or per window with `LRANGE` + `RPUSH`) is what made the claim cost ~4 µs of Redis CPU per
+ * 1 KB record, ~4-6× Tyk Pump's `MULTI LRANGE/LTRIM` (BENCHMARKS.md, "Claim methods"). Instead the prefix
+ * is copied inside Redis (`SORT … BY nosort LIMIT 0 w STORE`, which keeps list order and reads only the
+ * range: redis src/sort.c `sortCommandGeneric`) and weighed there (`MEMORY USAGE … SAMPLES 0`: the bytes
+ * Redis stores for it, a few bytes per element more than the elements themselves).
+ *
+ * The prefix starts at one element and grows per step by at most three times its size (1, 4, 16 … 1000:
+ * ~1.3 copies per element claimed; doubling cost ~2, measured) and by no more than the remaining budget
+ * divided by the heaviest weight per element seen so far. So a list of 5 MB records is copied a few at a
+ * time, never whole; what no step can foresee is a run of small records followed at once by large ones
+ * (one step then copies up to 3× as many large ones as the small ones weighed). Once a prefix weighs
+ * `max_chunk_bytes` or more, the elements added by that step are read one at a time (`LINDEX`, one element
+ * in Lua at a time) to find the one that reaches the bound, and the copy is cut there. The bytes counted
+ * are thus Redis' own weight of the prefix, never less than the elements' bytes (unless Redis compresses
+ * lists: `list-compress-depth` > 0, off by default), so a chunk may stop a few records before the bound.
+ *
+ * The caller reads KEYS[2] back in the same round trip (`LRANGE`). Refuses (error `TYK_INFLIGHT_BUSY`)
+ * when KEYS[2] still exists, so a claim re-run after a lost reply never overwrites — and later deletes
+ * with — a chunk not delivered yet. A key of another type is refused before anything is written (a script
+ * is not rolled back on an error). Writes only KEYS[2] until the final `LTRIM` of KEYS[1], so a failure
+ * half-way can duplicate a chunk (read back from KEYS[2]), never lose one.
  */
 export const CLAIM_LUA = `
 if redis.call('EXISTS', KEYS[2]) == 1 then return redis.error_reply('TYK_INFLIGHT_BUSY') end
@@ -44,16 +63,34 @@ local t = redis.call('TYPE', KEYS[1]).ok
 if t == 'none' then return {0, 0, 0} end
 if t ~= 'list' then return redis.error_reply('WRONGTYPE Operation against a key holding the wrong kind of value') end
 local max, budget = tonumber(ARGV[1]), tonumber(ARGV[2])
-redis.call('RPUSH', KEYS[2], ARGV[3])
-local n, bytes = 0, 0
-while n < max and bytes < budget do
-  local item = redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT')
-  if not item then break end
-  n = n + 1
-  bytes = bytes + #item
+local len = redis.call('LLEN', KEYS[1])
+if max > len then max = len end
+local n, used, per, w, take = 0, 0, 0, 1, 0
+while true do
+  redis.call('SORT', KEYS[1], 'BY', 'nosort', 'LIMIT', 0, w, 'STORE', KEYS[2])
+  local weight = redis.call('MEMORY', 'USAGE', KEYS[2], 'SAMPLES', 0)
+  if weight >= budget then
+    take = n
+    while take < w and used < budget do
+      used = used + #redis.call('LINDEX', KEYS[1], take)
+      take = take + 1
+    end
+    if take < w then redis.call('LTRIM', KEYS[2], 0, take - 1) end
+    break
+  end
+  local p = (weight - used) / (w - n)
+  if p > per then per = p end
+  n, used = w, weight
+  if w >= max then
+    take = w
+    break
+  end
+  local room = math.max(1, math.min(3 * w, math.floor((budget - weight) / per)))
+  w = math.min(max, w + room)
 end
-if n == 0 then redis.call('DEL', KEYS[2]) end
-return {n, bytes, redis.call('LLEN', KEYS[1])}`;
+redis.call('LPUSH', KEYS[2], ARGV[3])
+redis.call('LTRIM', KEYS[1], take, -1)
+return {take, used, len - take}`;
 
 /**
  * Prepares an in-flight list for reading back: gives a list without a header (written by an older
@@ -97,7 +134,7 @@ export function defineScripts(client: RedisClient): RedisClient & ScriptCommands
 export interface Claimed {
   /** The claimed elements, in list order. */
   readonly items: Buffer[];
-  /** Their total size. */
+  /** Their total size (bytes of the elements, counted here). */
   readonly bytes: number;
   /** Length of the source list after the claim. */
   readonly left: number;
@@ -114,11 +151,14 @@ export async function claimInflight(client: RedisClient & ScriptCommands, key: s
   const range = res?.[1];
   if (!claim || !range) throw new Error('redis: the claim returned no result');
   if (claim[0]) throw claim[0];
-  const [moved, bytes, left] = claim[1] as [number, number, number];
+  const [moved, , left] = claim[1] as [number, number, number];
   if (moved === 0) return { items: [], bytes: 0, left };
   // The claim ran and moved `moved` elements; a failed read-back leaves them in the in-flight list.
   if (range[0]) throw range[0];
-  return { items: range[1] as Buffer[], bytes, left };
+  const items = range[1] as Buffer[];
+  let bytes = 0;
+  for (const item of items) bytes += item.length;
+  return { items, bytes, left };
 }
 
 /**

@@ -13,6 +13,8 @@ import type { Counter, Meter, ObservableGauge, ObservableResult } from '@opentel
 import type { ComponentContext, Consumer, Receiver, ShutdownDeadline } from '../../src/component.js';
 import { asPipelines } from '../../src/delivery.js';
 import type { TykRedisConfig } from './config.js';
+import type { RecordReads } from '../../src/record-reads.js';
+import { projection } from '../../internal/tyk-wire/projection.js';
 import { connectionPlan, createClient, type RedisClient } from '../../internal/redis/connection.js';
 import { BookkeepingKeys, drainKeys, type DrainKey } from './keys.js';
 import { defineScripts, type ScriptCommands } from './scripts.js';
@@ -106,6 +108,8 @@ export class TykRedisReceiver implements Receiver {
     private readonly ctx: ComponentContext,
     private readonly config: TykRedisConfig,
     private readonly next: Consumer<'records'>,
+    /** What the pipelines read of the records (src/record-reads.ts): only those fields are decoded. */
+    private readonly reads: RecordReads = 'all',
   ) {
     this.keys = drainKeys(config);
     this.book = new BookkeepingKeys(config.key_prefix);
@@ -146,7 +150,7 @@ export class TykRedisReceiver implements Receiver {
     this.handover = new Handover({
       ctx: this.ctx, config, pipelines: asPipelines(this.next), deadLetters, lag: this.lag, wake: this.wake,
       deliveries: this.deliveries, background: this.background, redisBurst: health.burst, instance: this.instance,
-      client, tracker, stopping, coercions: this.inst.coercions,
+      client, tracker, stopping, coercions: this.inst.coercions, projection: projection(this.reads, { raw: config.decode.raw }),
     });
     this.drain = new Drain({
       config, keys: this.keys, log: this.log, health, ledger: this.ledger, handover: this.handover, wake: this.wake,

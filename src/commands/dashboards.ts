@@ -9,10 +9,8 @@ import { parseArgs } from 'node:util';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Dashboard } from '@grafana/schema';
-import type { Command, Io } from './io.js';
-import { loadConfigFile, type ResolvedConfig } from '../config/load.js';
-import { formatProblem } from '../errors.js';
-import { factories } from '../factories.js';
+import { CONFIG_OPTION, loadConfig, type Command, type Io } from './io.js';
+import type { ResolvedConfig } from '../config/load.js';
 import type { SliConfig } from '../../processors/sli/config.js';
 import { agentDashboard } from '../mixin/agent.js';
 import { apisDashboard, tykCompatibleDashboard } from '../mixin/apis.js';
@@ -60,23 +58,21 @@ export async function runDashboards(args: string[], io: Io): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
-      config: { type: 'string', short: 'c', default: './otel-config.yaml' },
+      ...CONFIG_OPTION,
       out: { type: 'string', short: 'o', default: './dashboards' },
       namespace: { type: 'string' },
     },
     strict: true,
   });
   const file = values.config;
-  const result = await loadConfigFile(file, factories);
-  for (const w of result.warnings) io.err(`warning: ${formatProblem(file, w)}`);
-  for (const p of result.problems) io.err(formatProblem(file, p));
-  if (!result.config) return 1;
-  const names = nameOptions(result.config, values.namespace);
+  const config = await loadConfig(file, io);
+  if (!config) return 1;
+  const names = nameOptions(config, values.namespace);
   if (typeof names === 'string') {
     io.err(`${file}: ${names}`);
     return 1;
   }
-  const dashboards = buildDashboards(result.config, names);
+  const dashboards = buildDashboards(config, names);
   await mkdir(values.out, { recursive: true });
   for (const d of dashboards) {
     const path = join(values.out, d.file);
@@ -86,7 +82,7 @@ export async function runDashboards(args: string[], io: Io): Promise<number> {
     await rename(tmp, path);
     io.out(`wrote ${path} (${d.dashboard.title})`);
   }
-  if (result.config.shared.slos.length === 0) io.err('note: no slos in the config: no SLO dashboard written');
+  if (config.shared.slos.length === 0) io.err('note: no slos in the config: no SLO dashboard written');
   return 0;
 }
 

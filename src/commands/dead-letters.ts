@@ -5,8 +5,9 @@
  *
  * - `list`: a table (or JSON lines) of time, reason, source list, format, size and the decode error;
  * - `show N`: entry N's bytes as far as they can be read (secrets masked);
- * - `replay [N…]`: pushes the selected entries back to their source lists so a running agent drains them
- *   again; entries this version still cannot decode are left in place and reported;
+ * - `replay [N…]`: puts the selected entries back where the receiver reads them (`tyk_redis`: their source
+ *   lists; `redis_stream`: the stream, for the dead letter's consumer group only) so a running agent
+ *   delivers them again; entries this version still cannot decode are left in place and reported;
  * - `purge [N…]`: removes the selected entries (`--all` is required to purge without any selection).
  * Selection: entry numbers, `--reason R`, `--since T` (an ISO time, or a duration such as `2h` ago),
  * `--limit N` (oldest first).
@@ -159,7 +160,7 @@ async function replay(entries: readonly DeadLetterEntry[], store: DeadLetterStor
     else if (outcome === 'left') io.out(`#${e.index} left in place: still undecodable by this version (${still})`);
     else if (outcome === 'gone') io.out(`#${e.index} was no longer in the list (replayed or purged meanwhile)`);
   }
-  if (!json) io.out(`replayed ${replayed} entr${replayed === 1 ? 'y' : 'ies'} to their source lists; ${left} left in place; ${gone} gone`);
+  if (!json) io.out(`replayed ${replayed} entr${replayed === 1 ? 'y' : 'ies'} (${store.describe}); ${left} left in place; ${gone} gone`);
   return left > 0 ? 1 : 0;
 }
 
@@ -176,7 +177,7 @@ async function purge(entries: readonly DeadLetterEntry[], store: DeadLetterStore
 
 /** The `dead-letters` command. */
 export const deadLettersCommand: Command = {
-  summary: 'list, show, replay or purge the records a receiver could not decode',
+  summary: 'list, show, replay or purge the records a receiver could not decode or deliver (tyk_redis, redis_stream)',
   usage: DEAD_LETTERS_USAGE,
   run: runDeadLetters,
 };

@@ -6,10 +6,7 @@
 import { parseArgs } from 'node:util';
 import { rename, writeFile } from 'node:fs/promises';
 import { stringify } from 'yaml';
-import type { Command, Io } from './io.js';
-import { loadConfigFile } from '../config/load.js';
-import { formatProblem } from '../errors.js';
-import { factories } from '../factories.js';
+import { CONFIG_OPTION, loadConfig, type Command, type Io } from './io.js';
 import { parseDuration } from '../config/schema.js';
 import type { OtlpHttpConfig } from '../../exporters/otlp_http/config.js';
 import { agentRules, DEFAULT_AGENT_RULES, type AgentRulesOptions } from '../mixin/agent-rules.js';
@@ -25,7 +22,7 @@ export async function runRules(args: string[], io: Io): Promise<number> {
     args,
     options: {
       agent: { type: 'boolean', default: false },
-      config: { type: 'string', short: 'c', default: './otel-config.yaml' },
+      ...CONFIG_OPTION,
       out: { type: 'string', short: 'o' },
       job: { type: 'string', default: DEFAULT_AGENT_RULES.job },
       'backlog-for': { type: 'string', default: '10m' },
@@ -53,17 +50,15 @@ export async function runRules(args: string[], io: Io): Promise<number> {
     return 2;
   }
   const file = values.config;
-  const result = await loadConfigFile(file, factories);
-  for (const w of result.warnings) io.err(`warning: ${formatProblem(file, w)}`);
-  for (const p of result.problems) io.err(formatProblem(file, p));
-  if (!result.config) return 1;
-  const names = nameOptions(result.config);
+  const config = await loadConfig(file, io);
+  if (!config) return 1;
+  const names = nameOptions(config);
   if (typeof names === 'string') {
     io.err(`${file}: ${names}`);
     return 1;
   }
   const queueCapacities: Record<string, number> = {};
-  for (const c of result.config.components.values()) {
+  for (const c of config.components.values()) {
     if (c.kind === 'exporter' && c.type === 'otlp_http') queueCapacities[c.id] = (c.config as OtlpHttpConfig).sending_queue.queue_size;
   }
   const options: AgentRulesOptions = {

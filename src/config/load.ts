@@ -15,7 +15,7 @@ import { parseConfigYaml } from './yaml.js';
 import { duration, encodeConfig, hostPort, maskCredentials, secret } from './schema.js';
 import { configErrorMap, formatPath, issuesToProblems, showValue, suggest } from './problems.js';
 import { buildSharedConfig, sharedSectionChecks, sharedSectionSchemas, type SharedConfig } from './shared.js';
-import { checkShutdownWaits, planPipelines } from '../graph-plan.js';
+import { checkShutdownWaits, checkWorkers, planPipelines } from '../graph-plan.js';
 
 /** Log levels accepted by `service.telemetry.logs.level` (pino's). */
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -84,6 +84,13 @@ export const serviceSchema = z.strictObject({
     })
     .prefault({}),
   shutdown_timeout: duration({ min: 1 }).prefault('30s').describe('How long SIGTERM may take to drain and flush before the agent exits anyway.'),
+  workers: z
+    .number({ error: 'must be a whole number of worker threads (0 = run the pipelines on the main thread)' })
+    .int('must be a whole number of worker threads (0 = run the pipelines on the main thread)')
+    .min(0, 'must be 0 (the main thread) or more')
+    .max(64, 'must be at most 64')
+    .default(0)
+    .describe('Worker threads that each run the receivers and processors of every pipeline (own Redis connection, claims shared); exporters stay on the main thread. 0: everything on the main thread.'),
 });
 
 /** Parsed `service` section. */
@@ -310,6 +317,7 @@ function loadUnmasked(
     pipelines = plan.pipelines;
   }
   if (service) problems.push(...checkShutdownWaits(components, service.shutdown_timeout));
+  if (service && service.workers > 0) problems.push(...checkWorkers(pipelines, components));
 
   if (expansionFailed.size > 0) {
     const kept = problems.filter((p, i) => i < firstExpansionProblems || !expansionFailed.has(p.path));

@@ -120,12 +120,19 @@ export function isSecretPath(path: readonly (string | number)[]): boolean {
 /** The placeholder printed instead of a secret. */
 export const REDACTED = '<redacted>';
 
-// `scheme://userinfo@` — greedy up to the last `@` before the path, so a password holding `@` is masked whole.
-const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#"'`<>]*@/gi;
+// `scheme://userinfo@`. With a `user:` part the password runs greedily to the last `@` before white space or
+// a quote, so a password holding `@`, `/`, `?`, `#` or `<` (users write them unencoded) is masked whole;
+// without one (`user@host`) the userinfo stops at the path, so `http://h/p?mail=a@b` keeps its host.
+const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/?#"'`:@]*:[^\s"'`]*|[^\s/?#"'`]*)@/gi;
 
-/** Masks the userinfo of every URL in `text`: `redis://u:p@h` → `redis://<redacted>@h`. */
+/**
+ * Masks the userinfo of every URL in `text`: `redis://u:p@h` → `redis://<redacted>@h`. The one masking
+ * rule for config problems, `validate --print`, Redis client errors and every log line (`src/logger.ts`);
+ * masking masked text changes nothing.
+ */
 export function maskCredentials(text: string): string {
-  return text.includes('@') ? text.replace(URL_USERINFO, `$1${REDACTED}@`) : text;
+  if (!text.includes('@')) return text;
+  return text.replace(URL_USERINFO, (whole, scheme: string, userinfo: string) => (userinfo === REDACTED ? whole : `${scheme}${REDACTED}@`));
 }
 
 /**

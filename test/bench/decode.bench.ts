@@ -1,5 +1,6 @@
 /**
- * Decode throughput: our single-pass decoder (raw on and off) against the naive path, `msgpackr` unpack of
+ * Decode throughput: our single-pass decoder (raw on and off; only the fields the metrics pipeline
+ * `route → sli` reads; no field at all, the drainer's format check) against the naive path, `msgpackr` unpack of
  * the whole element into a generic object followed by a mapping to the typed record. Same input for every
  * variant: the msgpack fixture records (real gateway bytes, ~20% with detailed recording), cycled. Each
  * variant runs in its own child process, so the peak RSS is its own. Protobuf is measured for reference.
@@ -15,10 +16,23 @@ import { EMPTY_GEO, EMPTY_GRAPHQL, EMPTY_MCP, EMPTY_NETWORK } from '../../src/mo
 import { naiveDecode, time, type Obj } from './naive-decode.js';
 import { decodeAnalytics } from '../../internal/tyk-wire/decode.js';
 import { ANALYTICS_PROTO } from '../../internal/tyk-wire/analytics-proto.js';
+import { projection } from '../../internal/tyk-wire/projection.js';
+import { unionReads, type AnalyticsField } from '../../src/record-reads.js';
+import { routeProcessorFactory } from '../../processors/route/index.js';
+import { sliProcessorFactory } from '../../processors/sli/index.js';
+
+/**
+ * What the metrics pipeline of issue 12 (`tyk_redis → route → sli → prometheus`, default configs) makes
+ * the receiver decode: the union of the two processors' declared reads, as the graph computes it.
+ */
+function metricsReads(): readonly AnalyticsField[] {
+  const reads = (f: { configSchema: { parse(v: unknown): unknown }; reads?(c: unknown): unknown }) => f.reads?.(f.configSchema.parse({})) as readonly AnalyticsField[];
+  return unionReads(reads(routeProcessorFactory as never), reads(sliProcessorFactory as never)) as readonly AnalyticsField[];
+}
 
 const VARIANTS = [
-  'msgpackr+map', 'ours raw=true', 'ours raw=false',
-  'protobufjs Type.decode+map', 'ours protobuf raw=true', 'ours protobuf raw=false',
+  'msgpackr+map', 'ours raw=true', 'ours raw=false', 'ours metrics fields', 'ours no field (check)',
+  'protobufjs Type.decode+map', 'ours protobuf raw=true', 'ours protobuf raw=false', 'ours protobuf metrics', 'ours protobuf no field',
 ] as const;
 type Variant = (typeof VARIANTS)[number];
 const RUN_MS = Number(process.env['BENCH_MS'] ?? 2000);
@@ -99,13 +113,19 @@ function runVariant(variant: Variant): void {
   const proto = variant.includes('protobuf');
   const inputs = loadFixtures(proto ? 'gateway-protobuf.jsonl' : 'gateway-msgpack.jsonl').map((f) => f.bytes);
   const LEAN = { raw: false } as const;
+  const METRICS = { projection: projection(metricsReads()) } as const;
+  const NONE = { projection: projection([]) } as const;
   const decoders: Record<Variant, (b: Buffer) => AnalyticsRecord> = {
     'msgpackr+map': naive,
     'ours raw=true': (b) => decodeAnalytics(b, 'msgpack'),
     'ours raw=false': (b) => decodeAnalytics(b, 'msgpack', LEAN),
+    'ours metrics fields': (b) => decodeAnalytics(b, 'msgpack', METRICS),
+    'ours no field (check)': (b) => decodeAnalytics(b, 'msgpack', NONE),
     'protobufjs Type.decode+map': protobufjsMap,
     'ours protobuf raw=true': (b) => decodeAnalytics(b, 'protobuf'),
     'ours protobuf raw=false': (b) => decodeAnalytics(b, 'protobuf', LEAN),
+    'ours protobuf metrics': (b) => decodeAnalytics(b, 'protobuf', METRICS),
+    'ours protobuf no field': (b) => decodeAnalytics(b, 'protobuf', NONE),
   };
   const decode = decoders[variant];
   let sink = 0;

@@ -236,7 +236,7 @@ function drained(job: Job, count: number): Outcome {
 }
 
 /**
- * Claim floor, the receiver's own claim: the Lua `LMOVE` script into an in-flight list plus the `LRANGE`
+ * Claim floor, the receiver's own claim: its Lua script (the chunk copied into an in-flight list) plus the `LRANGE`
  * read-back (one round trip, {@link claimInflight}), then the acknowledgement (`DEL` of the in-flight
  * list, sent without waiting: one connection runs commands in order). Elements arrive as Buffers and are dropped.
  */
@@ -291,7 +291,7 @@ process.stdin.on('data', () => setTimeout(() => { console.log(JSON.stringify(r))
 
 /** The in-process variants: floors and the naive baseline, each run in its own tsx child. */
 const VARIANTS: Readonly<Record<string, (job: Job) => Promise<Outcome>>> = {
-  'floor: receiver claim (Lua LMOVE + LRANGE)': floorLua,
+  'floor: receiver claim (script + LRANGE)': floorLua,
   'floor: MULTI LRANGE/LTRIM': floorMulti,
   'naive: msgpackr.unpack + SDK record()': naive,
 };
@@ -303,7 +303,7 @@ const AGENT_VARIANTS: Readonly<Record<string, (variant: string, job: Job, client
 };
 const OURS = 'agent: tyk_redis → route → sli → prometheus';
 const OURS_LOGS = 'agent: + audit_log → otlp_http logs';
-const FLOOR = 'floor: receiver claim (Lua LMOVE + LRANGE)';
+const FLOOR = 'floor: receiver claim (script + LRANGE)';
 const FLOOR_MULTI = 'floor: MULTI LRANGE/LTRIM';
 const BASELINE = 'naive: msgpackr.unpack + SDK record()';
 /** The order of a round. */

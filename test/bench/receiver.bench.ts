@@ -24,7 +24,7 @@ import { silentLogger } from '../../src/logger.js';
 import { compileErrorDefinition } from '../../src/error-definition.js';
 import { tykRedisReceiverFactory } from '../../receivers/tyk_redis/index.js';
 import { DEFAULT_CHUNK_SIZE } from '../../receivers/tyk_redis/config.js';
-import { claimInflight, defineScripts } from '../../receivers/tyk_redis/scripts.js';
+import { chunkHeader, claimInflight, defineScripts } from '../../receivers/tyk_redis/scripts.js';
 import { loadFixtures } from '../helpers/fixtures.js';
 import { splitAtNanos, startPrivateRedis } from '../helpers/tyk-redis.js';
 
@@ -163,6 +163,61 @@ redis.call('LTRIM', KEYS[1], n, -1)
 for i = 1, n, 1000 do redis.call('RPUSH', KEYS[2], unpack(items, i, math.min(i + 999, n))) end
 return items`;
 
+/** Our claim in both modes during 2026-12-03: `LMOVE` one element at a time, the byte bound on `#item`. */
+const LMOVE_CLAIM_LUA = `
+if redis.call('EXISTS', KEYS[2]) == 1 then return redis.error_reply('TYK_INFLIGHT_BUSY') end
+if redis.call('TYPE', KEYS[1]).ok ~= 'list' then return {0, 0, 0} end
+local max, budget = tonumber(ARGV[1]), tonumber(ARGV[2])
+redis.call('RPUSH', KEYS[2], ARGV[3])
+local n, bytes = 0, 0
+while n < max and bytes < budget do
+  local item = redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT')
+  if not item then break end
+  n = n + 1
+  bytes = bytes + #item
+end
+if n == 0 then redis.call('DEL', KEYS[2]) end
+return {n, bytes, redis.call('LLEN', KEYS[1])}`;
+
+/**
+ * The range move tried for issue 12: windows of `LRANGE` into Lua, sizes summed, multi-element `RPUSH`
+ * (1000 per call) into the in-flight list, the window grown from 1 by the remaining bytes over the largest
+ * element seen (at most doubling), one `LTRIM` at the end. Not kept: per call it is cheap, but every
+ * element still becomes a Lua string and back.
+ */
+const RANGE_MOVE_LUA = `
+if redis.call('EXISTS', KEYS[2]) == 1 then return redis.error_reply('TYK_INFLIGHT_BUSY') end
+if redis.call('TYPE', KEYS[1]).ok ~= 'list' then return {0, 0, 0} end
+local max, budget = tonumber(ARGV[1]), tonumber(ARGV[2])
+redis.call('RPUSH', KEYS[2], ARGV[3])
+local n, bytes, largest, window = 0, 0, 1, 1
+while true do
+  local items = redis.call('LRANGE', KEYS[1], n, n + window - 1)
+  local got, take = #items, 0
+  while take < got and bytes < budget do
+    take = take + 1
+    local size = #items[take]
+    bytes = bytes + size
+    if size > largest then largest = size end
+  end
+  for i = 1, take, 1000 do redis.call('RPUSH', KEYS[2], unpack(items, i, math.min(i + 999, take))) end
+  n = n + take
+  if got < window or n >= max or bytes >= budget then break end
+  window = math.min(max - n, window * 2, math.max(1, math.floor((budget - bytes) / largest)))
+end
+if n == 0 then redis.call('DEL', KEYS[2]) else redis.call('LTRIM', KEYS[1], n, -1) end
+return {n, bytes, redis.call('LLEN', KEYS[1])}`;
+
+/** The whole chunk copied inside Redis without weighing it (no byte bound): what any in-flight claim costs at least. */
+const SORT_STORE_LUA = `
+if redis.call('EXISTS', KEYS[2]) == 1 then return redis.error_reply('TYK_INFLIGHT_BUSY') end
+if redis.call('TYPE', KEYS[1]).ok ~= 'list' then return {0, 0, 0} end
+local n = redis.call('SORT', KEYS[1], 'BY', 'nosort', 'LIMIT', 0, tonumber(ARGV[1]), 'STORE', KEYS[2])
+if n == 0 then return {0, 0, 0} end
+redis.call('LPUSH', KEYS[2], ARGV[3])
+redis.call('LTRIM', KEYS[1], n, -1)
+return {n, 0, redis.call('LLEN', KEYS[1])}`;
+
 /** Redis CPU (user+sys seconds) of the server so far. */
 async function redisCpu(client: Redis): Promise<number> {
   const info = await client.info('cpu');
@@ -170,43 +225,70 @@ async function redisCpu(client: Redis): Promise<number> {
   return num('used_cpu_user') + num('used_cpu_sys');
 }
 
+/** A claim script run like {@link claimInflight}: script + `LRANGE` read-back in one round trip, then `DEL`. */
+function scriptClaim(client: Redis, name: string, lua: string, inflight: string): () => Promise<number> {
+  client.defineCommand(name, { numberOfKeys: 2, lua });
+  const header = chunkHeader('bench');
+  return async () => {
+    const pipeline = client.pipeline() as unknown as Record<string, (...args: unknown[]) => unknown> & { lrangeBuffer(k: string, a: number, b: number): unknown; exec(): Promise<[Error | null, unknown][] | null> };
+    pipeline[name]?.(KEY, inflight, DEFAULT_CHUNK_SIZE, 16 << 20, header);
+    pipeline.lrangeBuffer(inflight, 1, -1);
+    const res = await pipeline.exec();
+    if (res?.[0]?.[0]) throw res[0][0];
+    const moved = (res?.[0]?.[1] as number[])[0] as number;
+    if (moved > 0) await client.del(inflight);
+    return moved;
+  };
+}
+
 async function claimMethods(client: Redis, n: number, templates: Buffer[]): Promise<void> {
   const scripted = defineScripts(client);
   const inflight = `{${KEY}}:bench-inflight`;
   const methods: [string, () => Promise<number>][] = [
-    ['MULTI LRANGE/LTRIM (before, at-most-once)', () => claimMulti(client, DEFAULT_CHUNK_SIZE)],
-    ['Lua LRANGE→RPUSH (before, at-least-once)', async () => {
+    ['MULTI LRANGE/LTRIM (Tyk Pump; at-most-once before)', () => claimMulti(client, DEFAULT_CHUNK_SIZE)],
+    ['Lua LRANGE→RPUSH, returned (at-least-once before)', async () => {
       const got = (await client.eval(OLD_INFLIGHT_LUA, 2, KEY, inflight, DEFAULT_CHUNK_SIZE)) as unknown[];
       await client.del(inflight);
       return got.length;
     }],
-    ['LMOVE script + LRANGE (now) + DEL', async () => {
+    ['LMOVE one by one + LRANGE + DEL (until now)', scriptClaim(client, 'benchLmove', LMOVE_CLAIM_LUA, inflight)],
+    ['Lua LRANGE windows → RPUSH + LRANGE + DEL (tried)', scriptClaim(client, 'benchRange', RANGE_MOVE_LUA, inflight)],
+    ['SORT STORE, weighed prefix + LRANGE + DEL (now)', async () => {
       const got = await claimInflight(scripted, KEY, inflight, DEFAULT_CHUNK_SIZE, 16 << 20, 'bench');
       if (got.items.length > 0) await client.del(inflight);
       return got.items.length;
     }],
-    ['same, no byte bound (probe cost)', async () => {
-      const got = await claimInflight(scripted, KEY, inflight, DEFAULT_CHUNK_SIZE, 2 ** 52, 'bench');
-      if (got.items.length > 0) await client.del(inflight);
-      return got.items.length;
-    }],
+    ['SORT STORE unweighed (no byte bound: the floor)', scriptClaim(client, 'benchSortStore', SORT_STORE_LUA, inflight)],
   ];
-  console.log(`\nclaim methods (${n} records, chunk ${DEFAULT_CHUNK_SIZE}, one claim at a time, no decoding; Redis CPU from INFO cpu):`);
-  for (const [name, claim] of methods) {
-    await fill(client, n, templates);
-    const r0 = await redisCpu(client);
-    const c0 = process.cpuUsage();
-    const t0 = performance.now();
-    let got = 0;
-    for (;;) {
-      const k = await claim();
-      if (k === 0) break;
-      got += k;
+  const rounds = Number(process.env['BENCH_CLAIM_REPEATS'] ?? 3);
+  console.log(`\nclaim methods (${n} records, chunk ${DEFAULT_CHUNK_SIZE}, one claim at a time, no decoding; Redis CPU from INFO cpu; median of ${rounds} interleaved rounds):`);
+  const results = new Map<string, { redis: number; wall: number; client: number }[]>();
+  for (let round = 0; round < rounds; round++) {
+    for (const [name, claim] of methods) {
+      await fill(client, n, templates);
+      const r0 = await redisCpu(client);
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      let got = 0;
+      for (;;) {
+        const k = await claim();
+        if (k === 0) break;
+        got += k;
+      }
+      const wall = performance.now() - t0;
+      const cpu = process.cpuUsage(c0);
+      const r1 = await redisCpu(client);
+      if (got !== n) throw new Error(`${name}: claimed ${got} of ${n}`);
+      const list = results.get(name) ?? [];
+      list.push({ redis: ((r1 - r0) * 1e6) / got, wall: (wall * 1000) / got, client: (cpu.user + cpu.system) / got });
+      results.set(name, list);
     }
-    const wall = performance.now() - t0;
-    const cpu = process.cpuUsage(c0);
-    const r1 = await redisCpu(client);
-    console.log(`${name.padEnd(44)} ${(wall * 1000 / got).toFixed(2).padStart(6)} µs wall/rec  ${((r1 - r0) * 1e6 / got).toFixed(2).padStart(6)} µs Redis CPU/rec  ${((cpu.user + cpu.system) / got).toFixed(2).padStart(6)} µs client CPU/rec`);
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+  const floor = median((results.get(methods[0]?.[0] as string) ?? []).map((r) => r.redis));
+  for (const [name, rs] of results) {
+    const redis = median(rs.map((r) => r.redis));
+    console.log(`${name.padEnd(52)} ${median(rs.map((r) => r.wall)).toFixed(2).padStart(6)} µs wall/rec  ${redis.toFixed(2).padStart(6)} µs Redis CPU/rec (${(redis / floor).toFixed(1)}× MULTI)  ${median(rs.map((r) => r.client)).toFixed(2).padStart(6)} µs client CPU/rec   [Redis µs/rec per round: ${rs.map((r) => r.redis.toFixed(2)).join(' ')}]`);
   }
 }
 

@@ -13,7 +13,6 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import type { AnalyticsRecord } from '../../src/model.js';
@@ -64,18 +63,32 @@ function startChild(yaml: string): Child {
   };
 }
 
-/** Lines of the output file, and how many carry a 5 MB raw response. */
+/**
+ * Complete lines of the output file, and how many carry a 5 MB raw response. The agent may be writing
+ * while this reads (a 5 MB line goes out in 1 MiB segments), so a last line without its newline is not
+ * a record yet: it is left for the next read instead of being parsed half-written.
+ */
 async function readOutput(path: string): Promise<{ lines: number; big: number; ids: Set<string> }> {
   let lines = 0;
   let big = 0;
   const ids = new Set<string>();
+  const take = (line: Buffer): void => {
+    lines++;
+    const r = JSON.parse(line.toString('utf8')) as { raw_response: string; timestamp: string };
+    if (r.raw_response.length === RAW_BYTES) big++;
+    ids.add(r.timestamp);
+  };
   try {
-    const rl = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
-    for await (const line of rl) {
-      lines++;
-      const r = JSON.parse(line) as { raw_response: string; timestamp: string };
-      if (r.raw_response.length === RAW_BYTES) big++;
-      ids.add(r.timestamp);
+    let pending: Buffer[] = [];
+    for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
+      let from = 0;
+      for (let nl = chunk.indexOf(10, from); nl !== -1; nl = chunk.indexOf(10, from)) {
+        pending.push(chunk.subarray(from, nl));
+        take(Buffer.concat(pending));
+        pending = [];
+        from = nl + 1;
+      }
+      if (from < chunk.length) pending.push(chunk.subarray(from));
     }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;

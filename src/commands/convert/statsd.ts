@@ -30,19 +30,46 @@ export const STATSD_META: readonly EnvKey[] = [
 
 const NAMESPACE = /^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$/;
 
+/** One StatsD pump's conversion under way: its exporter, the meta reader, and the pump's own processors. */
+interface StatsdConversion {
+  readonly type: 'dogstatsd' | 'statsd';
+  /** `<type>/<pump>`. */
+  readonly exporter: string;
+  /** `exporters::<type>/<pump>`, the head of report lines. */
+  readonly at: string;
+  readonly m: Reader;
+  /** The pump's filter/redact processors, in order. */
+  readonly pre: readonly string[];
+  /** The exporter config being built. */
+  readonly out: Record<string, unknown>;
+}
+
+/** What both pumps start with: the pump's processors, then `meta.address` → `endpoint` (both clients default to localhost:8125). */
+function begin(ctx: Ctx, p: PumpEntry, type: StatsdConversion['type'], unsetAddress: string): StatsdConversion {
+  const exporter = `${type}/${pumpId(p)}`;
+  const c: StatsdConversion = { type, exporter, at: `exporters::${exporter}`, m: new Reader(ctx, `pumps.${p.name}.meta`, p.meta), pre: pumpProcessors(ctx, p), out: {} };
+  const address = c.m.str('address');
+  if (address) {
+    c.out['endpoint'] = address;
+    ctx.report.mapped(c.m.src('address'), `${c.at}.endpoint`);
+  } else ctx.report.approximated(`pumps.${p.name}.meta.address`, unsetAddress);
+  return c;
+}
+
+/** What both pumps end with: `timeout` has nothing to time out, unread meta keys are reported, the exporter and its records pipeline are added. */
+function finish(ctx: Ctx, p: PumpEntry, c: StatsdConversion, timeoutNote: (seconds: number) => string, comment: string): void {
+  const timeout = pumpTimeout(ctx, p);
+  if (timeout !== undefined) ctx.report.dropped(`pumps.${p.name}.timeout`, timeoutNote(timeout));
+  c.m.dropUnread(`not a Tyk ${c.type} pump setting`);
+  ctx.agent.set(['exporters', c.exporter], c.out, `from pumps.${p.name} (${c.type}): ${comment}`);
+  addPipeline(ctx, p, 'records', c.pre, [c.exporter]);
+}
+
 /** Converts one dogstatsd pump. */
 export function convertDogstatsd(ctx: Ctx, p: PumpEntry): void {
-  const id = pumpId(p);
-  const at = `exporters::dogstatsd/${id}`;
-  const m = new Reader(ctx, `pumps.${p.name}.meta`, p.meta);
+  const c = begin(ctx, p, 'dogstatsd', 'not set: localhost:8125, the Datadog client default');
+  const { at, m, out } = c;
   const { report } = ctx;
-  const pre = pumpProcessors(ctx, p);
-  const out: Record<string, unknown> = {};
-  const address = m.str('address');
-  if (address) {
-    out['endpoint'] = address;
-    report.mapped(m.src('address'), `${at}.endpoint`);
-  } else report.approximated(`pumps.${p.name}.meta.address`, 'not set: localhost:8125, the Datadog client default');
   // Tyk appends "." to the namespace (default "default"); the exporter joins with "." itself.
   const ns = (m.str('namespace') ?? 'default').replace(/\.+$/, '');
   if (NAMESPACE.test(ns)) {
@@ -78,26 +105,14 @@ export function convertDogstatsd(ctx: Ctx, p: PumpEntry): void {
   if (buffered !== undefined || max !== undefined) {
     report.approximated(m.src('buffered'), 'lines are always packed into datagrams of up to max_packet_bytes (8192 on a Unix socket or loopback, else 1432) and sent every flush_interval; a message count is not a setting');
   }
-  const timeout = pumpTimeout(ctx, p);
-  if (timeout !== undefined) report.dropped(`pumps.${p.name}.timeout`, 'nothing to time out: datagrams are sent without waiting for the Agent');
-  m.dropUnread('not a Tyk dogstatsd pump setting');
-  ctx.agent.set(['exporters', `dogstatsd/${id}`], out, `from pumps.${p.name} (dogstatsd): Tyk's <namespace>.request_time histogram (tyk_compatible) plus our distributions and counters`);
-  addPipeline(ctx, p, 'records', pre, [`dogstatsd/${id}`]);
+  finish(ctx, p, c, () => 'nothing to time out: datagrams are sent without waiting for the Agent', "Tyk's <namespace>.request_time histogram (tyk_compatible) plus our distributions and counters");
 }
 
 /** Converts one statsd pump. */
 export function convertStatsd(ctx: Ctx, p: PumpEntry): void {
-  const id = pumpId(p);
-  const at = `exporters::statsd/${id}`;
-  const m = new Reader(ctx, `pumps.${p.name}.meta`, p.meta);
+  const c = begin(ctx, p, 'statsd', 'not set: localhost:8125');
+  const { at, m, out } = c;
   const { report } = ctx;
-  const pre = pumpProcessors(ctx, p);
-  const out: Record<string, unknown> = {};
-  const address = m.str('address');
-  if (address) {
-    out['endpoint'] = address;
-    report.mapped(m.src('address'), `${at}.endpoint`);
-  } else report.approximated(`pumps.${p.name}.meta.address`, 'not set: localhost:8125');
   out['tyk_compatible'] = true;
   const tykFields = tykStatsdFields();
   const fields = m.list('fields') ?? [];
@@ -124,9 +139,5 @@ export function convertStatsd(ctx: Ctx, p: PumpEntry): void {
   for (const t of tags.filter((x) => !allowed.has(x))) {
     report.dropped(m.src('tags'), `"${t}" is not a Tyk statsd tag${t === 'method' ? ' without separated_method' : ''} (Tyk Pump writes null in its place)`);
   }
-  const timeout = pumpTimeout(ctx, p);
-  if (timeout !== undefined) report.dropped(`pumps.${p.name}.timeout`, `nothing to time out: datagrams are sent without waiting (${seconds(timeout)} ignored)`);
-  m.dropUnread('not a Tyk statsd pump setting');
-  ctx.agent.set(['exporters', `statsd/${id}`], out, `from pumps.${p.name} (statsd): Tyk's <field>.<tags…> timers (tyk_compatible) plus our timers and counters under tyk.`);
-  addPipeline(ctx, p, 'records', pre, [`statsd/${id}`]);
+  finish(ctx, p, c, (t) => `nothing to time out: datagrams are sent without waiting (${seconds(t)} ignored)`, "Tyk's <field>.<tags…> timers (tyk_compatible) plus our timers and counters under tyk.");
 }

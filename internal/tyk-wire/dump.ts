@@ -1,6 +1,6 @@
 /**
- * A readable dump of a dead-lettered element for `tyk-otel-pump dead-letters show`: as far as the bytes can
- * be read, even when the typed decoder refused them.
+ * A readable dump of a dead-lettered element (of the `tyk_redis` or `redis_stream` receiver) for
+ * `tyk-otel-pump dead-letters show`: as far as the bytes can be read, even when the typed decoder refused them.
  *
  * - msgpack (analytics and uptime): `msgpackr`'s generic unpack, printed key by key; the key the typed
  *   decoder stumbled on is flagged with its error.
@@ -13,9 +13,12 @@ import { Unpackr } from 'msgpackr';
 import protobuf from 'protobufjs';
 import { obfuscateApiKey } from '../../src/record-fields.js';
 import { DecodeError } from '../../src/errors.js';
-import { decodeAnalytics, decodeUptime } from '../../internal/tyk-wire/decode.js';
-import { PROTO_FIELD_NUMBERS } from '../../internal/tyk-wire/protobuf-record.js';
-import type { ListEncoding } from './keys.js';
+import type { WireFormat } from '../../src/model.js';
+import { decodeAnalytics, decodeUptime } from './decode.js';
+import { PROTO_FIELD_NUMBERS } from './protobuf-record.js';
+
+/** How the bytes are encoded (a list's encoding, a stream entry's `format`). */
+type ListEncoding = WireFormat;
 
 const unpackr = new Unpackr({ mapsAsObjects: true, int64AsType: 'string', useRecords: false });
 
