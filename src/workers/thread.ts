@@ -50,10 +50,11 @@ class ExporterProxies {
 
   private call(exporter: string, signal: Signal, data: SignalPayload[Signal], ctx: BatchContext): Promise<void> {
     const seq = this.seq++;
-    const msg: FromWorker = { t: 'consume', seq, exporter, chunkId: ctx.chunkId, payload: toWire(signal, data, this.packer) };
+    const { payload, transfer } = toWire(signal, data, this.packer);
+    const msg: FromWorker = { t: 'consume', seq, exporter, chunkId: ctx.chunkId, payload };
     return new Promise<void>((resolve, reject) => {
       this.waiting.set(seq, { resolve, reject, ctx });
-      this.port.postMessage(msg);
+      this.port.postMessage(msg, transfer);
     });
   }
 
