@@ -57,3 +57,15 @@ export function tykObfuscated(key: string): string {
   const b = Buffer.from(key, 'utf8');
   return b.length <= 4 ? '--' : `****${b.subarray(b.length - 4).toString('utf8')}`;
 }
+
+/**
+ * The sum of the samples in a scrape whose line starts with `prefix` (a name, or a name and `{` to exclude
+ * longer names) and contains every one of `labels` (`exporter="file"`).
+ */
+export function sumSamples(scrape: string, prefix: string, labels: readonly string[] = []): number {
+  let total = 0;
+  for (const line of scrape.split('\n')) {
+    if (line.startsWith(prefix) && labels.every((l) => line.includes(l))) total += Number(line.split(' ').pop());
+  }
+  return total;
+}
