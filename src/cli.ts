@@ -5,39 +5,34 @@
  */
 import { VERSION } from './version.js';
 import { processIo, type Command, type Io } from './commands/io.js';
-import { runCommand } from './commands/run.js';
-import { validateCommand } from './commands/validate.js';
-import { graphCommand } from './commands/graph.js';
-import { sloRulesCommand } from './commands/slo-rules.js';
-import { dashboardsCommand } from './commands/dashboards.js';
-import { rulesCommand } from './commands/rules.js';
-import { deadLettersCommand } from './commands/dead-letters.js';
-import { demoCommand } from './commands/demo.js';
-import { convertCommand } from './commands/convert/index.js';
 
 export type { Command, Io } from './commands/io.js';
 
-/** Subcommands by name, in the order `--help` lists them. */
-export const commands: Readonly<Record<string, Command>> = {
-  run: runCommand,
-  validate: validateCommand,
-  graph: graphCommand,
-  'slo-rules': sloRulesCommand,
-  convert: convertCommand,
-  dashboards: dashboardsCommand,
-  rules: rulesCommand,
-  'dead-letters': deadLettersCommand,
-  demo: demoCommand,
+/**
+ * Subcommands by name, in the order `--help` lists them; each module is imported when its command runs, so
+ * `run` does not load what `convert` or `dashboards` need (every factory, the Grafana mixin).
+ */
+export const commands: Readonly<Record<string, () => Promise<Command>>> = {
+  run: async () => (await import('./commands/run.js')).runCommand,
+  validate: async () => (await import('./commands/validate.js')).validateCommand,
+  graph: async () => (await import('./commands/graph.js')).graphCommand,
+  'slo-rules': async () => (await import('./commands/slo-rules.js')).sloRulesCommand,
+  convert: async () => (await import('./commands/convert/index.js')).convertCommand,
+  dashboards: async () => (await import('./commands/dashboards.js')).dashboardsCommand,
+  rules: async () => (await import('./commands/rules.js')).rulesCommand,
+  'dead-letters': async () => (await import('./commands/dead-letters.js')).deadLettersCommand,
+  demo: async () => (await import('./commands/demo.js')).demoCommand,
 };
 
-function help(): string {
+async function help(): Promise<string> {
+  const loaded = await Promise.all(Object.values(commands).map((load) => load()));
   const lines = [
     `tyk-otel-pump ${VERSION} — OpenTelemetry-style agent for Tyk gateway analytics`,
     '',
     'usage: tyk-otel-pump [command] [--config FILE] [options]',
     '',
     'commands:',
-    ...Object.values(commands).map((c) => `  ${c.usage.padEnd(46)} ${c.summary}`),
+    ...loaded.map((c) => `  ${c.usage.padEnd(46)} ${c.summary}`),
     '',
     'global options:',
     '  -c, --config FILE   config file (default ./otel-config.yaml)',
@@ -55,14 +50,14 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     return 0;
   }
   if (first === '--help' || first === '-h' || first === 'help') {
-    io.out(help());
+    io.out(await help());
     return 0;
   }
   const name = first === undefined || first.startsWith('-') ? 'run' : first;
   const args = first === undefined || first.startsWith('-') ? argv : rest;
-  const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  const command = Object.hasOwn(commands, name) ? await commands[name]?.() : undefined;
   if (!command) {
-    io.err(`unknown command "${name}"\n\n${help()}`);
+    io.err(`unknown command "${name}"\n\n${await help()}`);
     return 2;
   }
   if (args.includes('--help') || args.includes('-h')) {

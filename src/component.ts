@@ -180,6 +180,13 @@ export type Receiver = Component;
 /** A processor consumes one signal and emits one (possibly different) signal to its consumer. */
 export interface Processor<In extends Signal = Signal> extends Component {
   consume(data: SignalPayload[In], ctx: BatchContext): Promise<void>;
+  /**
+   * Optional: called by the graph when shutdown begins, before any receiver stops. A processor that holds
+   * consumed batches to emit them later (the `sli` processor's emission window) emits them now and holds
+   * nothing from then on, so the receivers' wait for outstanding deliveries ends with those deliveries —
+   * not with the receivers' timeout, which would leave in Redis chunks whose data was then emitted anyway.
+   */
+  beginShutdown?(): void;
 }
 
 /** An exporter consumes one or more signals; one instance serves every pipeline that lists it. */

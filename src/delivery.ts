@@ -153,8 +153,24 @@ class PipelineRun {
   private readonly attributed = new WeakSet<Error>();
 
   constructor(private readonly target: RetryTarget, private readonly chunkId: string | undefined) {
-    this.ctx = { chunkId, defer: () => this.pending.hold((err) => this.failPipeline(err)) };
+    this.ctx = { chunkId, defer: () => this.holdPipeline() };
     RUNS.set(this.ctx, this);
+  }
+
+  /**
+   * One unit of pipeline-level work (a processor's deferral). An error already attributed to exporters
+   * (a merged batch's exporter failure, reported back by the processor that merged it) is not the
+   * pipeline's: the retry goes only to those exporters.
+   */
+  holdPipeline(): Settle {
+    return this.pending.hold((err) => {
+      if (!this.attributed.has(err)) this.failPipeline(err);
+    });
+  }
+
+  /** Whether this is a first attempt that skips no exporter (its batches may be merged, see {@link mergeContexts}). */
+  get fresh(): boolean {
+    return this.target.delivered.length === 0 && this.target.failed.length === 0;
   }
 
   get done(): Promise<void> {
@@ -228,6 +244,48 @@ class PipelineRun {
 
 /** Pipeline-level contexts made by `PipelineFanOut`, so the exporter fan-out can find their run. */
 const RUNS = new WeakMap<BatchContext, PipelineRun>();
+/** Contexts made by {@link mergeContexts}: the runs they stand for. */
+const MERGED = new WeakMap<BatchContext, readonly PipelineRun[]>();
+
+/**
+ * Whether a batch consumed under `ctx` may be folded with others into one downstream batch (see
+ * {@link mergeContexts}): true for a first delivery attempt made by the graph's `PipelineFanOut`, which
+ * skips no exporter. A re-delivery (some exporters already have the chunk) and a context made outside the
+ * graph must be emitted on their own, under their own context.
+ */
+export function canMerge(ctx: BatchContext): boolean {
+  return RUNS.get(ctx)?.fresh === true;
+}
+
+/**
+ * One context standing for several {@link canMerge} contexts of one pipeline, for a processor that folds
+ * the batches it consumed under them into one batch it emits later (the `sli` processor's interval
+ * emission). Each exporter's outcome of the merged batch counts, for every one of those contexts, as that
+ * exporter's outcome of its own chunk: a chunk is acknowledged once every exporter took the merged batch,
+ * and a retry of it goes exactly to the exporters that failed it (the processor then emits that chunk on
+ * its own) — no exporter gets a chunk's data twice. The processor keeps each original context open with
+ * `ctx.defer()` when it consumes the batch and settles that deferral once the merged batch's `consume`
+ * returned (with its error, if any: an exporter's error is recognised as that exporter's, not the
+ * pipeline's). `chunkId` is undefined: the merged batch comes from several chunks.
+ */
+export function mergeContexts(ctxs: readonly BatchContext[]): BatchContext {
+  const runs = ctxs.map((c) => {
+    const run = RUNS.get(c);
+    if (run === undefined || !run.fresh) throw new Error('mergeContexts: only contexts for which canMerge() is true can be merged');
+    return run;
+  });
+  const ctx: BatchContext = {
+    chunkId: undefined,
+    defer: () => {
+      const settles = runs.map((r) => r.holdPipeline());
+      return (err) => {
+        for (const settle of settles) settle(err);
+      };
+    },
+  };
+  MERGED.set(ctx, runs);
+  return ctx;
+}
 
 /** One exporter at the end of a pipeline, by id. */
 export interface ExporterTarget<S extends Signal> {
@@ -244,6 +302,8 @@ export class ExporterFanOut<S extends Signal> implements Consumer<S> {
   constructor(private readonly exporters: readonly ExporterTarget<S>[]) {}
 
   async consume(data: SignalPayload[S], ctx: BatchContext): Promise<void> {
+    const merged = MERGED.get(ctx);
+    if (merged !== undefined) return this.consumeMerged(data, merged);
     const run = RUNS.get(ctx);
     const calls = run
       ? this.exporters.filter((e) => !run.skips(e.id)).map((e) => this.tracked(run, e, data))
@@ -263,6 +323,38 @@ export class ExporterFanOut<S extends Signal> implements Consumer<S> {
     if (errors.length === 0) return;
     const err = new FanOutError(errors);
     run?.attribute(err);
+    throw err;
+  }
+
+  /**
+   * A merged batch (see {@link mergeContexts}): every exporter gets it once (fresh runs skip none), and its
+   * outcome — of `consume` and of each deferral — is recorded as that exporter's outcome in every run.
+   */
+  private async consumeMerged(data: SignalPayload[S], runs: readonly PipelineRun[]): Promise<void> {
+    const results = await Promise.allSettled(
+      this.exporters.map(async (e) => {
+        const entries = runs.map((r) => r.exporter(e.id));
+        const holdAll = (): Settle => {
+          const settles = runs.map((r, i) => r.hold(entries[i] as ExporterRun));
+          return (err) => {
+            for (const settle of settles) settle(err);
+          };
+        };
+        const settle = holdAll();
+        try {
+          await e.consumer.consume(data, { chunkId: undefined, defer: holdAll });
+          settle();
+        } catch (err) {
+          const error = toError(err);
+          settle(error);
+          throw error;
+        }
+      }),
+    );
+    const errors = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as Error);
+    if (errors.length === 0) return;
+    const err = errors.length === 1 ? (errors[0] as Error) : new FanOutError(errors);
+    for (const r of runs) r.attribute(err);
     throw err;
   }
 

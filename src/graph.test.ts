@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { startAgent, type RunningAgent } from '../test/helpers/agent.js';
 import { events, exporters, fakeFactories, receivers } from '../test/helpers/fake-components.js';
 import { httpRecord } from '../test/helpers/records.js';
-import { Delivery, ExporterFanOut, PipelineFanOut, UNTRACKED } from './delivery.js';
+import { Delivery, ExporterFanOut, PipelineFanOut, UNTRACKED, canMerge, mergeContexts, type PipelineOutcome } from './delivery.js';
 import { ExportError, FanOutError, ShuttingDownError, isRetryable } from './errors.js';
-import type { BatchContext, Consumer } from './component.js';
+import type { BatchContext, Consumer, Settle } from './component.js';
 import type { RecordBatch } from './model.js';
 import { PROMETHEUS_CONTENT_TYPE } from './http-server.js';
 
@@ -264,6 +264,51 @@ describe('per-exporter acknowledgement', () => {
     assert.deepEqual(o2.delivered, [0]);
     assert.equal(state.runs, 2);
     assert.deepEqual([a.calls.length, b.calls.length], [1, 1]);
+  });
+
+  it('a batch merged from several chunks: each chunk is acknowledged once every exporter took it; a failed exporter alone gets each chunk again', async () => {
+    const ok = new ScriptedExporter('ok');
+    // Deferred delivery failing (retryable) on its first call only.
+    const flaky = new ScriptedExporter('flaky', (call, ctx) => {
+      const settle = ctx.defer();
+      setTimeout(() => settle(call === 1 ? new ExportError('503', { retryable: true, status: 503 }) : undefined), 2);
+    });
+    const exporterFan = new ExporterFanOut<'records'>([ok, flaky].map((e) => ({ id: e.id, consumer: e })));
+    // A processor holding first attempts until it has three, then emitting them as one batch (as sli's window does).
+    const held: { ctx: BatchContext; records: RecordBatch; settle: Settle }[] = [];
+    const mergeable: boolean[] = [];
+    const head: Consumer<'records'> = {
+      consume: async (records, ctx) => {
+        mergeable.push(canMerge(ctx));
+        if (!canMerge(ctx)) return exporterFan.consume(records, ctx);
+        held.push({ ctx, records, settle: ctx.defer() });
+        if (held.length < 3) return;
+        const chunks = held.splice(0);
+        let error: Error | undefined;
+        try {
+          await exporterFan.consume(chunks.flatMap((c) => c.records), mergeContexts(chunks.map((c) => c.ctx)));
+        } catch (err) {
+          error = err as Error;
+        }
+        for (const c of chunks) c.settle(error);
+      },
+    };
+    const fan = new PipelineFanOut([head]);
+    const batches = [1, 2, 3].map((i) => [httpRecord({ route: `r${i}` })]);
+    const first = batches.map((b, i) => fan.deliver(b, { chunkId: `c-${i}` }));
+    for (const d of first) await d.accepted;
+    const outcomes = await Promise.all(first.map((d) => d.outcome));
+    for (const o of outcomes) {
+      assert.deepEqual(o.retry, [{ pipeline: 0, delivered: ['ok'], failed: [] }], 'the merged batch reached ok: each chunk counts as delivered there');
+      assert.ok(o.error instanceof ExportError);
+    }
+    const again = await Promise.all(batches.map((b, i) => fan.deliver(b, { only: (outcomes[i] as PipelineOutcome).retry, chunkId: `c-${i}` }).outcome));
+    for (const o of again) assert.deepEqual([o.delivered, o.retry, o.failed, o.error], [[0], [], [], undefined]);
+    assert.deepEqual(mergeable, [true, true, true, false, false, false], 'a re-delivery is never merged');
+    assert.deepEqual(ok.calls.map((c) => c.records.map((r) => (r.kind === 'uptime' ? '' : r.route))), [['r1', 'r2', 'r3']], 'ok got every chunk once');
+    assert.deepEqual(flaky.calls.map((c) => c.records.length), [3, 1, 1, 1], 'flaky got the merged batch, then each chunk on its own');
+    assert.equal(ok.calls[0]?.ctx.chunkId, undefined, 'a merged batch has no single chunk id');
+    assert.throws(() => mergeContexts([new Delivery().ctx]), /canMerge/);
   });
 
   it('a context the graph did not make is shared by every exporter (no tracking, no skipping)', async () => {

@@ -219,6 +219,14 @@ export class Graph {
       // The race is handled by the caller; this one only keeps an unobserved rejection from surfacing.
       timeout.catch(() => undefined);
       const down = (async () => {
+        for (const node of this.nodes) {
+          if (node.kind !== 'processor' || !node.started) continue;
+          try {
+            (node.component as Processor).beginShutdown?.();
+          } catch (err) {
+            this.logger.error({ err, component: node.id }, 'component failed to begin its shutdown');
+          }
+        }
         for (let i = this.nodes.length - 1; i >= 0; i--) {
           const node = this.nodes[i] as Node;
           try {

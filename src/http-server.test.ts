@@ -90,6 +90,94 @@ describe('HTTP server', () => {
     }
   });
 
+  it('streams chunked sources in order, each source ending with a line break, plain and gzipped alike', async () => {
+    const http = new HttpServers(silentLogger());
+    try {
+      const host = http.hostFor('test');
+      host.metrics('127.0.0.1:0', '/metrics', () =>
+        (async function* () {
+          yield Buffer.from('# TYPE a gauge\na 1\n');
+          await new Promise<void>((r) => setImmediate(r));
+          yield new Uint8Array(0);
+          yield new TextEncoder().encode('b{x="—"} 2');
+        })(),
+      );
+      host.metrics('127.0.0.1:0', '/metrics', async () => 'c 3');
+      const { port } = await host.listen('127.0.0.1:0');
+      const want = '# TYPE a gauge\na 1\nb{x="—"} 2\nc 3\n';
+      const plain = await get(port, '/metrics');
+      assert.equal(plain.status, 200);
+      assert.equal(plain.headers['transfer-encoding'], 'chunked');
+      assert.equal(plain.body.toString('utf8'), want);
+      const zipped = await get(port, '/metrics', { 'accept-encoding': 'gzip' });
+      assert.equal(zipped.headers['content-encoding'], 'gzip');
+      assert.equal(gunzipSync(zipped.body).toString('utf8'), want);
+      const head = await new Promise<number>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, path: '/metrics', method: 'HEAD', agent: false }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      assert.equal(head, 200);
+    } finally {
+      await http.close();
+    }
+  });
+
+  it('a source failing before its first byte gets a 500; failing mid-body closes the connection, never a short 200', async () => {
+    const http = new HttpServers(silentLogger());
+    try {
+      const host = http.hostFor('test');
+      host.metrics('127.0.0.1:0', '/early', async () => {
+        throw new Error('boom');
+      });
+      host.metrics('127.0.0.1:0', '/late', () =>
+        (async function* () {
+          yield Buffer.from('a 1\n'.repeat(10_000));
+          await new Promise<void>((r) => setTimeout(r, 50));
+          throw new Error('boom');
+        })(),
+      );
+      const { port } = await host.listen('127.0.0.1:0');
+      assert.equal((await get(port, '/early')).status, 500);
+      await assert.rejects(get(port, '/late'), 'the client sees the body cut, not a complete scrape');
+      await assert.rejects(get(port, '/late', { 'accept-encoding': 'gzip' }));
+      assert.equal((await get(port, '/early')).status, 500, 'the server still answers');
+    } finally {
+      await http.close();
+    }
+  });
+
+  it('a plain scrape after a gzip-only rendering dropped its plain chunks starts a rendering of its own; both bodies are whole', async () => {
+    const http = new HttpServers(silentLogger());
+    try {
+      const host = http.hostFor('test');
+      let calls = 0;
+      const gates: (() => void)[] = [];
+      host.metrics('127.0.0.1:0', '/metrics', () => {
+        const n = ++calls;
+        return (async function* () {
+          yield Buffer.from(`first ${n}\n`);
+          await new Promise<void>((r) => gates.push(r));
+          yield Buffer.from(`second ${n}\n`);
+        })();
+      });
+      const { port } = await host.listen('127.0.0.1:0');
+      const zipped = get(port, '/metrics', { 'accept-encoding': 'gzip' });
+      await waitFor('the gzip rendering to pass its first chunk', () => gates.length === 1);
+      const plain = get(port, '/metrics');
+      await waitFor('a second rendering for the plain scrape', () => gates.length === 2);
+      for (const g of gates) g();
+      assert.equal(gunzipSync((await zipped).body).toString(), 'first 1\nsecond 1\n');
+      assert.equal((await plain).body.toString(), 'first 2\nsecond 2\n');
+      assert.equal(calls, 2);
+    } finally {
+      await http.close();
+    }
+  });
+
   it('caps connections: idle ones make room for new ones, so /health still answers behind 50 idle sockets', async () => {
     const http = new HttpServers(silentLogger(), { maxConnections: 8 });
     const sockets: Socket[] = [];

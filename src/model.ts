@@ -1,7 +1,8 @@
 /**
  * Data types that cross component boundaries. Everything here is readonly: a batch handed to the next
  * stage is owned by that stage and never touched again by the sender. A processor that changes a record
- * builds a new one (see {@link withRoute}).
+ * builds a new one (see {@link withRoute}) — unless the graph says the pipeline owns its records
+ * (`ComponentContext.exclusiveRecords`: no other pipeline receives them), where it may set the field in place.
  *
  * Field names are the camelCase form of the Go field names of Tyk's `AnalyticsRecord` /
  * `UptimeReportData` (tyk-pump `analytics/analytics.go`, tyk `gateway/host_checker_manager.go`). The Tyk JSON names

@@ -17,9 +17,11 @@
 import type {
   Attributes, BatchObservableCallback, Counter, Meter, MetricAttributes, MetricOptions, Observable,
 } from '@opentelemetry/api';
-import { MeterProvider, PeriodicExportingMetricReader, type IMetricReader, type MetricProducer, type PushMetricExporter, type ResourceMetrics, type ScopeMetrics } from '@opentelemetry/sdk-metrics';
-import { OTLPMetricExporter as OTLPJsonMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
-import { OTLPMetricExporter as OTLPProtoMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
+import type { ExportResult } from '@opentelemetry/core';
+import {
+  AggregationTemporality, MeterProvider, PeriodicExportingMetricReader,
+  type IMetricReader, type MetricProducer, type PushMetricExporter, type ResourceMetrics, type ScopeMetrics,
+} from '@opentelemetry/sdk-metrics';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ComponentKind, ComponentTelemetry } from './component.js';
@@ -83,11 +85,42 @@ export interface TelemetryPushReader {
 /**
  * The OTel JS SDK's own OTLP metric exporter for one push reader. Self-telemetry is a few dozen series, so
  * the SDK exporter's simple retry (a failed export is dropped, the next interval sends cumulative values
- * again) loses nothing that matters: counters are cumulative.
+ * again) loses nothing that matters: counters are cumulative. The exporter package (and the OTLP
+ * serializers and protobufjs under it) is imported at the first export, so an agent without push readers
+ * never loads it.
  */
-function otlpExporter(p: TelemetryPushReader): PushMetricExporter {
-  const options = { url: p.url, headers: { ...p.headers }, timeoutMillis: p.timeoutMs };
-  return p.protocol === 'http/json' ? new OTLPJsonMetricExporter(options) : new OTLPProtoMetricExporter(options);
+class LazyOtlpExporter implements PushMetricExporter {
+  private exporter: Promise<PushMetricExporter> | undefined;
+
+  constructor(private readonly p: TelemetryPushReader) {}
+
+  private load(): Promise<PushMetricExporter> {
+    const options = { url: this.p.url, headers: { ...this.p.headers }, timeoutMillis: this.p.timeoutMs };
+    this.exporter ??= this.p.protocol === 'http/json'
+      ? import('@opentelemetry/exporter-metrics-otlp-http').then((m) => new m.OTLPMetricExporter(options))
+      : import('@opentelemetry/exporter-metrics-otlp-proto').then((m) => new m.OTLPMetricExporter(options));
+    return this.exporter;
+  }
+
+  export(metrics: ResourceMetrics, done: (result: ExportResult) => void): void {
+    this.load().then(
+      (e) => e.export(metrics, done),
+      (error: unknown) => done({ code: 1, error: error instanceof Error ? error : new Error(String(error)) }),
+    );
+  }
+
+  async forceFlush(): Promise<void> {
+    if (this.exporter) await (await this.exporter).forceFlush();
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.exporter) await (await this.exporter).shutdown();
+  }
+
+  /** The SDK OTLP exporters' default: cumulative for every instrument. */
+  selectAggregationTemporality(): AggregationTemporality {
+    return AggregationTemporality.CUMULATIVE;
+  }
 }
 
 /** The agent's self-telemetry registry. */
@@ -117,7 +150,7 @@ export class SelfTelemetry {
     this.reader = new PrometheusExporter({ preventServerStart: true, metricProducers });
     const readers: IMetricReader[] = [this.reader];
     for (const p of push) {
-      readers.push(new PeriodicExportingMetricReader({ exporter: otlpExporter(p), exportIntervalMillis: p.intervalMs, exportTimeoutMillis: Math.min(p.timeoutMs, p.intervalMs), metricProducers }));
+      readers.push(new PeriodicExportingMetricReader({ exporter: new LazyOtlpExporter(p), exportIntervalMillis: p.intervalMs, exportTimeoutMillis: Math.min(p.timeoutMs, p.intervalMs), metricProducers }));
     }
     this.provider = new MeterProvider({ resource: resourceFromAttributes(resource), readers });
     this.meter = this.provider.getMeter('tyk-otel-pump');

@@ -5,7 +5,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { factories } from '../src/registry.js';
+import { factories } from '../src/factories.js';
 import type { ComponentContext, Consumer, Factory } from '../src/component.js';
 import type { Signal } from '../src/model.js';
 import { HttpServers } from '../src/http-server.js';

@@ -11,7 +11,7 @@ import type { Dashboard, Panel } from '@grafana/schema';
 import { loadConfigFile, type ResolvedConfig } from '../src/config/load.js';
 import { agentRules, DEFAULT_AGENT_RULES } from '../src/mixin/agent-rules.js';
 import { metricNames, type NameOptions } from '../src/mixin/names.js';
-import { factories } from '../src/registry.js';
+import { factories } from '../src/factories.js';
 import { generateRules, renderRules } from '../src/slo/rules.js';
 import { buildDashboards, nameOptions } from '../src/commands/dashboards.js';
 import { dashboardQueries } from '../src/mixin/grafana.js';

@@ -13,27 +13,13 @@ import { join } from 'node:path';
 import { testRedis, type TestRedis } from './helpers/redis.js';
 import { startAgent, waitFor } from './helpers/agent.js';
 import { startOtlpSink, type OtlpSink } from './helpers/otlp-sink.js';
-import { syntheticIndex, syntheticRecord } from './helpers/synthetic-records.js';
+import { deliveredIndexes, pushSyntheticRecords, syntheticIndex } from './helpers/synthetic-records.js';
+import { sumSamples as metric } from './helpers/exposition.js';
 
 const RECORDS = 600;
 const CHUNK = 50;
 /** Requests the endpoint refuses before it recovers: more than one per chunk, so chunks are refused repeatedly. */
 const REFUSED = 18;
-
-function metric(scrape: string, prefix: string, labels: string[] = []): number {
-  let total = 0;
-  for (const line of scrape.split('\n')) {
-    if (line.startsWith(prefix) && labels.every((l) => line.includes(l))) total += Number(line.split(' ').pop());
-  }
-  return total;
-}
-
-/** How many times each record index occurs. */
-function counts(indexes: readonly number[]): Map<number, number> {
-  const seen = new Map<number, number>();
-  for (const i of indexes) seen.set(i, (seen.get(i) ?? 0) + 1);
-  return seen;
-}
 
 function assertEachOnce(what: string, seen: Map<number, number>): void {
   const wrong = [...seen].filter(([, n]) => n !== 1);
@@ -58,8 +44,7 @@ describe('per-exporter acknowledgement: otlp_http refusing beside file in one lo
   });
 
   it('re-delivers only to the endpoint: the file and the endpoint each hold every record exactly once', { timeout: 60_000 }, async () => {
-    const key = `${redis.prefix}analytics-tyk-system-analytics`;
-    await redis.push(key, Array.from({ length: RECORDS }, (_, i) => syntheticRecord(i)));
+    await pushSyntheticRecords(redis, RECORDS);
     let refused = 0;
     sink.reply(() => (refused < REFUSED ? (refused++, { status: 503, body: 'maintenance' }) : { status: 200 }));
     const file = join(dir, 'audit.jsonl');
@@ -104,10 +89,9 @@ service:
       assert.equal(refused, REFUSED, 'the endpoint refused its first requests');
       assert.ok(sink.requests.filter((r) => r.status === 503).length === REFUSED);
       assert.ok(redelivered >= CHUNK, `the receiver re-delivered refused chunks (${redelivered} records)`);
-      assertEachOnce('endpoint', counts(sink.logs().map((l) => syntheticIndex(l.attributes['url.path']))));
+      assertEachOnce('endpoint', deliveredIndexes(sink.logs()));
       const lines = (await readFile(file, 'utf8')).split('\n').filter((l) => l !== '');
-      const fileIndexes = lines.map((l) => syntheticIndex((JSON.parse(l) as { attributes: Record<string, unknown> }).attributes['url.path']));
-      assertEachOnce('file', counts(fileIndexes));
+      assertEachOnce('file', deliveredIndexes(lines.map((l) => JSON.parse(l) as { attributes: Record<string, unknown> })));
       assert.equal(metric(scrape, 'tyk_otel_pump_exporter_sent_items_total{', ['exporter="file"']), RECORDS, 'the file exporter sent each record once');
     } finally {
       if (!stopped) await agent.stop();

@@ -9,19 +9,12 @@ import assert from 'node:assert/strict';
 import { testRedis, type TestRedis } from './helpers/redis.js';
 import { startAgent, waitFor } from './helpers/agent.js';
 import { startOtlpSink, type OtlpSink } from './helpers/otlp-sink.js';
-import { syntheticIndex, syntheticRecord } from './helpers/synthetic-records.js';
+import { deliveredIndexes, duplicatesOf, pushSyntheticRecords, syntheticIndex } from './helpers/synthetic-records.js';
+import { sumSamples as metric } from './helpers/exposition.js';
 
 const RECORDS = 20_000;
 const OUTAGE_MS = 30_000;
 const QUEUE_SIZE = 200;
-
-function metric(scrape: string, prefix: string, labels: string[] = []): number {
-  let total = 0;
-  for (const line of scrape.split('\n')) {
-    if (line.startsWith(prefix) && labels.every((l) => line.includes(l))) total += Number(line.split(' ').pop());
-  }
-  return total;
-}
 
 describe('otlp_http during a 30 s endpoint outage (at-least-once from Redis)', () => {
   let sink: OtlpSink;
@@ -36,8 +29,7 @@ describe('otlp_http during a 30 s endpoint outage (at-least-once from Redis)', (
   });
 
   it('keeps the backlog in Redis while the queue is full, then delivers every record', { timeout: 120_000 }, async (t) => {
-    const key = `${redis.prefix}analytics-tyk-system-analytics`;
-    await redis.push(key, Array.from({ length: RECORDS }, (_, i) => syntheticRecord(i)));
+    const key = await pushSyntheticRecords(redis, RECORDS);
     let outageEndsAt = Infinity;
     sink.reply(() => {
       if (outageEndsAt === Infinity) outageEndsAt = Date.now() + OUTAGE_MS;
@@ -86,12 +78,8 @@ service:
       assert.equal(sink.logs().length, 0, 'nothing accepted during the outage');
 
       await waitFor('every record delivered after recovery', () => new Set(sink.logs().map((l) => syntheticIndex(l.attributes['url.path']))).size >= RECORDS, 60_000, 200);
-      const seen = new Map<number, number>();
-      for (const l of sink.logs()) {
-        const i = syntheticIndex(l.attributes['url.path']);
-        seen.set(i, (seen.get(i) ?? 0) + 1);
-      }
-      const duplicates = [...seen.values()].reduce((a, n) => a + n - 1, 0);
+      const seen = deliveredIndexes(sink.logs());
+      const duplicates = duplicatesOf(seen);
       assert.equal(seen.size, RECORDS);
       assert.ok(!seen.has(-1));
       await waitFor('Redis drained', async () => (await redis.client.llen(key)) === 0, 10_000);

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { testRedis, type TestRedis } from './helpers/redis.js';
 import { waitFor } from './helpers/agent.js';
 import { startOtlpSink, type OtlpSink } from './helpers/otlp-sink.js';
-import { syntheticIndex, syntheticRecord } from './helpers/synthetic-records.js';
+import { deliveredIndexes, duplicatesOf, pushSyntheticRecords, syntheticIndex } from './helpers/synthetic-records.js';
 
 const RECORDS = 2000;
 const BIN = fileURLToPath(new URL('../bin/tyk-otel-pump.js', import.meta.url));
@@ -59,8 +59,7 @@ describe('otlp_http spool survives kill -9 during an outage', () => {
   });
 
   it('delivers the spooled (and in-flight) log records after a restart', { timeout: 90_000 }, async (t) => {
-    const key = `${redis.prefix}analytics-tyk-system-analytics`;
-    await redis.push(key, Array.from({ length: RECORDS }, (_, i) => syntheticRecord(i)));
+    const key = await pushSyntheticRecords(redis, RECORDS);
     let up = false;
     sink.reply(() => (up ? { status: 200 } : { status: 503 }));
     const spoolDir = join(dir, 'spool', 'otlp_http');
@@ -119,13 +118,9 @@ service:
     assert.ok(sink.requests.every((r) => r.decodeError === undefined), 'the cut write was not replayed');
     second.proc.kill('SIGTERM');
     assert.equal(await second.exited, 0, second.stderr.join(''));
-    const counts = new Map<number, number>();
-    for (const l of sink.logs()) {
-      const i = syntheticIndex(l.attributes['url.path']);
-      counts.set(i, (counts.get(i) ?? 0) + 1);
-    }
+    const counts = deliveredIndexes(sink.logs());
     assert.equal(counts.size, RECORDS);
-    const duplicates = [...counts.values()].reduce((a, n) => a + n - 1, 0);
+    const duplicates = duplicatesOf(counts);
     t.diagnostic(`kill -9: ${spooledItems} records spooled, ${RECORDS - spooledItems} in flight, ${duplicates} duplicates after restart`);
     assert.ok(second.stderr.join('').includes('replaying spooled log requests'));
     assert.equal(existsSync(join(spoolDir, 'LOCK')), false, 'lock released on a clean stop');

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import type { ComponentContext, Consumer, Exporter, ExporterFactory, Processor, ProcessorFactory } from '../src/component.js';
 import type { AnalyticsRecord, MetricsBatch, RecordBatch } from '../src/model.js';
-import { factories } from '../src/registry.js';
+import { factories } from '../src/factories.js';
 import { HttpServers } from '../src/http-server.js';
 import { SelfTelemetry } from '../src/telemetry.js';
 import { silentLogger } from '../src/logger.js';

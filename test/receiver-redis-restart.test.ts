@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { z } from 'zod';
 import type { ExporterFactory } from '../src/component.js';
 import type { RecordBatch } from '../src/model.js';
-import { factories } from '../src/registry.js';
+import { factories } from '../src/factories.js';
 import { startAgent, waitFor, type RunningAgent } from './helpers/agent.js';
 import { pushUnique, smallTemplate, startPrivateRedis, uniqueId, type PrivateRedis } from './helpers/tyk-redis.js';
 

@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import { pack } from 'msgpackr';
 import assert from 'node:assert/strict';
 import type { Consumer, ProcessorFactory, RecordReadsDeclaration } from '../src/component.js';
-import { factories } from '../src/registry.js';
+import { factories } from '../src/factories.js';
 import { loadConfigText } from '../src/config/load.js';
 import { receiverReads } from '../src/graph-plan.js';
 import { decodedFields, type RecordReads } from '../src/record-reads.js';

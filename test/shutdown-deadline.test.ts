@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import type { Consumer, ShutdownDeadline } from '../src/component.js';
 import { loadConfigText } from '../src/config/load.js';
 import { ExportError, TimeoutError, formatProblem, isRetryable } from '../src/errors.js';
-import { factories } from '../src/registry.js';
+import { factories } from '../src/factories.js';
 import { HttpServers } from '../src/http-server.js';
 import { silentLogger } from '../src/logger.js';
 import { shutdownReserveMs } from '../src/graph.js';

@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfigText } from '../src/config/load.js';
-import { factories } from '../src/registry.js';
+import { factories } from '../src/factories.js';
 import { formatProblem } from '../src/errors.js';
 import { main, type Io } from '../src/cli.js';
 import { compileErrorDefinition } from '../src/error-definition.js';

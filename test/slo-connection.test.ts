@@ -93,6 +93,28 @@ function check(states: readonly SloState[]): void {
 
 const plain = (states: readonly SloState[]) => states.map((s) => s.windows.map((w) => [w.window.label, w.total, w.bad]));
 
+/**
+ * What both topologies check: two instances on `config` count TRAFFIC half each, both evaluate to the
+ * expected counts, and the first is ready; then `inspect` looks at the topology's own side (keys, slots).
+ */
+async function twoInstancesShare(config: Record<string, unknown>, inspect: (a: Harness, b: Harness) => Promise<void>): Promise<void> {
+  const a = harness(config, 'slo@a');
+  const b = harness(config, 'slo@b');
+  try {
+    await a.proc.start();
+    await b.proc.start();
+    await countTraffic(a, b);
+    const sa = await a.proc.evaluate();
+    check(sa);
+    assert.deepEqual(plain(await b.proc.evaluate()), plain(sa));
+    await inspect(a, b);
+    assert.equal(a.health.snapshot().components['slo@a']?.ready, true);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+}
+
 describe('slo state store through Sentinel', () => {
   let sen: PrivateSentinel;
   before(async () => {
@@ -109,15 +131,7 @@ describe('slo state store through Sentinel', () => {
       database: 2,
       key_prefix: 'sen-',
     };
-    const a = harness(config, 'slo@a');
-    const b = harness(config, 'slo@b');
-    try {
-      await a.proc.start();
-      await b.proc.start();
-      await countTraffic(a, b);
-      const sa = await a.proc.evaluate();
-      check(sa);
-      assert.deepEqual(plain(await b.proc.evaluate()), plain(sa));
+    await twoInstancesShare(config, async (a, b) => {
       const admin = await sen.master.client({ password: sen.masterPassword });
       try {
         await admin.select(2);
@@ -128,12 +142,8 @@ describe('slo state store through Sentinel', () => {
       } finally {
         admin.disconnect();
       }
-      assert.equal(a.health.snapshot().components['slo@a']?.ready, true);
       assert.ok(!JSON.stringify([...a.logs, ...b.logs]).includes('-pw'), 'no password in the logs');
-    } finally {
-      await a.close();
-      await b.close();
-    }
+    });
   });
 });
 
@@ -151,15 +161,7 @@ describe('slo state store on Redis Cluster', () => {
     const names = new Set(await Promise.all(SLOS.map((s) => admin.call('CLUSTER', 'KEYSLOT', `cl-tyk-otel-pump:slo:${s.name}`))));
     assert.equal(names.size, 3, 'without a hash tag the SLOs would live in three slots');
     const config = { cluster: { addrs: [...cl.addrs] }, key_prefix: 'cl-' };
-    const a = harness(config, 'slo@a');
-    const b = harness(config, 'slo@b');
-    try {
-      await a.proc.start();
-      await b.proc.start();
-      await countTraffic(a, b);
-      const sa = await a.proc.evaluate();
-      check(sa);
-      assert.deepEqual(plain(await b.proc.evaluate()), plain(sa));
+    await twoInstancesShare(config, async () => {
       const keys: string[] = [];
       for (const node of cl.nodes) {
         const r = new Redis({ port: node.port, lazyConnect: true });
@@ -171,10 +173,6 @@ describe('slo state store on Redis Cluster', () => {
       assert.ok(keys.every((k) => k.startsWith('{cl-tyk-otel-pump:slo}:')), keys.join(' '));
       const slots = new Set(await Promise.all(keys.map((k) => admin.call('CLUSTER', 'KEYSLOT', k))));
       assert.equal(slots.size, 1);
-      assert.equal(a.health.snapshot().components['slo@a']?.ready, true);
-    } finally {
-      await a.close();
-      await b.close();
-    }
+    });
   });
 });

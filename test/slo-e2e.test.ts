@@ -10,7 +10,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfigText } from '../src/config/load.js';
-import { factories } from '../src/registry.js';
+import { factories } from '../src/factories.js';
 import { generateRules, renderRules } from '../src/slo/rules.js';
 import { startAgent, waitFor, type RunningAgent } from './helpers/agent.js';
 import { allFixtures, pushFixtures } from './helpers/fixtures.js';

@@ -24,6 +24,8 @@ import { syntheticIndex, syntheticRecord } from './helpers/synthetic-records.js'
  * "Redis Streams fan-out", gives the last such run).
  */
 const RECORDS = Number(process.env['STREAMS_RECORDS'] ?? 50_000);
+/** How long draining and catching up may take: a minute per 50k records (generous for 2 shared cores). */
+const WAIT_MS = 60_000 * Math.max(1, RECORDS / 50_000);
 
 /** A consumer agent's YAML: `redis_stream` in `group` as `instance`, feeding `pipeline` (processors and exporters). */
 function consumerYaml(redis: TestRedis, o: { stream: string; group: string; instance: string; claimIdle: string; sections: string; pipeline: string; signal?: string }): string {
@@ -146,11 +148,11 @@ service:
     records: { receivers: [tyk_redis], exporters: [redis_stream] }
 `);
     agents.push(drainer);
-    await waitFor('the lists drained into the stream', async () => (await redis.client.xlen(stream)) === RECORDS && (await redis.client.llen(base)) === 0, 60_000, 100);
+    await waitFor('the lists drained into the stream', async () => (await redis.client.xlen(stream)) === RECORDS && (await redis.client.llen(base)) === 0, WAIT_MS, 100);
     await waitFor('every group caught up', async () => {
       const info = await groupInfo(redis, stream);
       return ['A', 'B', 'C'].every((g) => info.get(g)?.lag === 0 && info.get(g)?.pending === 0);
-    }, 60_000, 100);
+    }, WAIT_MS, 100);
     // The exact bytes travelled: an entry's data is the gateway's msgpack element.
     const [first] = (await redis.client.xrangeBuffer(stream, '-', '+', 'COUNT', 1)) as [Buffer, Buffer[]][];
     const fields = first?.[1] ?? [];

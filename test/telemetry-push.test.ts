@@ -11,7 +11,7 @@ import { testRedis, type TestRedis } from './helpers/redis.js';
 import { startAgent, waitFor } from './helpers/agent.js';
 import { startOtlpSink, type OtlpSink, type SinkPoint } from './helpers/otlp-sink.js';
 import { loadConfigText } from '../src/config/load.js';
-import { factories } from '../src/registry.js';
+import { factories } from '../src/factories.js';
 
 const ACCEPTED = 'tyk_otel_pump.receiver.accepted_items';
 

@@ -8,24 +8,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { loadFixtures, pushFixtures, type Fixture } from './helpers/fixtures.js';
+import { pushFixtures, type Fixture } from './helpers/fixtures.js';
+import { analyticsFixtures, httpFixtures, parseExposition as parse, tykObfuscated as obfuscated, type Sample } from './helpers/exposition.js';
 import { startAgent, waitFor, type RunningAgent } from './helpers/agent.js';
 import { testRedis, type TestRedis } from './helpers/redis.js';
 
-const ANALYTICS = [
-  ...loadFixtures('gateway-msgpack.jsonl'),
-  ...loadFixtures('gateway-legacy-v4.jsonl'),
-  ...loadFixtures('gateway-pump18.jsonl'),
-  ...loadFixtures('gateway-protobuf.jsonl'),
-];
-const HTTP = ANALYTICS.filter((f) => f.expected['response_code'] !== -1);
+const ANALYTICS = analyticsFixtures();
+const HTTP = httpFixtures(ANALYTICS);
 const BUCKETS = [10, 50, 100, 500, 1000];
-
-/** Tyk's obfuscation, written out from its rule: `****` + the last 4 bytes, `--` for 4 bytes or fewer. */
-function obfuscated(key: string): string {
-  const b = Buffer.from(key, 'utf8');
-  return b.length <= 4 ? '--' : `****${b.subarray(b.length - 4).toString('utf8')}`;
-}
 
 /** The demo's labels of a fixture, in order. */
 function demoLabels(f: Fixture): Record<string, string> {
@@ -38,28 +28,6 @@ function demoLabels(f: Fixture): Record<string, string> {
     alias: String(e['alias']),
     path: e['track_path'] === true ? String(e['path']) : 'unknown',
   };
-}
-
-interface Sample {
-  readonly name: string;
-  readonly labels: Record<string, string>;
-  readonly value: number;
-}
-
-/** Samples of the text format (label values unescaped). */
-function parse(text: string): Sample[] {
-  const out: Sample[] = [];
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    assert.ok(m, `unparsable line: ${line}`);
-    const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) {
-      labels[l[1] as string] = (l[2] as string).replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
-    }
-    out.push({ name: m[1] as string, labels, value: Number(m[3]) });
-  }
-  return out;
 }
 
 function key(labels: Record<string, string>, names: readonly string[]): string {

@@ -18,7 +18,7 @@ import { silentLogger } from '../../src/logger.js';
 import { HttpServers } from '../../src/http-server.js';
 import { SelfTelemetry } from '../../src/telemetry.js';
 import { loadConfigText } from '../../src/config/load.js';
-import { factories } from '../../src/registry.js';
+import { factories } from '../../src/factories.js';
 import type { ComponentContext } from '../../src/component.js';
 import type { AnalyticsRecord, LogsBatch, TykRecord } from '../../src/model.js';
 import { ShuttingDownError, StartError } from '../../src/errors.js';

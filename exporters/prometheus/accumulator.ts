@@ -97,6 +97,9 @@ export class CumulativeAccumulator {
     const now = this.opts.now();
     if (now - this.lastExpiry >= this.opts.expirationMs / 4) this.expire(now);
     const extra = this.extraFor(batch.scope);
+    // Without the scope label, two scopes emitting one attribute set are one series (else the scrape would
+    // hold the same series twice, which Prometheus refuses as a duplicate sample): they add up into one.
+    const ns = this.opts.withoutScopeInfo ? '' : batch.scope;
     let n = 0;
     for (const m of batch.metrics) {
       if (m.dataPointType === DataPointType.EXPONENTIAL_HISTOGRAM) {
@@ -110,7 +113,7 @@ export class CumulativeAccumulator {
       }
       const cumulative = m.aggregationTemporality === AggregationTemporality.CUMULATIVE;
       for (const dp of m.dataPoints as DataPoint<number | Histogram>[]) {
-        let s = family.series.lookup(dp.attributes, batch.scope);
+        let s = family.series.lookup(dp.attributes, ns);
         if (s === undefined) {
           s = family.series.insert(dp.attributes, {
             live: true,
@@ -120,7 +123,7 @@ export class CumulativeAccumulator {
             endTime: dp.endTime,
             value: 0,
             hist: undefined,
-          }, batch.scope);
+          }, ns);
         }
         s.lastSeen = now;
         s.endTime = laterHrTime(dp.endTime, s.endTime);

@@ -172,6 +172,23 @@ describe('prometheus exporter: accumulation', () => {
     await h.close();
   });
 
+  it('without_scope_info: no otel_scope_name, and two scopes emitting one series make one series, summed', async () => {
+    const h = harness({ without_scope_info: true });
+    await h.push([sum('tyk.api.requests', '{request}', [[{ k: 'v' }, 1]])], 'tyk-otel-pump/sli');
+    await h.push([sum('tyk.api.requests', '{request}', [[{ k: 'v' }, 2]])], 'tyk-otel-pump/sli/edge');
+    await h.push([hist('http.server.request.duration', 's', { k: 'v' }, [0.1, 1], [1, 0, 0], 0.05)], 'tyk-otel-pump/sli');
+    await h.push([hist('http.server.request.duration', 's', { k: 'v' }, [0.1, 1], [0, 1, 0], 0.5)], 'tyk-otel-pump/sli/edge');
+    const text = await h.exp.scrape();
+    assert.doesNotMatch(text, /otel_scope/);
+    const s = samples(text);
+    assert.equal(s.get('tyk_api_requests_total{k="v"}'), 3);
+    assert.equal(s.get('http_server_request_duration_seconds_count{k="v"}'), 2);
+    assert.equal(s.get('http_server_request_duration_seconds_bucket{k="v",le="1"}'), 2);
+    assert.equal(text.split('\n').filter((l) => l.startsWith('tyk_api_requests_total{')).length, 1, 'no duplicate series');
+    assert.equal(promtool(text).status, 0, promtool(text).output);
+    await h.close();
+  });
+
   it('expires idle series after metric_expiration; a returning series restarts from 0', async () => {
     let now = 1_000_000;
     const h = harness({ metric_expiration: '1m' }, () => now);

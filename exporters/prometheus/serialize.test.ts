@@ -19,6 +19,7 @@ const tricky: Attributes = {
   'a..b--c': 'x',
   list: ['a', 'b'],
   '9lives': 'cat',
+  'tyk.api.label': 'Orders — EU 📦',
 };
 
 const metrics: MetricData[] = [

@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfigText } from '../../src/config/load.js';
-import { factories } from '../../src/registry.js';
+import { factories } from '../../src/factories.js';
 import { resolveTarget } from '../../internal/postgres/pool.js';
 import { sqlConfigSchema } from './config.js';
 

@@ -22,6 +22,12 @@ export const sqlAggregateConfigSchema = z.strictObject({
   store_analytics_per_minute: z.boolean({ error: 'must be true or false' }).default(false).describe('Buckets of one minute instead of one hour.'),
   omit_index_creation: z.boolean({ error: 'must be true or false' }).default(false).describe('Do not create <table>_idx_dimension (CREATE INDEX CONCURRENTLY, as Tyk does), e.g. when a DBA manages indexes.'),
   exact_buckets: z.boolean({ error: 'must be true or false' }).default(false).describe('Not Tyk\'s behaviour, off by default. Tyk puts all of an org\'s records of a chunk in the bucket of its first record, so a chunk spanning an hour boundary counts the later records in the earlier hour. true buckets each record by its own time (hourly totals then differ from what Tyk Pump would have written for the same traffic, by being right).'),
+  rest: z
+    .strictObject({
+      enabled: z.boolean({ error: 'must be true or false' }).default(true).describe('Aggregate the records that are neither GraphQL nor MCP per org into tyk_aggregated as Tyk Pump\'s sql_aggregate pump does (Dashboard: Activity by API, with enable_aggregate_lookups). false leaves tyk_aggregated alone, as Tyk\'s sql-graph-aggregate and sql-mcp-aggregate pumps do on their own.'),
+    })
+    .prefault({})
+    .describe('REST aggregates (Tyk: sql_aggregate); table_sharding above is theirs.'),
   uptime: z
     .strictObject({
       enabled: z.boolean({ error: 'must be true or false' }).default(true).describe('Aggregate uptime records into tyk_uptime_analytics as Tyk Pump\'s SQL uptime pump (uptime_pump_config, uptime_type sql) does.'),
@@ -45,6 +51,8 @@ export const sqlAggregateConfigSchema = z.strictObject({
     .describe('MCP aggregates (Tyk: sql-mcp-aggregate).'),
   time_zone: timeZoneField,
   batch_marker_retention: markerRetentionField,
+}).refine((c) => c.rest.enabled || c.uptime.enabled || c.graphql.enabled || c.mcp.enabled, {
+  message: 'writes nothing: enable at least one of rest, uptime, graphql, mcp',
 });
 
 /** The `sql_aggregate` exporter's config. */

@@ -325,6 +325,30 @@ describe('sql_aggregate exporter (real PostgreSQL)', () => {
     await waitFor('the mcp dimension index', async () => (await db.rows(`SELECT 1 FROM pg_indexes WHERE schemaname = $1 AND indexname = 'tyk_mcp_aggregated_idx_dimension'`, [db.schema])).length === 1);
   });
 
+  it('rest: false writes only the per-API aggregates (Tyk\'s sql-graph-aggregate on its own): no tyk_aggregated, REST records counted as not aggregated', async () => {
+    await db.client.query('DROP TABLE IF EXISTS tyk_graph_aggregated, tyk_mcp_aggregated');
+    await reset();
+    const ms = Date.UTC(2030, 7, 8, 9, 10);
+    const gql = httpRecord({ timestampMs: ms, orgId: 'o', apiId: 'g1', tags: [], graphqlStats: { isGraphQL: true, hasErrors: false, operationType: 2, variables: '', rootFields: [], types: {}, errors: null } });
+    const id = `sql_aggregate/t${seq++}`;
+    const telemetry = new SelfTelemetry('sqlaggrest');
+    const ctx = componentContext({ id, telemetry: telemetry.forComponent('exporter', id) });
+    const exp = new SqlAggregateExporter(ctx, sqlAggregateConfigSchema.parse({ ...db.config, rest: { enabled: false }, uptime: { enabled: false }, graphql: { enabled: true } }));
+    await exp.start();
+    try {
+      await exp.consumeRecords([gql, httpRecord({ timestampMs: ms, orgId: 'o', tags: [] }), uptimeRecord({ timestampMs: ms })], bctx('rest-off'));
+    } finally {
+      await exp.shutdown();
+    }
+    // (Shards of earlier tests stay in this schema; the unsharded tables were dropped above.)
+    const tables = await db.rows<{ table_name: string }>("SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name IN ('tyk_aggregated', 'tyk_uptime_analytics', 'tyk_graph_aggregated', 'tyk_mcp_aggregated') ORDER BY 1", [db.schema]);
+    assert.deepEqual(tables.map((t) => t.table_name), ['tyk_graph_aggregated']);
+    assert.deepEqual((await rows(db, 'tyk_graph_aggregated')).filter((x) => x['dimension'] === 'operation').map((x) => [x['dimension_value'], x['counter_hits']]), [['Mutation', '1']]);
+    assert.match(await telemetry.scrape(), /dropped_items_total\{[^}]*reason="not_aggregated"[^}]*\} 2$/m);
+    await telemetry.shutdown();
+    assert.throws(() => sqlAggregateConfigSchema.parse({ ...db.config, rest: { enabled: false }, uptime: { enabled: false } }), /writes nothing: enable at least one of rest, uptime, graphql, mcp/);
+  });
+
   it('the fixtures\' records: per org and per API, hits/successes/errors/codes/latency totals equal counts from the fixtures\' expected JSON', async () => {
     await reset();
     const fixtures = allFixtures().filter((f) => f.format !== 'uptime');

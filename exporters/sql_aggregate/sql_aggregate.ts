@@ -1,8 +1,10 @@
 /**
  * The `sql_aggregate` exporter: Tyk's per-org time-bucket aggregates into `tyk_aggregated[_YYYYMMDD]`
- * (tyk-pump `pumps/sql_aggregate.go`) and, with `uptime`, host-checker aggregates into
- * `tyk_uptime_analytics[_YYYYMMDD]` (the SQL uptime pump, `pumps/sql.go` WriteUptimeData). Every upsert of
- * a chunk and its exactly-once marker are one transaction, so a re-delivered chunk never sums twice.
+ * (tyk-pump `pumps/sql_aggregate.go`; `rest`), with `uptime` host-checker aggregates into
+ * `tyk_uptime_analytics[_YYYYMMDD]` (the SQL uptime pump, `pumps/sql.go` WriteUptimeData), and with
+ * `graphql`/`mcp` the per-API aggregates of `pumps/graph_sql_aggregate.go` / `pumps/mcp_sql_aggregate.go`.
+ * Every upsert of a chunk and its exactly-once marker are one transaction, so a re-delivered chunk never
+ * sums twice.
  */
 import type pg from 'pg';
 import type { BatchContext, ComponentContext, Exporter, ShutdownDeadline } from '../../src/component.js';
@@ -64,7 +66,7 @@ export class SqlAggregateExporter implements Exporter {
         if (config.omit_index_creation) return;
         const client = await pool.connect();
         try {
-          if (!config.table_sharding) await createDimensionIndex(client, AGGREGATE_TABLE);
+          if (config.rest.enabled && !config.table_sharding) await createDimensionIndex(client, AGGREGATE_TABLE);
           if (config.mcp.enabled && !this.mcpSharding) await createDimensionIndex(client, MCP_AGGREGATE_TABLE);
         } finally {
           client.release();
@@ -76,10 +78,12 @@ export class SqlAggregateExporter implements Exporter {
   private async prepare(client: pg.PoolClient): Promise<void> {
     const c = this.config;
     const today = shardSuffix(Date.now(), c.time_zone);
-    const table = c.table_sharding ? `${AGGREGATE_TABLE}_${today}` : AGGREGATE_TABLE;
-    await ensureTable(client, table, AGGREGATE_COLUMNS, 'id');
-    // A sharded table still needs its index, created on its first write as in Tyk.
-    if (!c.table_sharding) this.ready.add(table);
+    if (c.rest.enabled) {
+      const table = c.table_sharding ? `${AGGREGATE_TABLE}_${today}` : AGGREGATE_TABLE;
+      await ensureTable(client, table, AGGREGATE_COLUMNS, 'id');
+      // A sharded table still needs its index, created on its first write as in Tyk.
+      if (!c.table_sharding) this.ready.add(table);
+    }
     if (c.uptime.enabled) {
       const uptime = this.uptimeSharding ? `${UPTIME_TABLE}_${today}` : UPTIME_TABLE;
       await ensureUptimeTable(client, uptime);
@@ -114,7 +118,7 @@ export class SqlAggregateExporter implements Exporter {
         else skipped++;
       } else {
         http.push(r);
-        const taken = r.graphqlStats.isGraphQL ? this.config.graphql.enabled : r.mcpStats.isMCP ? this.config.mcp.enabled : r.orgId !== '';
+        const taken = r.graphqlStats.isGraphQL ? this.config.graphql.enabled : r.mcpStats.isMCP ? this.config.mcp.enabled : this.config.rest.enabled && r.orgId !== '';
         if (!taken) skipped++;
       }
     }
@@ -128,7 +132,7 @@ export class SqlAggregateExporter implements Exporter {
     const size = this.config.batch_size;
     // Build every statement's rows first: the transaction then only talks to PostgreSQL.
     const statements: Statement[] = [];
-    for (const run of shardRuns(http, AGGREGATE_TABLE, this.config.table_sharding, this.config.time_zone)) {
+    for (const run of shardRuns(this.config.rest.enabled ? http : [], AGGREGATE_TABLE, this.config.table_sharding, this.config.time_zone)) {
       if (this.config.table_sharding) await this.ensureAggregateTable(run.table);
       const suffix = aggregateUpsertSql(run.table);
       for (const agg of aggregateRecords(run.records, this.options)) {

@@ -7,7 +7,7 @@ import { HttpServers } from '../../src/http-server.js';
 import { SelfTelemetry } from '../../src/telemetry.js';
 import { buildSharedConfig, sharedSectionSchemas } from '../../src/config/shared.js';
 import { loadConfigText, parseWithProblems } from '../../src/config/load.js';
-import { factories } from '../../src/registry.js';
+import { factories } from '../../src/factories.js';
 import { captureLogger } from '../../test/helpers/log-capture.js';
 import { httpRecord, networkRecord, uptimeRecord, RecordingConsumer, tracked } from '../../test/helpers/records.js';
 import { allFixtures } from '../../test/helpers/fixtures.js';

@@ -15,16 +15,29 @@ export interface SeriesBase extends TrackedSeries {
   readonly attributes: Attributes;
   /** End (record time, ms) of the last emitted delta, so the next delta starts there; -1 before the first. */
   lastEnd: number;
-  /** Whether the current batch touched it (it is then in the table's `dirty` list). */
+  /**
+   * `lastEnd` as an HrTime: the next delta's start is this very array (HrTimes handed on are never
+   * changed), so a contiguous delta allocates only its end.
+   */
+  lastEndHr: HrTime;
+  /** The interval of the delta being emitted, set by {@link SeriesTable.close}. */
+  startTime: HrTime;
+  endTime: HrTime;
+  /** Whether the current emission window touched it (it is then in the table's `dirty` list). */
   dirty: boolean;
-  /** Record-time range (ms) of the current batch's observations. */
+  /** Record-time range (ms) of the current window's observations. */
   minTs: number;
   maxTs: number;
 }
 
+const NO_TIME: HrTime = Object.freeze([0, 0]) as unknown as HrTime;
+
 /** Initial values of the bookkeeping fields of a new series. */
 export function seriesBase(key: string, attributes: Attributes): SeriesBase {
-  return { key, attributes: Object.freeze(attributes), live: true, lastSeen: 0, lastEnd: -1, dirty: false, minTs: Infinity, maxTs: -Infinity };
+  return {
+    key, attributes: Object.freeze(attributes), live: true, lastSeen: 0, lastEnd: -1, lastEndHr: NO_TIME, startTime: NO_TIME, endTime: NO_TIME,
+    dirty: false, minTs: Infinity, maxTs: -Infinity,
+  };
 }
 
 /**
@@ -34,7 +47,7 @@ export function seriesBase(key: string, attributes: Attributes): SeriesBase {
 export class SeriesTable<S extends SeriesBase> {
   /** Series by the caller's key (the joined values of its attributes). */
   readonly map = new SeriesMap<S>();
-  /** Series touched by the current batch, in first-touch order. */
+  /** Series touched by the current emission window, in first-touch order. */
   readonly dirty: S[] = [];
   /** Observations folded into an overflow series since the last `takeOverflowed()`. */
   overflowed = 0;
@@ -81,12 +94,22 @@ export class SeriesTable<S extends SeriesBase> {
    * delta (start = previous end, as the Collector's delta-to-cumulative logic expects), never after `now`.
    */
   interval(s: S, now: number): { startTime: HrTime; endTime: HrTime } {
+    this.close(s, now);
+    return { startTime: s.startTime, endTime: s.endTime };
+  }
+
+  /** {@link interval} into the series' own `startTime`/`endTime` (no object per delta). */
+  close(s: S, now: number): void {
     const last = s.lastEnd;
     const start = last >= 0 ? last : Math.min(s.minTs, now);
     const end = Math.max(start, Math.min(s.maxTs, now));
+    const startHr = last >= 0 ? s.lastEndHr : msToHrTime(start);
+    const endHr = end === start ? startHr : msToHrTime(end);
+    s.startTime = startHr;
+    s.endTime = endHr;
     s.lastEnd = end;
+    s.lastEndHr = endHr;
     s.dirty = false;
-    return { startTime: msToHrTime(start), endTime: msToHrTime(end) };
   }
 
   /** Drops series (overflow ones included) not touched since `cutoff` (agent ms). Returns how many. */

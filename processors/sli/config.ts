@@ -264,12 +264,31 @@ export const sliConfigSchema = z
     series_expiration: duration({ min: 1000 })
       .prefault('5m')
       .describe('A series not updated for this long stops counting against cardinality_limit (its state is dropped).'),
+    emit_interval: duration({ min: 0, max: 60_000 })
+      .prefault('100ms')
+      .describe(
+        'Longest time the deltas of a chunk wait to be emitted together with those of the chunks after it (one data point per touched series per window instead of per chunk). The chunk is acknowledged only once its window reached the exporters. 0s: emit per chunk.',
+      ),
+    emit_max_chunks: z
+      .number({ error: 'must be a number' })
+      .int('must be an integer')
+      .min(1, 'must be at least 1')
+      .default(3)
+      .describe(
+        "Chunks after which a window is emitted at once. Keep it below the receiver's max_unacked_chunks (tyk_redis: 4 by default): held chunks are unacknowledged, and a receiver at its limit claims nothing more until the window is emitted (then only emit_interval ends the window).",
+      ),
+    emit_max_records: z
+      .number({ error: 'must be a number' })
+      .int('must be an integer')
+      .min(1, 'must be at least 1')
+      .default(10_000)
+      .describe('Records after which a window is emitted at once (bounds the records held for re-delivery; the batch that fills it waits for the emission).'),
     error_definition: errorDefinitionSchema
       .optional()
       .describe('Overrides the top-level error_definition for this processor (same keys).'),
     tyk_compatible: tykCompatibleSchema.prefault({}),
   })
-  .describe('Aggregates Tyk records into SLI metrics (histograms and counters) per batch and emits them as OTel metric data (delta).');
+  .describe('Aggregates Tyk records into SLI metrics (histograms and counters) and emits them as OTel metric data (delta), once per emit_interval window of chunks.');
 
 /** Parsed `sli` processor config. */
 export type SliConfig = z.infer<typeof sliConfigSchema>;

@@ -2,7 +2,7 @@
  * The metric families the `sli` processor emits: descriptions and units per name, and the delta
  * `MetricData` of each (built with the shared builders of `internal/metrics/`).
  */
-import { ValueType } from '@opentelemetry/api';
+import { ValueType, type Attributes } from '@opentelemetry/api';
 import { AggregationTemporality, type DataPoint, type Histogram, type HistogramMetricData, type SumMetricData } from '@opentelemetry/sdk-metrics';
 import { descriptor, histogramData, sumData } from '../../internal/metrics/data.js';
 import type { SliMetric, TykPumpMetric } from './config.js';
@@ -55,4 +55,19 @@ export function histogramMetric(name: FamilyName, points: DataPoint<Histogram>[]
 /** A delta monotonic sum of family `name`. */
 export function sumMetric(name: FamilyName, points: DataPoint<number>[]): SumMetricData {
   return sumData(descriptor(name, DESCRIPTIONS[name], UNITS[name], ValueType.INT), AggregationTemporality.DELTA, true, points);
+}
+
+const directionCache = new WeakMap<Attributes, { receive: Attributes; transmit: Attributes }>();
+
+/** A network series' attributes plus `network.io.direction` (for `tyk.network.io`), built once per series. */
+export function directionAttributes(attributes: Attributes, direction: 'receive' | 'transmit'): Attributes {
+  let d = directionCache.get(attributes);
+  if (!d) {
+    d = {
+      receive: Object.freeze({ ...attributes, 'network.io.direction': 'receive' }),
+      transmit: Object.freeze({ ...attributes, 'network.io.direction': 'transmit' }),
+    };
+    directionCache.set(attributes, d);
+  }
+  return d[direction];
 }

@@ -24,9 +24,10 @@ import { HTTP_METHOD_VALUES, httpMethodIndex, redactUrl, requestTimeMs } from '.
 import { VERSION } from '../../src/version.js';
 import { BucketIndex, HistogramState } from '../../internal/metrics/histogram.js';
 import { SeriesTable, seriesBase, type SeriesBase } from './aggregate.js';
-import { histogramMetric, sumMetric } from './families.js';
+import { directionAttributes, histogramMetric, sumMetric } from './families.js';
 import { HttpSeriesCache } from './series-cache.js';
 import { TykFamilies } from './tyk-families.js';
+import { EmitWindow } from './window.js';
 import { SLI_METRICS, type SliConfig, type SliMetric } from './config.js';
 
 /** Separator of attribute values inside a series key (cannot occur in HTTP methods, ids or numbers). */
@@ -71,6 +72,8 @@ export class SliProcessor implements Processor<'records'> {
   private readonly overflowCounter: Counter;
   private stopped = false;
   private lastSweep = 0;
+  /** Chunks aggregated and not yet emitted (see `window.ts`). */
+  private readonly window: EmitWindow;
 
   private readonly durationIdx: BucketIndex;
   private readonly bodyIdx: BucketIndex;
@@ -151,15 +154,21 @@ export class SliProcessor implements Processor<'records'> {
     }), false);
     this.tyk = config.tyk_compatible.enabled ? new TykFamilies(config.tyk_compatible, limit) : undefined;
     this.tables = [this.http, this.network, this.uptime, ...(this.tyk?.tables ?? [])];
+    this.window = new EmitWindow(config.emit_interval, config.emit_max_chunks, config.emit_max_records, (ctx) => this.emitUnder(ctx));
   }
 
   async start(): Promise<void> {
     this.lastSweep = this.now();
   }
 
+  beginShutdown(): void {
+    this.window.drain();
+  }
+
   async shutdown(): Promise<void> {
-    // Every batch is emitted before consume() resolves, so there is nothing to flush.
+    // Batches consumed from now on are refused (retryable); what the window holds goes out now.
     this.stopped = true;
+    await this.window.close();
   }
 
   /** Number of live series per table (for tests and diagnostics). */
@@ -171,6 +180,21 @@ export class SliProcessor implements Processor<'records'> {
 
   async consume(batch: RecordBatch, ctx: BatchContext): Promise<void> {
     if (this.stopped) throw new ShuttingDownError(this.ctx.id);
+    if (this.window.accepts(ctx)) {
+      this.observeAll(batch);
+      const full = this.window.hold(ctx, batch.length);
+      if (full !== undefined) await full;
+      return;
+    }
+    // Emitted on its own: the held chunks go first, so their deltas and this batch's never share a batch.
+    while (this.window.pending) await this.window.flush();
+    if (this.stopped) throw new ShuttingDownError(this.ctx.id);
+    this.observeAll(batch);
+    await this.emitUnder(ctx);
+  }
+
+  /** Aggregates a batch into the series state. */
+  private observeAll(batch: RecordBatch): void {
     const now = this.now();
     this.sweep(now);
     for (let i = 0; i < batch.length; i++) {
@@ -185,9 +209,13 @@ export class SliProcessor implements Processor<'records'> {
         this.observeUptime(r as UptimeRecord, ts, now);
       }
     }
-    const metrics = this.emit(now);
     this.reportOverflow(now);
     this.ctx.telemetry.accepted(batch.length);
+  }
+
+  /** Emits the deltas aggregated since the last emission under `ctx` (the state is taken synchronously). */
+  private async emitUnder(ctx: BatchContext): Promise<void> {
+    const metrics = this.emit(this.now());
     if (metrics.length === 0) return;
     const out: MetricsBatch = this.tyk
       ? { resource: this.resource, scope: this.scope, metrics, verbatimNames: this.tyk.names }
@@ -314,7 +342,8 @@ export class SliProcessor implements Processor<'records'> {
       const req: DataPoint<number>[] = [];
       const body: DataPoint<Histogram>[] = [];
       for (const s of this.http.dirty) {
-        const { startTime, endTime } = this.http.interval(s, now);
+        this.http.close(s, now);
+        const { startTime, endTime } = s;
         const attributes = s.attributes;
         if (on['http.server.request.duration']) dur.push({ startTime, endTime, attributes, value: s.duration.take(1000) });
         if (on['tyk.upstream.request.duration'] && s.upstream.count > 0) up.push({ startTime, endTime, attributes, value: s.upstream.take(1000) });
@@ -341,11 +370,12 @@ export class SliProcessor implements Processor<'records'> {
       const closed: DataPoint<number>[] = [];
       const io: DataPoint<number>[] = [];
       for (const s of this.network.dirty) {
-        const { startTime, endTime } = this.network.interval(s, now);
+        this.network.close(s, now);
+        const { startTime, endTime } = s;
         opened.push({ startTime, endTime, attributes: s.attributes, value: s.opened });
         closed.push({ startTime, endTime, attributes: s.attributes, value: s.closed });
-        io.push({ startTime, endTime, attributes: directionAttributes(s, 'receive'), value: s.bytesIn });
-        io.push({ startTime, endTime, attributes: directionAttributes(s, 'transmit'), value: s.bytesOut });
+        io.push({ startTime, endTime, attributes: directionAttributes(s.attributes, 'receive'), value: s.bytesIn });
+        io.push({ startTime, endTime, attributes: directionAttributes(s.attributes, 'transmit'), value: s.bytesOut });
         s.opened = 0;
         s.closed = 0;
         s.bytesIn = 0;
@@ -361,7 +391,8 @@ export class SliProcessor implements Processor<'records'> {
       const dur: DataPoint<Histogram>[] = [];
       const checks: DataPoint<number>[] = [];
       for (const s of this.uptime.dirty) {
-        const { startTime, endTime } = this.uptime.interval(s, now);
+        this.uptime.close(s, now);
+        const { startTime, endTime } = s;
         if (on['tyk.uptime.check.duration']) dur.push({ startTime, endTime, attributes: s.attributes, value: s.duration.take(1000) });
         else s.duration.reset();
         checks.push({ startTime, endTime, attributes: s.attributes, value: s.checks });
@@ -402,19 +433,4 @@ export class SliProcessor implements Processor<'records'> {
       );
     }
   }
-}
-
-const directionCache = new WeakMap<Attributes, { receive: Attributes; transmit: Attributes }>();
-
-/** The series' attributes plus `network.io.direction`, built once per series. */
-function directionAttributes(s: NetworkSeries, direction: 'receive' | 'transmit'): Attributes {
-  let d = directionCache.get(s.attributes);
-  if (!d) {
-    d = {
-      receive: Object.freeze({ ...s.attributes, 'network.io.direction': 'receive' }),
-      transmit: Object.freeze({ ...s.attributes, 'network.io.direction': 'transmit' }),
-    };
-    directionCache.set(s.attributes, d);
-  }
-  return d[direction];
 }

@@ -94,7 +94,7 @@ async function openStore(file: string, receiverId: string | undefined, io: Io): 
     io.err(`dead-letters: ${file} not found (use --config)`);
     return undefined;
   }
-  const { factories } = await import('../registry.js');
+  const { factories } = await import('../factories.js');
   const result = await loadConfigFile(file, factories);
   for (const p of result.problems) io.err(formatProblem(file, p));
   if (!result.config) return undefined;

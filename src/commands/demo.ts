@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import type { AnalyticsRecord, UptimeRecord } from '../model.js';
 import type { DemoOptions, DemoWriter, ReceiverFactory } from '../component.js';
-import { factories } from '../registry.js';
+import { factories } from '../factories.js';
 import { DemoTraffic, Rng } from './demo-traffic.js';
 import { CONFIG_OPTION, loadConfig, type Command, type Io } from './io.js';
 

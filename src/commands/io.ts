@@ -4,7 +4,9 @@
  */
 import { loadConfigFile, type LoadResult, type ResolvedConfig } from '../config/load.js';
 import { formatProblem } from '../errors.js';
-import { factories } from '../registry.js';
+import { readFile } from 'node:fs/promises';
+import { parseConfigYaml } from '../config/yaml.js';
+import { loadFactoriesFor } from '../registry.js';
 
 /** Output streams, injectable for tests. */
 export interface Io {
@@ -36,9 +38,15 @@ export function printLoad(result: LoadResult, file: string, io: Io): void {
   for (const p of result.problems) io.err(formatProblem(file, p));
 }
 
-/** Loads and validates `file` with every registered component; prints what is wrong. Undefined when invalid. */
+/**
+ * Loads and validates `file`; prints what is wrong. Undefined when invalid. Only the factories of the types
+ * the file names are loaded (every one when it names a type we do not know, so that the problem lists the
+ * known types).
+ */
 export async function loadConfig(file: string, io: Io): Promise<ResolvedConfig | undefined> {
-  const result = await loadConfigFile(file, factories);
+  const text = await readFile(file, 'utf8').catch(() => undefined);
+  const parsed = text === undefined ? undefined : parseConfigYaml(text);
+  const result = await loadConfigFile(file, await loadFactoriesFor(parsed?.ok ? parsed.value : undefined));
   printLoad(result, file, io);
   return result.config;
 }

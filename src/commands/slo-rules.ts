@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { rename, writeFile } from 'node:fs/promises';
 import type { ResolvedConfig } from '../config/load.js';
 import { compileErrorDefinition, type ErrorDefinition } from '../error-definition.js';
-import { factories } from '../registry.js';
+import { factories } from '../factories.js';
 import { VERSION } from '../version.js';
 import { configsOf, defaultConfigOf } from '../slo/components.js';
 import { sameErrorDefinition, type Slo } from '../slo/definition.js';

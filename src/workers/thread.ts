@@ -13,7 +13,7 @@ import type { BatchContext, ComponentContext, Consumer, Exporter, ExporterFactor
 import type { Signal, SignalPayload } from '../model.js';
 import type { RecordReads } from '../record-reads.js';
 import { loadConfigText } from '../config/load.js';
-import { factories } from '../registry.js';
+import { loadFactoriesFor } from '../registry.js';
 import { createLogger } from '../logger.js';
 import { Graph, HealthRegistry } from '../graph.js';
 import { HttpServers } from '../http-server.js';
@@ -50,10 +50,11 @@ class ExporterProxies {
 
   private call(exporter: string, signal: Signal, data: SignalPayload[Signal], ctx: BatchContext): Promise<void> {
     const seq = this.seq++;
-    const msg: FromWorker = { t: 'consume', seq, exporter, chunkId: ctx.chunkId, payload: toWire(signal, data, this.packer) };
+    const { payload, transfer } = toWire(signal, data, this.packer);
+    const msg: FromWorker = { t: 'consume', seq, exporter, chunkId: ctx.chunkId, payload };
     return new Promise<void>((resolve, reject) => {
       this.waiting.set(seq, { resolve, reject, ctx });
-      this.port.postMessage(msg);
+      this.port.postMessage(msg, transfer);
     });
   }
 
@@ -81,8 +82,8 @@ class ExporterProxies {
   }
 }
 
-/** The registry as a worker uses it: exporters are proxies, and copies get their own config. */
-function workerFactories(proxies: ExporterProxies, index: number): Factory[] {
+/** The factories of the config as a worker uses them: exporters are proxies, and copies get their own config. */
+function workerFactories(factories: readonly Factory[], proxies: ExporterProxies, index: number): Factory[] {
   return factories.map((f): Factory => {
     if (f.kind === 'exporter') {
       const e: ExporterFactory = { ...f, create: (ctx: ComponentContext) => proxies.create(ctx.id, f.inputs) };
@@ -105,7 +106,7 @@ async function main(port: MessagePort, init: WorkerInit): Promise<void> {
   const proxies = new ExporterProxies(port);
   // The same pipelines, run here: the worker must not start workers of its own.
   const service = { ...(init.effective['service'] as Record<string, unknown>), workers: 0 };
-  const loaded = loadConfigText(JSON.stringify({ ...init.effective, service }), init.file, workerFactories(proxies, init.index), {}, init.dir);
+  const loaded = loadConfigText(JSON.stringify({ ...init.effective, service }), init.file, workerFactories(await loadFactoriesFor(init.effective), proxies, init.index), {}, init.dir);
   if (!loaded.config) {
     post({ t: 'start_failed', error: toWireError(new Error(loaded.problems.map((p) => `${p.path}: ${p.message}`).join('; '))) });
     return;

@@ -95,7 +95,10 @@ export async function runCompiledAgent(job: AgentJob): Promise<AgentRun> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-agent-'));
   const config = join(dir, 'otel-config.yaml');
   writeFileSync(config, job.yaml);
-  const child = spawn(process.execPath, [BIN, 'run', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // BENCH_AGENT_NODE_OPTIONS: Node/V8 flags for the agent alone (A/B of heap sizing; the bench's own process keeps its flags).
+  const flags = process.env['BENCH_AGENT_NODE_OPTIONS'];
+  const env = flags === undefined ? process.env : { ...process.env, NODE_OPTIONS: flags };
+  const child = spawn(process.execPath, [BIN, 'run', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let output = '';
   const keep = (d: Buffer) => void (output = (output + d.toString()).slice(-20_000));
   child.stdout.on('data', keep);

@@ -24,7 +24,7 @@
  *
  * `BENCH_N` records per run (default 1 000 000), `BENCH_REPEATS` rounds (default 2), `BENCH_SETS`
  * (`fixtures,diverse`), `BENCH_VARIANTS` (comma-separated substrings of variant names; default all but
- * the DogStatsD one).
+ * the DogStatsD one), `BENCH_BUILD=0` (use dist/ as it is), `BENCH_AGENT_NODE_OPTIONS` (the agent's NODE_OPTIONS).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -393,7 +393,8 @@ if (args[0] === '--child') {
   const wanted = process.env['BENCH_VARIANTS']?.split(',');
   const selected = ORDER.filter((v) => (wanted ? wanted.some((w) => v.includes(w)) : DEFAULT_VARIANTS.includes(v)));
   const root = fileURLToPath(new URL('../../', import.meta.url));
-  const build = spawnSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', `${root}tsconfig.build.json`], { stdio: 'inherit' });
+  // BENCH_BUILD=0 skips the build (A/B runs of the same dist/).
+  const build = process.env['BENCH_BUILD'] === '0' ? { status: 0 } : spawnSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', `${root}tsconfig.build.json`], { stdio: 'inherit' });
   if (build.status !== 0) throw new Error('npm run build failed');
   const fixtures = (['gateway-msgpack.jsonl', 'gateway-legacy-v4.jsonl', 'gateway-pump18.jsonl'] as const).flatMap((f) => loadFixtures(f));
   const isHttp = fixtures.map((f) => f.expected['response_code'] !== -1);

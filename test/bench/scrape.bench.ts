@@ -2,8 +2,9 @@
  * `npm run bench -- scrape`: one `/metrics` scrape of the `prometheus` exporter holding 4 000 and 16 000
  * histogram series (semconv buckets, the `sli` processor's labels), fetched by a real client (`curl`, with
  * and without `--compressed`: Prometheus asks for gzip) while a drain keeps accumulating batches into the
- * same exporter. Against the exporter, serializer and HTTP server of another git ref (default `main`,
- * `BENCH_REF`), extracted into `.bench-tmp/` and run on the same data in the same run: the A/B.
+ * same exporter. Against the exporter, serializer and HTTP server of another git ref (`BENCH_REF`, by
+ * default the commit before the streaming serializer), extracted into `.bench-tmp/` and run on the same
+ * data in the same run: the A/B.
  *
  * Per variant and size, in its own child process (so peak RSS is its own): the scrape's wall time and
  * size, idle and while draining; the longest event-loop stall the drain saw while the scrape ran, and the
@@ -11,6 +12,8 @@
  * points — what the `sli` processor emits per 1 000-record chunk of diverse traffic — into the exporter);
  * the RSS before the scrapes and at peak. Each child also prints a SHA-256 of a scrape taken while idle: equal hashes mean
  * the two variants serve the same bytes.
+ *
+ * A third variant, ours with `without_scope_info: true`, shows what not repeating `otel_scope_name` saves.
  *
  * `BENCH_SIZES` (default `4000,16000`), `BENCH_ROUNDS` (default 2, interleaved), `BENCH_SCRAPES` (per
  * child and encoding, default 3; the median is reported).
@@ -34,7 +37,13 @@ import { testSharedConfig } from '../helpers/context.js';
 import { prometheusConfigSchema } from '../../exporters/prometheus/config.js';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-const REF = process.env['BENCH_REF'] ?? 'main';
+/**
+ * The baseline: `BENCH_REF`, or by default the commit before the streaming serializer came in (the parent
+ * of the commit that added `src/http-body.ts`), i.e. the one-string serializer and whole-body gzip.
+ */
+const REF =
+  process.env['BENCH_REF'] ??
+  `${spawnSync('git', ['log', '--diff-filter=A', '--format=%H', '--', 'src/http-body.ts'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim().split('\n').pop()?.slice(0, 10)}^`;
 const SIZES = (process.env['BENCH_SIZES'] ?? '4000,16000').split(',').map(Number);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 2);
 const SCRAPES = Number(process.env['BENCH_SCRAPES'] ?? 3);
@@ -47,6 +56,8 @@ const HISTOGRAMS: [string, string, number[]][] = [
   ['http.server.request.body.size', 'By', [0, 100, 1000, 10_000, 100_000, 1_000_000, 10_000_000]],
 ];
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'];
+/** Ours with `without_scope_info: true`: what dropping `otel_scope_name` saves. */
+const NO_SCOPE = 'ours-noscope';
 
 /** Files taken from `REF` for the baseline; every other import resolves to this worktree. */
 const AB_FILES = ['exporters/prometheus/prometheus.ts', 'exporters/prometheus/serialize.ts', 'src/http-server.ts'];
@@ -173,7 +184,7 @@ interface ChildResult {
 }
 
 async function child(variant: string, series: number): Promise<ChildResult> {
-  const base = variant === 'ours' ? ROOT : AB_DIR;
+  const base = variant === 'ref' ? AB_DIR : ROOT;
   const { PrometheusMetricsExporter } = (await import(pathToFileURL(join(base, 'exporters/prometheus/prometheus.ts')).href)) as typeof import('../../exporters/prometheus/prometheus.js');
   const { HttpServers } = (await import(pathToFileURL(join(base, 'src/http-server.ts')).href)) as typeof import('../../src/http-server.js');
   const logger = silentLogger();
@@ -183,7 +194,7 @@ async function child(variant: string, series: number): Promise<ChildResult> {
     health: new HealthRegistry().reporter('prometheus'), http: http.hostFor('prometheus'), shared: testSharedConfig(),
     instanceId: 'bench', configDir: ROOT,
   };
-  const exp: Exporter = new PrometheusMetricsExporter(ctx, prometheusConfigSchema.parse({ endpoint: '127.0.0.1:0' }));
+  const exp: Exporter = new PrometheusMetricsExporter(ctx, prometheusConfigSchema.parse({ endpoint: '127.0.0.1:0', without_scope_info: variant === NO_SCOPE }));
   const consume = (b: MetricsBatch) => (exp.consumeMetrics as NonNullable<Exporter['consumeMetrics']>).call(exp, b, UNTRACKED);
   await exp.start();
   const port = (await http.bound('127.0.0.1:0'))?.port as number;
@@ -273,16 +284,17 @@ async function main(): Promise<void> {
   }
   extractBaseline();
   console.log(`load: ${spawnSync('uptime', { encoding: 'utf8' }).stdout.trim()}`);
-  const variants = ['ours', REF];
+  console.log(`baseline ("before"): ${REF} = ${spawnSync('git', ['log', '-1', '--format=%h %s', REF], { cwd: ROOT, encoding: 'utf8' }).stdout.trim().slice(0, 100)}`);
+  const variants = ['ours', 'before', NO_SCOPE];
   const results: ChildResult[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     for (const series of SIZES) {
       for (const v of round % 2 === 0 ? variants : [...variants].reverse()) {
-        const r = runChild(v === 'ours' ? 'ours' : 'ref', series);
+        const r = runChild(v === 'before' ? 'ref' : v, series);
         r.variant = v;
         results.push(r);
         console.log(
-          `round ${round + 1} ${v.padEnd(5)} ${String(series).padStart(6)} histogram series: idle gzip ${f0(r.idleGzipMs)} ms (CPU ${f0(r.idleGzipCpuMs)} ms), plain ${f0(r.idlePlainMs)} ms (CPU ${f0(r.idlePlainCpuMs)} ms) · draining: ` +
+          `round ${round + 1} ${v.padEnd(12)} ${String(series).padStart(6)} histogram series: idle gzip ${f0(r.idleGzipMs)} ms (CPU ${f0(r.idleGzipCpuMs)} ms), plain ${f0(r.idlePlainMs)} ms (CPU ${f0(r.idlePlainCpuMs)} ms) · draining: ` +
             `gzip ${f0(r.gzip.ms)} ms (${mb(r.gzip.bytes)} MB; drain stall ${f0(r.gzip.stallMs)} ms, loop max ${f0(r.gzip.loopMaxMs)} ms, ${r.gzip.drained} batches) · ` +
             `plain ${f0(r.plain.ms)} ms (${mb(r.plain.bytes)} MB; stall ${f0(r.plain.stallMs)} ms, ${r.plain.drained} batches) · ` +
             `RSS ${f0(r.rssBeforeMiB)} → peak ${f0(r.gzipPeakRssMiB)} (gzip scrapes), ${f0(r.peakRssMiB)} MiB (all) · sha ${r.sha}`,
@@ -290,7 +302,7 @@ async function main(): Promise<void> {
       }
     }
   }
-  console.log('\nbest round per variant (ratio ours / ref: below 1 is faster):');
+  console.log('\nbest round per variant (ratio ours / before: below 1 is faster):');
   for (const series of SIZES) {
     const best = (v: string, k: 'gzip' | 'plain') => Math.min(...results.filter((r) => r.variant === v && r.series === series).map((r) => r[k].ms));
     const bestIdle = (v: string) => Math.min(...results.filter((r) => r.variant === v && r.series === series).map((r) => r.idleGzipMs));
@@ -298,12 +310,20 @@ async function main(): Promise<void> {
     const gzPeak = (v: string) => Math.min(...results.filter((r) => r.variant === v && r.series === series).map((r) => r.gzipPeakRssMiB));
     const stall = (v: string) => Math.min(...results.filter((r) => r.variant === v && r.series === series).map((r) => r.gzip.stallMs));
     const peak = (v: string) => Math.min(...results.filter((r) => r.variant === v && r.series === series).map((r) => r.peakRssMiB));
-    const same = new Set(results.filter((r) => r.series === series).map((r) => r.sha)).size === 1;
+    const same = new Set(results.filter((r) => r.series === series && r.variant !== NO_SCOPE).map((r) => r.sha)).size === 1;
+    const ns = results.filter((r) => r.variant === NO_SCOPE && r.series === series);
+    const oursPlain = results.find((r) => r.variant === 'ours' && r.series === series)?.plain.bytes ?? NaN;
     console.log(
-      `${String(series).padStart(6)} series: idle gzip ${f0(bestIdle('ours'))} vs ${f0(bestIdle(REF))} ms (×${(bestIdle('ours') / bestIdle(REF)).toFixed(2)}), CPU ${f0(bestCpu('ours'))} vs ${f0(bestCpu(REF))} ms (×${(bestCpu('ours') / bestCpu(REF)).toFixed(2)}), peak RSS ${f0(gzPeak('ours'))} vs ${f0(gzPeak(REF))} MiB; draining: gzip ${f0(best('ours', 'gzip'))} vs ${f0(best(REF, 'gzip'))} ms (×${(best('ours', 'gzip') / best(REF, 'gzip')).toFixed(2)}), ` +
-        `plain ${f0(best('ours', 'plain'))} vs ${f0(best(REF, 'plain'))} ms (×${(best('ours', 'plain') / best(REF, 'plain')).toFixed(2)}), ` +
-        `drain stall ${f0(stall('ours'))} vs ${f0(stall(REF))} ms, peak RSS ${f0(peak('ours'))} vs ${f0(peak(REF))} MiB, same bytes: ${same ? 'yes' : 'NO'}`,
+      `${String(series).padStart(6)} series: idle gzip ${f0(bestIdle('ours'))} vs ${f0(bestIdle('before'))} ms (×${(bestIdle('ours') / bestIdle('before')).toFixed(2)}), CPU ${f0(bestCpu('ours'))} vs ${f0(bestCpu('before'))} ms (×${(bestCpu('ours') / bestCpu('before')).toFixed(2)}), peak RSS ${f0(gzPeak('ours'))} vs ${f0(gzPeak('before'))} MiB; draining: gzip ${f0(best('ours', 'gzip'))} vs ${f0(best('before', 'gzip'))} ms (×${(best('ours', 'gzip') / best('before', 'gzip')).toFixed(2)}), ` +
+        `plain ${f0(best('ours', 'plain'))} vs ${f0(best('before', 'plain'))} ms (×${(best('ours', 'plain') / best('before', 'plain')).toFixed(2)}), ` +
+        `drain stall ${f0(stall('ours'))} vs ${f0(stall('before'))} ms, peak RSS ${f0(peak('ours'))} vs ${f0(peak('before'))} MiB, same bytes: ${same ? 'yes' : 'NO'}`,
     );
+    if (ns.length > 0) {
+      console.log(
+        `        without_scope_info: ${mb(ns[0]?.plain.bytes ?? NaN)} MB plain (${f0((1 - (ns[0]?.plain.bytes ?? NaN) / oursPlain) * 100)} % less), ` +
+          `${mb(ns[0]?.gzip.bytes ?? NaN)} MB gzip, idle gzip ${f0(bestIdle(NO_SCOPE))} ms, CPU ${f0(bestCpu(NO_SCOPE))} ms`,
+      );
+    }
   }
 }
 

@@ -20,7 +20,7 @@ import { Redis } from 'ioredis';
 import type { ComponentContext, Factory } from '../../src/component.js';
 import { loadConfigText } from '../../src/config/load.js';
 import { Agent } from '../../src/agent.js';
-import { factories } from '../../src/registry.js';
+import { factories } from '../../src/factories.js';
 import { silentLogger } from '../../src/logger.js';
 import type { PrometheusMetricsExporter } from '../../exporters/prometheus/prometheus.js';
 import { loadFixtures } from '../helpers/fixtures.js';

@@ -3,7 +3,7 @@
  */
 import { loadConfigText } from '../../src/config/load.js';
 import { Agent } from '../../src/agent.js';
-import { factories as defaultFactories } from '../../src/registry.js';
+import { factories as defaultFactories } from '../../src/factories.js';
 import type { Factory } from '../../src/component.js';
 import { formatProblem } from '../../src/errors.js';
 import { captureLogger, type LogLine } from './log-capture.js';

@@ -4,6 +4,7 @@
  * for volume tests that must tell every record apart: record `i` has path `/orders/<i>`.
  */
 import { Packr } from 'msgpackr';
+import type { TestRedis } from './redis.js';
 
 const packr = new Packr({ useRecords: false, variableMapSize: true });
 
@@ -23,4 +24,28 @@ export function syntheticRecord(i: number, nowSec = Math.floor(Date.now() / 1000
 export function syntheticIndex(path: unknown): number {
   const m = /^\/orders\/(\d+)$/.exec(String(path));
   return m ? Number(m[1]) : -1;
+}
+
+/** RPUSHes records 0…n-1 to the gateway's analytics list under `redis.prefix`; returns the list's key. */
+export async function pushSyntheticRecords(redis: TestRedis, n: number): Promise<string> {
+  const key = `${redis.prefix}analytics-tyk-system-analytics`;
+  await redis.push(key, Array.from({ length: n }, (_, i) => syntheticRecord(i)));
+  return key;
+}
+
+/** How many times each record index arrived, from the logs' `url.path` (index -1: a log that is none of ours). */
+export function deliveredIndexes(logs: Iterable<{ readonly attributes: Readonly<Record<string, unknown>> }>): Map<number, number> {
+  const seen = new Map<number, number>();
+  for (const l of logs) {
+    const i = syntheticIndex(l.attributes['url.path']);
+    seen.set(i, (seen.get(i) ?? 0) + 1);
+  }
+  return seen;
+}
+
+/** Deliveries beyond the first of each record. */
+export function duplicatesOf(seen: ReadonlyMap<number, number>): number {
+  let n = 0;
+  for (const times of seen.values()) n += times - 1;
+  return n;
 }

@@ -8,20 +8,16 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { loadFixtures, pushFixtures, type Fixture } from '../../../test/helpers/fixtures.js';
+import { pushFixtures, type Fixture } from '../../../test/helpers/fixtures.js';
+import { analyticsFixtures, httpFixtures, parseExposition, tykObfuscated as obfuscate, type Sample } from '../../../test/helpers/exposition.js';
 import { testRedis, TEST_REDIS_URL, type TestRedis } from '../../../test/helpers/redis.js';
 import { startAgent, waitFor, type RunningAgent } from '../../../test/helpers/agent.js';
 import { freePort } from '../../../test/helpers/tyk-redis.js';
 import { convert } from './convert.js';
 
-const ANALYTICS = [
-  ...loadFixtures('gateway-msgpack.jsonl'),
-  ...loadFixtures('gateway-legacy-v4.jsonl'),
-  ...loadFixtures('gateway-pump18.jsonl'),
-  ...loadFixtures('gateway-protobuf.jsonl'),
-];
+const ANALYTICS = analyticsFixtures();
 // Network-stats records (code -1): Tyk Pump counts them as code "-1"; the agent does not (README).
-const HTTP = ANALYTICS.filter((f) => f.expected['response_code'] !== -1);
+const HTTP = httpFixtures(ANALYTICS);
 
 /** Tyk Pump's label names per family, in its order. */
 const TYK_LABELS: Readonly<Record<string, readonly string[]>> = {
@@ -34,36 +30,6 @@ const TYK_LABELS: Readonly<Record<string, readonly string[]>> = {
   tyk_http_requests_total: ['response_code', 'api_name', 'method', 'api_key', 'alias', 'path'],
   tyk_http_latency: ['type', 'response_code', 'api_name'],
 };
-
-/** Tyk's obfuscate_api_keys: "****" + the last 4 characters, "--" for 4 or fewer. */
-const obfuscate = (key: string): string => (key.length > 4 ? `****${key.slice(-4)}` : '--');
-
-interface Sample {
-  readonly name: string;
-  readonly labels: Record<string, string>;
-  readonly value: number;
-}
-
-/** Parses the Prometheus text format 0.0.4 (label values unescaped). */
-function parseExposition(text: string): Sample[] {
-  const out: Sample[] = [];
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    assert.ok(m, `unparsable line: ${line}`);
-    const labels: Record<string, string> = {};
-    const body = m[2] ?? '';
-    const re = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)",?/g;
-    let consumed = 0;
-    for (let l = re.exec(body); l; l = re.exec(body)) {
-      labels[l[1] as string] = (l[2] as string).replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
-      consumed = re.lastIndex;
-    }
-    assert.equal(consumed, body.length, `unparsable labels: ${line}`);
-    out.push({ name: m[1] as string, labels, value: Number(m[3]) });
-  }
-  return out;
-}
 
 function tally(items: readonly Fixture[], key: (f: Fixture) => string): Map<string, number> {
   const m = new Map<string, number>();

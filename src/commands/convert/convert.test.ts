@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { loadConfigText } from '../../config/load.js';
-import { factories } from '../../registry.js';
+import { factories } from '../../factories.js';
 import { sliConfigSchema } from '../../../processors/sli/config.js';
 import type { ConfigProblem } from '../../errors.js';
 import { convert } from './convert.js';

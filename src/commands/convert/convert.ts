@@ -11,7 +11,7 @@ import { convertService, convertStorage, planUptime } from './storage.js';
 import { PROMETHEUS_META, convertPrometheus } from './prometheus.js';
 import { DOGSTATSD_META, STATSD_META, convertDogstatsd, convertStatsd } from './statsd.js';
 import { CSV_META, STDOUT_META, convertCsv, convertStdout } from './files.js';
-import { SQL_AGGREGATE_META, SQL_META, convertSql, convertSqlAggregate, convertSqlUptime } from './sql.js';
+import { SQL_AGGREGATE_META, SQL_API_AGGREGATE_META, SQL_META, convertSql, convertSqlAggregate, convertSqlApiAggregate, convertSqlUptime } from './sql.js';
 import { COLLECTOR_MAPPINGS, UNSUPPORTED } from './collector-exporters.js';
 import { convertViaCollector } from './collector.js';
 
@@ -32,8 +32,13 @@ export const FAMILIES: Readonly<Record<string, Family>> = {
   stdout: { meta: STDOUT_META, convert: convertStdout, route: 'native' },
   sql: { meta: SQL_META, convert: convertSql, route: 'native' },
   sql_aggregate: { meta: SQL_AGGREGATE_META, convert: convertSqlAggregate, route: 'native' },
+  'sql-graph-aggregate': { meta: SQL_API_AGGREGATE_META, convert: convertSqlApiAggregate('graphql'), route: 'native' },
+  'sql-mcp-aggregate': { meta: SQL_API_AGGREGATE_META, convert: convertSqlApiAggregate('mcp'), route: 'native' },
   ...Object.fromEntries(Object.entries(COLLECTOR_MAPPINGS).map(([type, m]) => [type, { meta: m.meta, convert: convertViaCollector, route: 'collector' as const }])),
 };
+
+/** Pump types converted to the sql exporters (their delivery note). */
+const SQL_TYPES = new Set(['sql', 'sql_aggregate', 'sql-graph-aggregate', 'sql-mcp-aggregate']);
 
 /** Global keys handled somewhere (the others are reported as dropped). */
 const HANDLED_GLOBALS = new Set([
@@ -97,7 +102,7 @@ export function convert(pumpConfText: string | undefined, env: Readonly<Record<s
     report.dropped(`pumps.${p.name} (type ${p.type})`, `not converted: ${why}. Keep a Tyk Pump with only this pump during the switch (see README "Migrating from Tyk Pump")`);
   }
   convertSqlUptime(ctx, uptime);
-  const sqlPumps = conf.pumps.filter((p) => p.type === 'sql' || p.type === 'sql_aggregate').map((p) => `pumps.${p.name}`);
+  const sqlPumps = conf.pumps.filter((p) => SQL_TYPES.has(p.type)).map((p) => `pumps.${p.name}`);
   if (uptime.sql) sqlPumps.push('uptime_pump_config');
   if (sqlPumps.length > 0) {
     report.approximated(sqlPumps.join(', '), `receivers::${ctx.receiver}.delivery stays at_most_once, as Tyk Pump; delivery: at_least_once makes the sql exporters' writes exactly-once and keeps records in Redis while PostgreSQL is down (README "Tyk Dashboard")`);

@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import type { Command, Io } from '../io.js';
 import { loadConfigText } from '../../config/load.js';
 import { formatProblem } from '../../errors.js';
-import { factories } from '../../registry.js';
+import { factories } from '../../factories.js';
 import { convert } from './convert.js';
 import { PumpConfError } from './pump-conf.js';
 

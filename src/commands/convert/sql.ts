@@ -1,6 +1,8 @@
 /**
- * Tyk's `sql` and `sql_aggregate` pumps (pump `pumps/sql.go`, `pumps/sql_aggregate.go`) and the SQL uptime
- * pump → our `sql` / `sql_aggregate` exporters, which write Tyk's tables (PostgreSQL).
+ * Tyk's `sql` and `sql_aggregate` pumps (pump `pumps/sql.go`, `pumps/sql_aggregate.go`), its per-API
+ * `sql-graph-aggregate` and `sql-mcp-aggregate` pumps (`pumps/graph_sql_aggregate.go`,
+ * `pumps/mcp_sql_aggregate.go`; names as registered in `pumps/init.go`) and the SQL uptime pump → our `sql`
+ * / `sql_aggregate` exporters, which write Tyk's tables (PostgreSQL) under the names Tyk Dashboard reads.
  */
 import { Reader, pumpId, type Ctx } from './context.js';
 import { addPipeline, pumpProcessors, pumpTimeout } from './common.js';
@@ -30,7 +32,10 @@ export const SQL_AGGREGATE_META: readonly EnvKey[] = [
   { key: 'omit_index_creation', kind: 'bool' },
 ];
 
-/** The keys both SQL pumps share: connection, dialect, sharding; returns the exporter settings so far. */
+/** Meta keys of the sql-graph-aggregate and sql-mcp-aggregate pumps: `SQLAggregatePumpConf` as well. */
+export const SQL_API_AGGREGATE_META: readonly EnvKey[] = SQL_AGGREGATE_META;
+
+/** The keys every SQL pump shares: connection, dialect, sharding; returns the exporter settings so far. */
 function common(ctx: Ctx, m: Reader, at: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const dialect = m.str('type') ?? 'postgres';
@@ -122,4 +127,47 @@ export function convertSqlUptime(ctx: Ctx, plan: UptimePlan): void {
   ctx.agent.set(['processors', 'filter/uptime'], { kinds: ['uptime'] }, 'uptime records only, as Tyk Pump hands them to its uptime pump alone');
   ctx.agent.set(['exporters', 'sql_aggregate/uptime'], out, 'from uptime_pump_config (uptime_type sql): tyk_uptime_analytics');
   ctx.agent.set(['service', 'pipelines', 'records/uptime'], { receivers: [ctx.receiver], processors: ['filter/uptime'], exporters: ['sql_aggregate/uptime'] }, 'the uptime pump');
+}
+
+/**
+ * Converts one sql-graph-aggregate (`kind` graphql) or sql-mcp-aggregate (`kind` mcp) pump: a `sql_aggregate`
+ * exporter with only that section on (no tyk_aggregated, no uptime), so it writes `tyk_graph_aggregated` /
+ * `tyk_mcp_aggregated` as the pump does. Both pumps read `SQLAggregatePumpConf` but hard-code
+ * `track_all_paths` off and no tag ignore list (`incrementAggregate(…, false, nil)`); the graph pump never
+ * creates an index, the MCP pump creates `<table>_idx_dimension` unless `omit_index_creation`.
+ */
+export function convertSqlApiAggregate(kind: 'graphql' | 'mcp'): (ctx: Ctx, p: PumpEntry) => void {
+  const table = kind === 'graphql' ? 'tyk_graph_aggregated' : 'tyk_mcp_aggregated';
+  const pump = kind === 'graphql' ? 'sql-graph-aggregate' : 'sql-mcp-aggregate';
+  return (ctx, p) => {
+    const id = pumpId(p);
+    const at = `exporters::sql_aggregate/${id}`;
+    const m = new Reader(ctx, `pumps.${p.name}.meta`, p.meta);
+    const pre = pumpProcessors(ctx, p);
+    const out = common(ctx, m, at);
+    out['rest'] = { enabled: false };
+    out['uptime'] = { enabled: false };
+    out[kind] = { enabled: true };
+    ctx.report.mapped(`pumps.${p.name} (type ${pump})`, `${at}.${kind}.enabled: ${table}, the table Tyk Dashboard reads for "Activity by ${kind === 'graphql' ? 'Graph' : 'MCP'}"; rest and uptime off, so tyk_aggregated is left to a sql_aggregate pump`);
+    const perMinute = m.bool('store_analytics_per_minute');
+    if (perMinute !== undefined) {
+      out['store_analytics_per_minute'] = perMinute;
+      ctx.report.mapped(m.src('store_analytics_per_minute'), `${at}.store_analytics_per_minute`);
+    }
+    if (kind === 'mcp' && m.bool('omit_index_creation') !== undefined) {
+      out['omit_index_creation'] = m.bool('omit_index_creation');
+      ctx.report.mapped(m.src('omit_index_creation'), `${at}.omit_index_creation (${table}_idx_dimension)`);
+    } else if (m.has('omit_index_creation')) ctx.report.dropped(m.src('omit_index_creation'), `Tyk's ${pump} pump creates no index anyway; neither does the exporter`);
+    for (const k of ['track_all_paths', 'ignore_tag_prefix_list', 'threshold_len_tag_list', 'ignore_aggregations'] as const) {
+      if (m.has(k)) ctx.report.dropped(m.src(k), `Tyk's ${pump} pump ignores it (track_all_paths off and no tag ignore list, hard-coded); so does the exporter`);
+    }
+    m.touch('track_all_paths', 'ignore_tag_prefix_list', 'threshold_len_tag_list', 'ignore_aggregations', 'omit_index_creation');
+    batchSize(ctx, m, at, out, 1365, 'aggregate rows');
+    if (m.has('migrate_sharded_tables')) ctx.report.dropped(m.src('migrate_sharded_tables'), 'aggregate tables are checked when first written to');
+    m.touch('migrate_sharded_tables');
+    if (pumpTimeout(ctx, p) !== undefined) ctx.report.dropped(`pumps.${p.name}.timeout`, 'a slow database slows the pipeline (backpressure) instead of abandoning the write');
+    m.dropUnread(`not a Tyk ${pump} pump setting`);
+    ctx.agent.set(['exporters', `sql_aggregate/${id}`], out, `from pumps.${p.name} (${pump}): Tyk's ${table} rows`);
+    addPipeline(ctx, p, 'records', pre, [`sql_aggregate/${id}`]);
+  };
 }

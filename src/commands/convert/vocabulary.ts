@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import type { ComponentKind } from '../../component.js';
-import { factories } from '../../registry.js';
+import { factories } from '../../factories.js';
 
 /** The values of the enum at `path` in a component's config schema (through defaults, arrays, objects). */
 export function schemaEnum(kind: ComponentKind, type: string, path: readonly string[]): readonly string[] {
