@@ -79,7 +79,10 @@ export class Rendering {
       gzip.on('error', (err) => out.fail(err));
       for (const c of this.plain.chunks) gzip.write(c);
       if (this.plain.ended) gzip.end();
-      if (this.plain.error) out.fail(this.plain.error);
+      if (this.plain.error) {
+        out.fail(this.plain.error);
+        gzip.destroy();
+      }
       this.gzipped = out;
       this.gzip = gzip;
     }
