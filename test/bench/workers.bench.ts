@@ -151,6 +151,7 @@ if (args[0] === '--child') {
           const got = { ...(JSON.parse(r.stdout) as Result), cpus };
           const left = await client.llen(KEY);
           if (left !== 0) throw new Error(`workers ${workers}: ${left} records left`);
+          console.log(`  round ${round + 1}: taskset -c ${cpus}, workers ${workers}: ${Math.round(got.perSecond)} rec/s, ${got.cpuUsPerRecord.toFixed(1)} µs CPU/rec, peak RSS ${got.peakRssMiB.toFixed(0)} MiB`);
           const k = `${cpus}/${workers}`;
           results.set(k, [...(results.get(k) ?? []), got]);
         }
