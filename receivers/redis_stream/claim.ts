@@ -58,7 +58,9 @@ export class Claimer {
     if (this.beating || !this.d.active()) return;
     this.beating = true;
     try {
-      await client.streamHeartbeat(c.stream, c.group, this.d.consumer, c.count * c.max_unacked_reads * 3);
+      const [, trimmed] = await client.streamHeartbeat(c.stream, c.group, this.d.consumer, c.count * c.max_unacked_reads * 3);
+      // Not lost yet (they are delivered from memory), but nothing in Redis remembers them any more: said once per burst.
+      if (trimmed > 0) this.d.burst.log('warn', { entries: trimmed, stream: c.stream, group: c.group }, 'entries this consumer holds were trimmed from the stream while pending (retention exceeded); they are delivered from memory, but would be lost should this consumer die first');
     } catch (err) {
       this.d.burst.log('warn', { err: (err as Error).message }, 'could not refresh this consumer\'s pending entries; a peer may claim them after claim_idle');
     } finally {

@@ -69,7 +69,8 @@ return 1
  * which neither re-delivers nor counts a delivery) up to `max` of its own pending entries, which resets their
  * idle time and the consumer's, so no peer claims the entries of a consumer that is slow but alive. Only the
  * entries pending at this consumer in the same atomic step are touched: never one a peer claimed meanwhile.
- * Returns how many were refreshed.
+ * Returns `{refreshed, trimmed}`: `XCLAIM` drops from the pending list the entries trimmed from the stream
+ * meanwhile (Redis 7), so `trimmed` are entries this consumer holds in memory that exist nowhere else now.
  */
 export const HEARTBEAT_LUA = `
 local stream, group, consumer = KEYS[1], ARGV[1], ARGV[2]
@@ -89,12 +90,12 @@ for _, e in ipairs(pending) do
   if #args == 500 then flush() end
 end
 flush()
-return n
+return {n, #pending - n}
 `;
 
 /** The scripts as client commands. */
 export interface StreamScripts {
-  streamHeartbeat(stream: string, group: string, consumer: string, max: number): Promise<number>;
+  streamHeartbeat(stream: string, group: string, consumer: string, max: number): Promise<[number, number]>;
   streamReadBuffer(stream: string, group: string, consumer: string, count: number): Promise<[number, Buffer, [Buffer, Buffer[] | null][]]>;
   streamCreateGroup(stream: string, group: string, from: string): Promise<number>;
 }
