@@ -13,7 +13,8 @@
  */
 import type { DeadLetterEntry, DeadLetterStore } from '../../src/component.js';
 import type { WireFormat } from '../../src/model.js';
-import { connectionPlan, createClient, type RedisClient } from '../../internal/redis/connection.js';
+import { connectionPlan, type RedisClient } from '../../internal/redis/connection.js';
+import { lazyClient } from '../../internal/redis/lazy-client.js';
 import { clusterSlot } from '../../internal/redis/slot.js';
 import { dumpElement, typedError } from '../../internal/tyk-wire/dump.js';
 import type { RedisStreamReceiverConfig } from './config.js';
@@ -65,28 +66,8 @@ export function deadLetterKey(config: RedisStreamReceiverConfig): string {
 export function openDeadLetters(config: RedisStreamReceiverConfig, configDir: string): DeadLetterStore {
   const plan = connectionPlan(config, configDir);
   const key = deadLetterKey(config);
-  let client: RedisClient | undefined;
-  const connected = async (): Promise<RedisClient> => {
-    if (client) return client;
-    const c = createClient(plan);
-    let lastError: Error | undefined;
-    // Errors surface through the awaited commands; the listener only keeps ioredis from reporting them as unhandled.
-    c.on('error', (err: Error) => { lastError = err; });
-    try {
-      await c.connect();
-      if (c.status !== 'ready') {
-        await new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(() => reject(lastError ?? new Error('not ready in time')), config.connect_timeout);
-          c.once('ready', () => { clearTimeout(timer); resolve(); });
-        });
-      }
-    } catch (err) {
-      c.disconnect();
-      throw new Error(`cannot connect to ${plan.describe}: ${(err as Error).message}`);
-    }
-    client = c;
-    return c;
-  };
+  const redis = lazyClient(plan, config.connect_timeout);
+  const connected = (): Promise<RedisClient> => redis.get();
   const parse = (element: string, index: number): DeadLetterEntry => {
     let e: Envelope | undefined;
     try {
@@ -152,11 +133,6 @@ export function openDeadLetters(config: RedisStreamReceiverConfig, configDir: st
       const c = await connected();
       return (await c.lrem(key, 1, entry.element)) === 1;
     },
-    async close() {
-      if (client) {
-        await client.quit().catch(() => client?.disconnect());
-        client = undefined;
-      }
-    },
+    close: () => redis.close(),
   };
 }

@@ -11,7 +11,8 @@
  */
 import type { DeadLetterEntry, DeadLetterStore } from '../../src/component.js';
 import type { TykRedisConfig } from './config.js';
-import { connectionPlan, createClient, type RedisClient } from '../../internal/redis/connection.js';
+import { connectionPlan, type RedisClient } from '../../internal/redis/connection.js';
+import { lazyClient } from '../../internal/redis/lazy-client.js';
 import { BookkeepingKeys, hashTagOf } from './keys.js';
 import type { ListEncoding } from './keys.js';
 import { dumpElement, typedError } from '../../internal/tyk-wire/dump.js';
@@ -45,28 +46,8 @@ const text = (v: unknown): string => (typeof v === 'string' ? v : '');
 export function openDeadLetters(config: TykRedisConfig, configDir: string): DeadLetterStore {
   const plan = connectionPlan(config, configDir);
   const key = config.dead_letter.key !== '' ? config.dead_letter.key : new BookkeepingKeys(config.key_prefix).deadLetter;
-  let client: RedisClient | undefined;
-  const connected = async (): Promise<RedisClient> => {
-    if (client) return client;
-    const c = createClient(plan);
-    let lastError: Error | undefined;
-    // Errors surface through the awaited commands; the listener only keeps ioredis from reporting them as unhandled.
-    c.on('error', (err: Error) => { lastError = err; });
-    try {
-      await c.connect();
-      if (c.status !== 'ready') {
-        await new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(() => reject(lastError ?? new Error('not ready in time')), config.connect_timeout);
-          c.once('ready', () => { clearTimeout(timer); resolve(); });
-        });
-      }
-    } catch (err) {
-      c.disconnect();
-      throw new Error(`cannot connect to ${plan.describe}: ${(err as Error).message}`);
-    }
-    client = c;
-    return c;
-  };
+  const redis = lazyClient(plan, config.connect_timeout);
+  const connected = (): Promise<RedisClient> => redis.get();
   const formatOf = (source: string, declared: string): ListEncoding => {
     if (declared === 'msgpack' || declared === 'protobuf' || declared === 'uptime') return declared;
     if (source === config.uptime_key) return 'uptime';
@@ -134,12 +115,7 @@ export function openDeadLetters(config: TykRedisConfig, configDir: string): Dead
       const c = await connected();
       return (await c.lrem(key, 1, entry.element)) === 1;
     },
-    async close() {
-      if (client) {
-        await client.quit().catch(() => client?.disconnect());
-        client = undefined;
-      }
-    },
+    close: () => redis.close(),
   };
 }
 
