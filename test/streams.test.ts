@@ -191,12 +191,14 @@ service:
     child.stderr?.setEncoding('utf8').on('data', (d: string) => stderr.push(d));
     const exited = new Promise((r) => child.once('exit', r));
     try {
-      const pendingAtKill = await waitFor('the victim to hold entries pending', async () => {
+      await waitFor('the victim to hold entries pending', async () => {
         const p = (await groupInfo(redis, stream).catch(() => new Map())).get('K')?.pending ?? 0;
         return p >= 1000 ? p : 0;
       }, 30_000, 100);
       child.kill('SIGKILL');
       await exited;
+      // Read once the victim is dead: it may have read more between the poll above and the kill.
+      const pendingAtKill = (await groupInfo(redis, stream)).get('K')?.pending ?? 0;
       await addEntries(redis, stream, N, N + 500); // the stream goes on
       const peerFile = join(dir, 'k2.jsonl');
       const peer = await startAgent(fileConsumer(redis, stream, 'K', 'k2', peerFile, '2s'));
