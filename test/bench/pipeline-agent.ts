@@ -98,7 +98,10 @@ export async function runCompiledAgent(job: AgentJob): Promise<AgentRun> {
   // BENCH_AGENT_NODE_OPTIONS: Node/V8 flags for the agent alone (A/B of heap sizing; the bench's own process keeps its flags).
   const flags = process.env['BENCH_AGENT_NODE_OPTIONS'];
   const env = flags === undefined ? process.env : { ...process.env, NODE_OPTIONS: flags };
-  const child = spawn(process.execPath, [BIN, 'run', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  // BENCH_AGENT_NODE_ARGS: flags on the agent's node command line, for those NODE_OPTIONS refuses
+  // (`--cpu-prof --cpu-prof-dir=/tmp/prof`: the profile is written when the agent exits on SIGTERM).
+  const args = (process.env['BENCH_AGENT_NODE_ARGS'] ?? '').split(/\s+/).filter((a) => a !== '');
+  const child = spawn(process.execPath, [...args, BIN, 'run', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let output = '';
   const keep = (d: Buffer) => void (output = (output + d.toString()).slice(-20_000));
   child.stdout.on('data', keep);

@@ -24,7 +24,8 @@
  *
  * `BENCH_N` records per run (default 1 000 000), `BENCH_REPEATS` rounds (default 2), `BENCH_SETS`
  * (`fixtures,diverse`), `BENCH_VARIANTS` (comma-separated substrings of variant names; default all but
- * the DogStatsD one), `BENCH_BUILD=0` (use dist/ as it is), `BENCH_AGENT_NODE_OPTIONS` (the agent's NODE_OPTIONS).
+ * the DogStatsD one), `BENCH_BUILD=0` (use dist/ as it is), `BENCH_AGENT_NODE_OPTIONS` (the agent's NODE_OPTIONS), `BENCH_AGENT_NODE_ARGS` (flags on the agent's node
+ * command line, e.g. `--cpu-prof --cpu-prof-dir=DIR`, which NODE_OPTIONS refuses).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
