@@ -21,6 +21,7 @@ import { testRedis, type TestRedis } from './helpers/redis.js';
 import { freePort } from './helpers/tyk-redis.js';
 import { waitFor } from './helpers/agent.js';
 import { syntheticIndex, syntheticRecord } from './helpers/synthetic-records.js';
+import { sumSamples as metric } from './helpers/exposition.js';
 
 const BIN = fileURLToPath(new URL('../bin/tyk-otel-pump.js', import.meta.url));
 
@@ -39,14 +40,6 @@ function runAgent(configFile: string): Child {
   proc.stderr?.setEncoding('utf8').on('data', (s: string) => stderr.push(s));
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
   return { proc, stderr, exited };
-}
-
-function metric(scrape: string, prefix: string, labels: string[] = []): number {
-  let total = 0;
-  for (const line of scrape.split('\n')) {
-    if (line.startsWith(prefix) && labels.every((l) => line.includes(l))) total += Number(line.split(' ').pop());
-  }
-  return total;
 }
 
 async function get(url: string): Promise<string> {
