@@ -15,36 +15,23 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { testRedis, type TestRedis } from './helpers/redis.js';
 import { freePort } from './helpers/tyk-redis.js';
 import { waitFor } from './helpers/agent.js';
+import { AGENT_BIN as BIN, killAgents, spawnAgent, type AgentProcess } from './helpers/agent-process.js';
 import { syntheticIndex, syntheticRecord } from './helpers/synthetic-records.js';
 import { sumSamples as metric } from './helpers/exposition.js';
 
-const BIN = fileURLToPath(new URL('../bin/tyk-otel-pump.js', import.meta.url));
 /** Preloaded into an agent: SIGUSR2 crashes its oldest live worker thread (an uncaught error in the thread). */
 const CRASH_HOOK = new URL('./helpers/worker-crash-hook.mjs', import.meta.url).href;
 
-interface Child {
-  readonly proc: ChildProcess;
-  readonly stderr: string[];
-  readonly exited: Promise<number | null>;
-}
-
-function runAgent(configFile: string, nodeArgs: readonly string[] = []): Child {
-  const proc = spawn(process.execPath, [...nodeArgs, BIN, 'run', '--config', configFile], {
-    env: { ...process.env, TYK_OTEL_PUMP_FROM_SOURCE: '1', TYK_OTEL_PUMP_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  const stderr: string[] = [];
-  proc.stderr?.setEncoding('utf8').on('data', (s: string) => stderr.push(s));
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-  return { proc, stderr, exited };
+/** The agent CLI, logging warnings and errors only. */
+function runAgent(configFile: string, nodeArgs: readonly string[] = []): AgentProcess {
+  return spawnAgent(configFile, { nodeArgs, env: { TYK_OTEL_PUMP_LOG_LEVEL: 'warn' } });
 }
 
 async function get(url: string): Promise<string> {
@@ -87,13 +74,13 @@ async function listedRecords(redis: TestRedis, prefix: string): Promise<number> 
 describe('service.workers: the pipelines in worker threads', () => {
   let redis: TestRedis;
   let dir: string;
-  const children: Child[] = [];
+  const children: AgentProcess[] = [];
   before(async () => {
     redis = await testRedis('workers');
     dir = mkdtempSync(join(tmpdir(), 'workers-'));
   });
   after(async () => {
-    for (const c of children) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
+    killAgents(children);
     await redis.cleanup();
     rmSync(dir, { recursive: true, force: true });
   });
