@@ -7,44 +7,22 @@
  * the held chunks and acknowledge them — not leave them in Redis for the next start to count again — and a
  * second agent on the same lists drains the rest: the sink's request total equals the records pushed.
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { testRedis, type TestRedis } from './helpers/redis.js';
 import { startAgent, waitFor } from './helpers/agent.js';
-import { startOtlpSink, type OtlpSink } from './helpers/otlp-sink.js';
-import { syntheticRecord } from './helpers/synthetic-records.js';
+import { sinkAndRedis } from './helpers/sink-and-redis.js';
+import { syntheticReceiverYaml, syntheticRecord } from './helpers/synthetic-records.js';
+import { sumSamples as metric } from './helpers/exposition.js';
 
 const RECORDS = 1000;
 const CHUNK = 50;
 const UNACKED = 4;
 
-function metric(scrape: string, prefix: string, labels: string[] = []): number {
-  let total = 0;
-  for (const line of scrape.split('\n')) {
-    if (line.startsWith(prefix) && labels.every((l) => line.includes(l))) total += Number(line.split(' ').pop());
-  }
-  return total;
-}
-
 describe('sli emission window across shutdown (real Redis, at-least-once, otlp_http delta)', () => {
-  let sink: OtlpSink;
-  let redis: TestRedis;
-  before(async () => {
-    sink = await startOtlpSink();
-    redis = await testRedis('window');
-  });
-  after(async () => {
-    await sink.close();
-    await redis.cleanup();
-  });
+  const suite = sinkAndRedis('window');
 
   const yaml = (sli: string) => `
-receivers:
-  tyk_redis:
-    endpoint: ${redis.url}
-    key_prefix: ${redis.prefix}analytics-
-    uptime_key: ${redis.prefix}uptime
-    delivery: at_least_once
+${syntheticReceiverYaml(suite.redis)}
     chunk_size: ${CHUNK}
     max_unacked_chunks: ${UNACKED}
     poll_interval: 50ms
@@ -54,7 +32,7 @@ processors:
   sli: ${sli}
 exporters:
   otlp_http:
-    endpoint: ${sink.url}
+    endpoint: ${suite.sink.url}
     temporality: delta
     export_interval: 100ms
 service:
@@ -63,9 +41,10 @@ service:
     metrics: { receivers: [tyk_redis], processors: [route, sli], exporters: [otlp_http] }
 `;
 
-  const requests = () => sink.points().filter((p) => p.name === 'tyk.api.requests').reduce((n, p) => n + (p.value ?? 0), 0);
+  const requests = () => suite.sink.points().filter((p) => p.name === 'tyk.api.requests').reduce((n, p) => n + (p.value ?? 0), 0);
 
   it('a shutdown emits and acknowledges the held chunks; the next start counts only the rest: every request exactly once', { timeout: 60_000 }, async () => {
+    const { redis } = suite;
     const key = `${redis.prefix}analytics-tyk-system-analytics`;
     await redis.push(key, Array.from({ length: RECORDS }, (_, i) => syntheticRecord(i)));
 
