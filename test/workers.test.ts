@@ -85,6 +85,37 @@ describe('service.workers: the pipelines in worker threads', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  /**
+   * Writes `<dir>/<name>`: `tyk_redis` (at-least-once, lists under `prefix`) → `route` → `sli` → `prometheus`
+   * in 2 worker threads, and with `file`, `audit_log` → `file` beside it; returns its path.
+   */
+  function drainConfig(name: string, o: { prefix: string; prom: number; telemetry: number; file?: string }): string {
+    const config = join(dir, name);
+    const logs = o.file !== undefined;
+    writeFileSync(config, `
+receivers:
+  tyk_redis:
+    endpoint: ${redis.url}
+    key_prefix: ${o.prefix}
+    uptime: false
+    delivery: at_least_once
+    chunk_size: 200
+    poll_interval: 20ms
+processors:
+  route: {}
+  sli: {}${logs ? '\n  audit_log: {}' : ''}
+exporters:
+  prometheus:
+    endpoint: 127.0.0.1:${o.prom}${logs ? `\n  file:\n    path: ${o.file}` : ''}
+service:
+  workers: 2
+  telemetry: { metrics: { address: 127.0.0.1:${o.telemetry} } }
+  pipelines:
+    metrics: { receivers: [tyk_redis], processors: [route, sli], exporters: [prometheus] }${logs ? '\n    logs: { receivers: [tyk_redis], processors: [audit_log], exporters: [file] }' : ''}
+`);
+    return config;
+  }
+
   it('drains a backlog with 2 workers: Prometheus totals equal the records, a logs pipeline beside it gets each once, SIGTERM loses nothing', { timeout: 120_000 }, async () => {
     const N = 6000;
     const key = `${redis.prefix}a-tyk-system-analytics`;
@@ -93,33 +124,7 @@ describe('service.workers: the pipelines in worker threads', () => {
     const telemetry = await freePort();
     const prom = await freePort();
     const file = join(dir, 'audit.jsonl');
-    const config = join(dir, 'drain.yaml');
-    writeFileSync(config, `
-receivers:
-  tyk_redis:
-    endpoint: ${redis.url}
-    key_prefix: ${redis.prefix}a-
-    uptime: false
-    delivery: at_least_once
-    chunk_size: 200
-    poll_interval: 20ms
-processors:
-  route: {}
-  sli: {}
-  audit_log: {}
-exporters:
-  prometheus:
-    endpoint: 127.0.0.1:${prom}
-  file:
-    path: ${file}
-service:
-  workers: 2
-  telemetry: { metrics: { address: 127.0.0.1:${telemetry} } }
-  pipelines:
-    metrics: { receivers: [tyk_redis], processors: [route, sli], exporters: [prometheus] }
-    logs: { receivers: [tyk_redis], processors: [audit_log], exporters: [file] }
-`);
-    const agent = runAgent(config);
+    const agent = runAgent(drainConfig('drain.yaml', { prefix: `${redis.prefix}a-`, prom, telemetry, file }));
     children.push(agent);
     await waitFor('the backlog drained into Prometheus', async () => metric(await get(`http://127.0.0.1:${prom}/metrics`), 'tyk_api_requests_total') === N, 60_000, 100);
     await waitFor('the list drained', async () => (await redis.client.llen(key)) === 0, 10_000);
@@ -214,29 +219,7 @@ service:
     const key = `${redis.prefix}r-tyk-system-analytics`;
     const telemetry = await freePort();
     const prom = await freePort();
-    const config = join(dir, 'restart.yaml');
-    writeFileSync(config, `
-receivers:
-  tyk_redis:
-    endpoint: ${redis.url}
-    key_prefix: ${redis.prefix}r-
-    uptime: false
-    delivery: at_least_once
-    chunk_size: 200
-    poll_interval: 20ms
-processors:
-  route: {}
-  sli: {}
-exporters:
-  prometheus:
-    endpoint: 127.0.0.1:${prom}
-service:
-  workers: 2
-  telemetry: { metrics: { address: 127.0.0.1:${telemetry} } }
-  pipelines:
-    metrics: { receivers: [tyk_redis], processors: [route, sli], exporters: [prometheus] }
-`);
-    const agent = runAgent(config, ['--import', CRASH_HOOK]);
+    const agent = runAgent(drainConfig('restart.yaml', { prefix: `${redis.prefix}r-`, prom, telemetry }), ['--import', CRASH_HOOK]);
     children.push(agent);
     const ready = async () => {
       try {
