@@ -18,15 +18,14 @@
  * scrape stalls the drain at most (rendering runs on the agent's event loop).
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
+import { CLK_TCK, procCpuTicks as cpuTicks, procStatusKiB as statusKiB } from './harness.js';
 
 const BIN = fileURLToPath(new URL('../../bin/tyk-otel-pump.js', import.meta.url));
-/** Linux clock ticks per second of `/proc/<pid>/stat` times (`getconf CLK_TCK`, 100 on every Linux we run). */
-const CLK_TCK = 100;
 
 /** What one compiled-agent run measured. */
 export interface AgentRun {
@@ -68,17 +67,6 @@ export interface AgentJob {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function cpuTicks(pid: number): number {
-  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-  return Number(f[11]) + Number(f[12]);
-}
-
-function statusKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) : 0;
-}
 
 function sumOf(text: string, prefix: string): number {
   let total = 0;
