@@ -246,6 +246,26 @@ describe('decode: variants the gateway can produce', () => {
     }
   });
 
+  it('a cached string is never returned for bytes one byte off it', () => {
+    // The string cache hashes a few words of the bytes and compares all of them: an id that differs from
+    // the cached one in any byte (hashed or not) is a string of its own.
+    const f = loadFixtures('gateway-msgpack.jsonl')[0] as Fixture;
+    const fields = [['APIID', 'apiId'], ['OrgID', 'orgId'], ['APIName', 'apiName'], ['ListenPath', 'listenPath'], ['Method', 'method']] as const;
+    for (const [key, field] of fields) {
+      const at = f.bytes.indexOf(Buffer.concat([Buffer.from([0xa0 | key.length]), Buffer.from(key)])) + 1 + key.length;
+      const h = f.bytes[at] as number;
+      const start = (h & 0xe0) === 0xa0 ? at + 1 : at + 2;
+      const n = (h & 0xe0) === 0xa0 ? h & 0x1f : (f.bytes[at + 1] as number);
+      assert.ok(n >= 3, `${key} is long enough to test`);
+      for (let i = 0; i < n; i++) {
+        const bytes = Buffer.from(f.bytes);
+        bytes[start + i] = (bytes[start + i] as number) ^ 0x01;
+        assert.equal(decodeAnalytics(f.bytes, 'msgpack')[field], f.bytes.toString('utf8', start, start + n));
+        assert.equal(decodeAnalytics(bytes, 'msgpack')[field], bytes.toString('utf8', start, start + n), `${key} with byte ${i} changed`);
+      }
+    }
+  });
+
   it('keeps a __proto__ key in Geo names as plain data', () => {
     const geo = { Country: { ISOCode: 'DE' }, City: { GeoNameID: 1, Names: JSON.parse('{"__proto__":"x","en":"Berlin"}') }, Location: { Latitude: 1, Longitude: 2, TimeZone: 'Europe/Berlin' } };
     const rec = decodeAnalytics(pack(goRecord({ Geo: geo })), 'msgpack');

@@ -12,7 +12,7 @@
  */
 import { DecodeError } from '../../src/errors.js';
 import { goTime } from './go-time.js';
-import { cachedString, type FastSlices } from './string-cache.js';
+import { cachedStringAt, type FastSlices } from './string-cache.js';
 
 /** Human-readable name of a msgpack type code, for error messages. */
 export function describeCode(c: number): string {
@@ -205,7 +205,7 @@ export class MsgpackReader {
     if (n <= 0) return '';
     const start = this.pos;
     this.pos = start + n;
-    return cachedString(this.buf, start, n);
+    return cachedStringAt(this.buf, this.view, this.viewBase, start, n);
   }
 
   /** Skips a string without building it (nil allowed). */
