@@ -188,9 +188,16 @@ export class MsgpackReader {
     this.pos = start + n;
     const b = this.buf;
     if (n === sameLen) {
+      // Four bytes at a time, then the last 0–3.
+      const v = this.view;
+      const at = this.viewBase + start;
+      const sameAt = this.viewBase + sameStart;
       let i = 0;
-      while (i < n && b[start + i] === b[sameStart + i]) i++;
-      if (i === n) return same;
+      while (i + 4 <= n && v.getInt32(at + i, true) === v.getInt32(sameAt + i, true)) i += 4;
+      if (i + 4 > n) {
+        while (i < n && b[start + i] === b[sameStart + i]) i++;
+        if (i === n) return same;
+      }
     }
     return (b as unknown as FastSlices).utf8Slice(start, start + n);
   }
