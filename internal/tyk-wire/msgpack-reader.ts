@@ -69,9 +69,13 @@ export class MsgpackReader {
     this.where = '';
   }
 
-  /** Drops the reference to the last buffer so it can be collected. */
+  /**
+   * Drops the reference to the last buffer so it can be collected. The view of its ArrayBuffer is kept for
+   * the next element (usually a slice of the same socket read) unless that ArrayBuffer is large.
+   */
   release(): void {
     this.buf = EMPTY_BUFFER;
+    if (this.view.byteLength > KEEP_VIEW_BYTES) this.view = new DataView(EMPTY_BUFFER.buffer);
     this.end = 0;
     this.pos = 0;
   }
@@ -480,6 +484,9 @@ export class KeyTable {
 }
 
 const EMPTY_BUFFER = Buffer.alloc(0);
+
+/** Largest ArrayBuffer a reader's view keeps alive between elements (a socket read is 64 KiB). */
+const KEEP_VIEW_BYTES = 1 << 20;
 
 /**
  * For {@link MsgpackReader.skip}, by type code: the bytes a value takes after its code when that is fixed

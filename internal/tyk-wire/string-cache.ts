@@ -17,6 +17,8 @@ export interface FastSlices {
 export function cachedString(b: Buffer, start: number, n: number): string {
   const ab = b.buffer;
   if (ab !== lastBuffer) {
+    // A large ArrayBuffer (a big element of its own) is not kept alive by the remembered view.
+    if (ab.byteLength > 1 << 20) return cachedStringAt(b, new DataView(ab), b.byteOffset, start, n);
     lastBuffer = ab;
     lastView = new DataView(ab);
   }
