@@ -11,6 +11,7 @@ import { EMPTY_LATENCY, NO_TAGS } from '../../src/record-reads.js';
 import { DecodeError } from '../../src/errors.js';
 import { keyTable } from './msgpack-reader.js';
 import { EmptyForms } from './empty-forms.js';
+import { latencyOf } from './latency-cache.js';
 import { MSGPACK_TOP, SKIP, placeholder, type Projection } from './projection.js';
 import { reader, topMapHeader } from './shared-reader.js';
 
@@ -149,7 +150,7 @@ function readLatency(): Latency {
     }
   }
   // Latency.Gateway is on the wire only since gateway ≈5.11; the gateway itself sets it to Total − Upstream.
-  return { total, upstream, gateway: hasGateway ? gateway : total - upstream };
+  return latencyOf(total, upstream, hasGateway ? gateway : total - upstream);
 }
 
 function readNetwork(): NetworkStats {

@@ -16,6 +16,7 @@ import { EMPTY_GEO, EMPTY_GRAPHQL, EMPTY_MCP, EMPTY_NETWORK } from '../../src/mo
 import { DecodeError } from '../../src/errors.js';
 import { goTime, type TimeOut } from './go-time.js';
 import { cachedString, type FastSlices } from './string-cache.js';
+import { latencyOf } from './latency-cache.js';
 import { DECODE, SKIP, placeholder, type Projection } from './projection.js';
 import { EMPTY_LATENCY, NO_TAGS } from '../../src/record-reads.js';
 
@@ -235,7 +236,7 @@ function decode(w: Wire, p: Projection): AnalyticsRecord {
     timestampMs, timestampNs, apiVersion, apiName, apiId, orgId, oauthId, requestTime, rawRequest, rawResponse,
     ipAddress, geo, network,
     // The protobuf schema has no Latency.Gateway; the gateway defines it as Total − Upstream.
-    latency: want[19] === DECODE ? { total, upstream, gateway: total - upstream } : EMPTY_LATENCY,
+    latency: want[19] === DECODE ? latencyOf(total, upstream, total - upstream) : EMPTY_LATENCY,
     tags: tags ?? NO_TAGS,
     alias, trackPath, expireAtMs, expireAtNs, apiSchema, originalPath, listenPath, graphqlStats, mcpStats, timeZone,
     route: '',
