@@ -347,23 +347,32 @@ export class MsgpackReader {
         this.fail('truncated', 'unexpected end of data');
       }
       const c = b[p] as number;
-      const size = SKIP_SIZE[c] as number;
-      if (size >= 0) {
-        if (p + 1 + size > end) {
+      const t = SKIP_TABLE[c] as number;
+      pending--;
+      if (t >= 0) {
+        // Fixed size: one lookup gives the bytes after the code (low 16 bits) and the contained values.
+        const next = p + 1 + (t & 0xffff);
+        if (next > end) {
           this.pos = p + 1;
-          this.need(size);
+          this.need(t & 0xffff);
         }
-        p += 1 + size;
-        pending += (SKIP_CHILDREN[c] as number) - 1;
+        p = next;
+        if (t > 0xffff) {
+          pending += t >>> 16;
+          // A fixmap/fixarray can declare more elements than bytes remain; catch that before looping on.
+          if (pending > end - p) {
+            this.pos = p;
+            this.fail('truncated', `declares ${pending} more values, ${end - p} byte(s) left`);
+          }
+        }
       } else {
         this.pos = p + 1;
-        pending += this.skipVariable(c) - 1;
+        pending += this.skipVariable(c);
         p = this.pos;
-      }
-      // A fixmap/fixarray can declare more elements than bytes remain; catch that before looping on.
-      if (pending > end - p) {
-        this.pos = p;
-        this.fail('truncated', `declares ${pending} more values, ${end - p} byte(s) left`);
+        if (pending > end - p) {
+          this.pos = p;
+          this.fail('truncated', `declares ${pending} more values, ${end - p} byte(s) left`);
+        }
       }
     }
     this.pos = p;
@@ -489,22 +498,18 @@ const EMPTY_BUFFER = Buffer.alloc(0);
 const KEEP_VIEW_BYTES = 1 << 20;
 
 /**
- * For {@link MsgpackReader.skip}, by type code: the bytes a value takes after its code when that is fixed
- * by the code (-1: a length field follows, or 0xc1), and how many values it contains (maps: keys and values).
+ * For {@link MsgpackReader.skip}, by type code: when the size is fixed by the code, the bytes the value
+ * takes after its code (low 16 bits) plus 65536 × the values it contains (maps: keys and values); -1 when a
+ * length field follows (or 0xc1).
  */
-const SKIP_SIZE = new Int16Array(256).fill(-1);
-const SKIP_CHILDREN = new Uint8Array(256);
+const SKIP_TABLE = new Int32Array(256).fill(-1);
 for (let c = 0; c < 256; c++) {
-  if (c <= 0x7f || c >= 0xe0 || c === 0xc0 || c === 0xc2 || c === 0xc3) SKIP_SIZE[c] = 0;
-  else if (c <= 0x8f) {
-    SKIP_SIZE[c] = 0;
-    SKIP_CHILDREN[c] = (c & 0x0f) * 2;
-  } else if (c <= 0x9f) {
-    SKIP_SIZE[c] = 0;
-    SKIP_CHILDREN[c] = c & 0x0f;
-  } else if (c <= 0xbf) SKIP_SIZE[c] = c & 0x1f;
+  if (c <= 0x7f || c >= 0xe0 || c === 0xc0 || c === 0xc2 || c === 0xc3) SKIP_TABLE[c] = 0;
+  else if (c <= 0x8f) SKIP_TABLE[c] = ((c & 0x0f) * 2) << 16;
+  else if (c <= 0x9f) SKIP_TABLE[c] = (c & 0x0f) << 16;
+  else if (c <= 0xbf) SKIP_TABLE[c] = c & 0x1f;
 }
-for (const [c, n] of [[0xca, 4], [0xcb, 8], [0xcc, 1], [0xd0, 1], [0xcd, 2], [0xd1, 2], [0xce, 4], [0xd2, 4], [0xcf, 8], [0xd3, 8], [0xd4, 2], [0xd5, 3], [0xd6, 5], [0xd7, 9], [0xd8, 17]] as const) SKIP_SIZE[c] = n;
+for (const [c, n] of [[0xca, 4], [0xcb, 8], [0xcc, 1], [0xd0, 1], [0xcd, 2], [0xd1, 2], [0xce, 4], [0xd2, 4], [0xcf, 8], [0xd3, 8], [0xd4, 2], [0xd5, 3], [0xd6, 5], [0xd7, 9], [0xd8, 17]] as const) SKIP_TABLE[c] = n;
 
 /** Encodes key names once, for {@link MsgpackReader.key}. */
 export function keyTable(names: readonly string[]): KeyTable {
