@@ -13,26 +13,8 @@
 import { DecodeError } from '../../src/errors.js';
 import { goTime } from './go-time.js';
 import { cachedStringAt, type FastSlices } from './string-cache.js';
-
-/** Human-readable name of a msgpack type code, for error messages. */
-export function describeCode(c: number): string {
-  if (c <= 0x7f || c >= 0xe0) return 'int';
-  if (c <= 0x8f) return 'map';
-  if (c <= 0x9f) return 'array';
-  if (c <= 0xbf) return 'str';
-  switch (c) {
-    case 0xc0: return 'nil';
-    case 0xc1: return 'invalid code 0xc1';
-    case 0xc2: case 0xc3: return 'bool';
-    case 0xc4: case 0xc5: case 0xc6: return 'bin';
-    case 0xca: case 0xcb: return 'float';
-    case 0xcc: case 0xcd: case 0xce: case 0xcf: case 0xd0: case 0xd1: case 0xd2: case 0xd3: return 'int';
-    case 0xd9: case 0xda: case 0xdb: return 'str';
-    case 0xdc: case 0xdd: return 'array';
-    case 0xde: case 0xdf: return 'map';
-    default: return 'ext';
-  }
-}
+import { KEY_WORDS, type KeyTable } from './key-table.js';
+import { SKIP_TABLE, describeCode } from './type-codes.js';
 
 /**
  * Cursor over one buffer. One instance is reused for every record (decoding is synchronous), so the
@@ -447,71 +429,7 @@ export class MsgpackReader {
   }
 }
 
-/** Words per key in a {@link KeyTable}: the middle words, then the last one in the final slot. */
-const KEY_WORDS = 9;
-
-/**
- * Key names encoded once, for {@link MsgpackReader.key}: their bytes, and for fixstr keys of 3 to 31 bytes
- * the header and bytes as little-endian 32-bit words (first, middle…, and the last word in the final slot).
- */
-export class KeyTable {
-  readonly count: number;
-  readonly bytes: readonly Uint8Array[];
-  readonly words: Int32Array;
-
-  constructor(names: readonly string[]) {
-    this.bytes = names.map((n) => Buffer.from(n, 'utf8'));
-    this.count = this.bytes.length;
-    this.words = new Int32Array(this.count * KEY_WORDS);
-    this.bytes.forEach((k, i) => {
-      const n = k.length;
-      if (n < 3 || n > 31) {
-        // Never matched by words: a first word no header can have (0xa0|n in the low byte, n ≤ 31 here).
-        this.words[i * KEY_WORDS] = 0;
-        return;
-      }
-      const enc = Buffer.concat([Buffer.from([0xa0 | n]), k]);
-      const v = new DataView(enc.buffer, enc.byteOffset, enc.length);
-      const last = n - 3;
-      this.words[i * KEY_WORDS] = v.getInt32(0, true);
-      for (let o = 4, j = 1; o < last; o += 4, j++) this.words[i * KEY_WORDS + j] = v.getInt32(o, true);
-      this.words[i * KEY_WORDS + KEY_WORDS - 1] = v.getInt32(last, true);
-    });
-  }
-
-  /** The index of the key whose bytes are `b[start, start+n)`, or -1. */
-  find(b: Buffer, start: number, n: number): number {
-    for (let j = 0; j < this.count; j++) {
-      const kj = this.bytes[j] as Uint8Array;
-      if (kj.length !== n) continue;
-      let i = 0;
-      while (i < n && b[start + i] === kj[i]) i++;
-      if (i === n) return j;
-    }
-    return -1;
-  }
-}
-
 const EMPTY_BUFFER = Buffer.alloc(0);
 
 /** Largest ArrayBuffer a reader's view keeps alive between elements (a socket read is 64 KiB). */
 const KEEP_VIEW_BYTES = 1 << 20;
-
-/**
- * For {@link MsgpackReader.skip}, by type code: when the size is fixed by the code, the bytes the value
- * takes after its code (low 16 bits) plus 65536 × the values it contains (maps: keys and values); -1 when a
- * length field follows (or 0xc1).
- */
-const SKIP_TABLE = new Int32Array(256).fill(-1);
-for (let c = 0; c < 256; c++) {
-  if (c <= 0x7f || c >= 0xe0 || c === 0xc0 || c === 0xc2 || c === 0xc3) SKIP_TABLE[c] = 0;
-  else if (c <= 0x8f) SKIP_TABLE[c] = ((c & 0x0f) * 2) << 16;
-  else if (c <= 0x9f) SKIP_TABLE[c] = (c & 0x0f) << 16;
-  else if (c <= 0xbf) SKIP_TABLE[c] = c & 0x1f;
-}
-for (const [c, n] of [[0xca, 4], [0xcb, 8], [0xcc, 1], [0xd0, 1], [0xcd, 2], [0xd1, 2], [0xce, 4], [0xd2, 4], [0xcf, 8], [0xd3, 8], [0xd4, 2], [0xd5, 3], [0xd6, 5], [0xd7, 9], [0xd8, 17]] as const) SKIP_TABLE[c] = n;
-
-/** Encodes key names once, for {@link MsgpackReader.key}. */
-export function keyTable(names: readonly string[]): KeyTable {
-  return new KeyTable(names);
-}

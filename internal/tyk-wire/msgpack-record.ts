@@ -9,7 +9,7 @@ import type { AnalyticsRecord, GeoData, GraphError, GraphQLStats, Latency, MCPSt
 import { EMPTY_GEO, EMPTY_GRAPHQL, EMPTY_MCP, EMPTY_NETWORK } from '../../src/model.js';
 import { EMPTY_LATENCY, NO_TAGS } from '../../src/record-reads.js';
 import { DecodeError } from '../../src/errors.js';
-import { keyTable } from './msgpack-reader.js';
+import { keyTable } from './key-table.js';
 import { EmptyForms } from './empty-forms.js';
 import { latencyOf } from './latency-cache.js';
 import { MSGPACK_TOP, SKIP, placeholder, type Projection } from './projection.js';
