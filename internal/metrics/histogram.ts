@@ -57,64 +57,21 @@ export class BucketIndex {
   }
 }
 
-/** Where the values sit in a {@link HistogramState}'s array: sum, count, min, max, then the bucket counts. */
-const SUM = 0;
-const COUNT = 1;
-const MIN = 2;
-const MAX = 3;
-const COUNTS = 4;
-
-/** An array of doubles (V8 keeps its elements unboxed, side by side): `slice()` of it stays one. */
-const DOUBLES: readonly number[] = [0.5, 0, Infinity, -Infinity];
-
-/** `[0, 0, Infinity, -Infinity, 0 × buckets]` as an array of unboxed doubles. */
-function emptyValues(buckets: number): number[] {
-  const d = DOUBLES.slice();
-  d[SUM] = 0;
-  for (let i = 0; i < buckets; i++) d.push(0);
-  return d;
-}
-
 /**
  * Bucket counts, sum, count, min and max over fixed boundaries. The boundaries array is shared, never
  * changed (producers freeze theirs); min and max are ±Infinity while nothing with a min/max was added.
- *
- * The five live in one array of unboxed doubles: an observation touches one object and one or two cache
- * lines, where separate fields held sum, min and max in boxes of their own and the counts in another array
- * (the `sli` processor observes four of these per record, over thousands of series).
  */
 export class HistogramState {
   boundaries: readonly number[];
-  /** Sum, count, min, max, then the bucket counts ({@link SUM} …). */
-  private v: number[];
+  counts: number[];
+  sum = 0;
+  count = 0;
+  min = Infinity;
+  max = -Infinity;
 
   constructor(boundaries: readonly number[]) {
     this.boundaries = boundaries;
-    this.v = emptyValues(boundaries.length + 1);
-  }
-
-  /** Observations (or the points' counts) added. */
-  get count(): number {
-    return this.v[COUNT] as number;
-  }
-
-  get sum(): number {
-    return this.v[SUM] as number;
-  }
-
-  /** Smallest value added (Infinity while none). */
-  get min(): number {
-    return this.v[MIN] as number;
-  }
-
-  /** Largest value added (-Infinity while none). */
-  get max(): number {
-    return this.v[MAX] as number;
-  }
-
-  /** The bucket counts (a copy). */
-  get counts(): number[] {
-    return this.v.slice(COUNTS);
+    this.counts = new Array<number>(boundaries.length + 1).fill(0);
   }
 
   /** A state holding exactly `h`. */
@@ -126,59 +83,60 @@ export class HistogramState {
 
   /** Adds one observation `v` that falls into bucket `idx` (see {@link BucketIndex}). */
   observe(idx: number, v: number): void {
-    const d = this.v;
-    d[COUNTS + idx]! += 1;
-    d[COUNT]! += 1;
-    d[SUM]! += v;
-    if (v < (d[MIN] as number)) d[MIN] = v;
-    if (v > (d[MAX] as number)) d[MAX] = v;
+    this.counts[idx]! += 1;
+    this.count++;
+    this.sum += v;
+    if (v < this.min) this.min = v;
+    if (v > this.max) this.max = v;
   }
 
   /** Adds a data point with the same boundaries (check {@link sameBoundaries} first). */
   add(h: Histogram): void {
     const c = h.buckets.counts;
-    const d = this.v;
-    for (let i = 0; i < c.length; i++) d[COUNTS + i] = (d[COUNTS + i] ?? 0) + (c[i] as number);
-    d[SUM]! += h.sum ?? 0;
-    d[COUNT]! += h.count;
+    const counts = this.counts;
+    for (let i = 0; i < c.length; i++) counts[i] = (counts[i] ?? 0) + (c[i] as number);
+    this.sum += h.sum ?? 0;
+    this.count += h.count;
     if (h.count > 0) {
-      if (h.min !== undefined && h.min < (d[MIN] as number)) d[MIN] = h.min;
-      if (h.max !== undefined && h.max > (d[MAX] as number)) d[MAX] = h.max;
+      if (h.min !== undefined && h.min < this.min) this.min = h.min;
+      if (h.max !== undefined && h.max > this.max) this.max = h.max;
     }
   }
 
   /** Adds another state with the same boundaries. */
   addState(o: HistogramState): void {
-    const d = this.v;
-    const e = o.v;
-    for (let i = COUNTS; i < e.length; i++) d[i] = (d[i] ?? 0) + (e[i] as number);
-    d[SUM]! += e[SUM] as number;
-    d[COUNT]! += e[COUNT] as number;
-    if ((e[MIN] as number) < (d[MIN] as number)) d[MIN] = e[MIN] as number;
-    if ((e[MAX] as number) > (d[MAX] as number)) d[MAX] = e[MAX] as number;
+    for (let i = 0; i < o.counts.length; i++) this.counts[i] = (this.counts[i] ?? 0) + (o.counts[i] as number);
+    this.sum += o.sum;
+    this.count += o.count;
+    if (o.min < this.min) this.min = o.min;
+    if (o.max > this.max) this.max = o.max;
   }
 
   /** Forgets everything and holds exactly `h` (its boundaries may differ). */
   restart(h: Histogram): void {
     this.boundaries = h.buckets.boundaries;
-    this.v = emptyValues(h.buckets.counts.length);
+    this.counts = new Array<number>(h.buckets.counts.length).fill(0);
+    this.reset();
     this.add(h);
   }
 
   /** Zeroes the counts, keeps the boundaries. */
   reset(): void {
-    const d = this.v;
-    d.fill(0, COUNTS);
-    d[SUM] = 0;
-    d[COUNT] = 0;
-    d[MIN] = Infinity;
-    d[MAX] = -Infinity;
+    this.counts.fill(0);
+    this.sum = 0;
+    this.count = 0;
+    this.min = Infinity;
+    this.max = -Infinity;
   }
 
   /** A copy (for a delta export that may have to be given back). */
   clone(): HistogramState {
     const c = new HistogramState(this.boundaries);
-    c.v = this.v.slice();
+    c.counts = this.counts.slice();
+    c.sum = this.sum;
+    c.count = this.count;
+    c.min = this.min;
+    c.max = this.max;
     return c;
   }
 
@@ -187,20 +145,15 @@ export class HistogramState {
    * only when known.
    */
   point(scale = 1): Histogram {
-    const d = this.v;
-    const count = d[COUNT] as number;
-    const sum = d[SUM] as number;
-    const min = d[MIN] as number;
-    const max = d[MAX] as number;
-    const known = count > 0 && min <= max;
+    const known = this.count > 0 && this.min <= this.max;
     const h: Histogram = {
-      buckets: { boundaries: this.boundaries as number[], counts: d.slice(COUNTS) },
-      sum: scale === 1 ? sum : sum / scale,
-      count,
+      buckets: { boundaries: this.boundaries as number[], counts: this.counts.slice() },
+      sum: scale === 1 ? this.sum : this.sum / scale,
+      count: this.count,
     };
     if (known) {
-      h.min = scale === 1 ? min : min / scale;
-      h.max = scale === 1 ? max : max / scale;
+      h.min = scale === 1 ? this.min : this.min / scale;
+      h.max = scale === 1 ? this.max : this.max / scale;
     }
     return h;
   }
