@@ -9,10 +9,11 @@ import type { AnalyticsRecord, GeoData, GraphError, GraphQLStats, Latency, MCPSt
 import { EMPTY_GEO, EMPTY_GRAPHQL, EMPTY_MCP, EMPTY_NETWORK } from '../../src/model.js';
 import { NO_TAGS } from '../../src/record-reads.js';
 import { DecodeError } from '../../src/errors.js';
-import { keyTable } from './msgpack-reader.js';
+import { keyTable } from './key-table.js';
 import { EmptyForms } from './empty-forms.js';
 import { MSGPACK_TOP, SKIP, type Projection } from './projection.js';
 import { draftRecord, finishDraft } from './draft-record.js';
+import { latencyOf } from './latency-cache.js';
 import { reader, topMapHeader } from './shared-reader.js';
 
 const TOP_NAMES = MSGPACK_TOP.map(([k]) => k);
@@ -127,7 +128,7 @@ function readLatency(): Latency {
     }
   }
   // Latency.Gateway is on the wire only since gateway ≈5.11; the gateway itself sets it to Total − Upstream.
-  return { total, upstream, gateway: hasGateway ? gateway : total - upstream };
+  return latencyOf(total, upstream, hasGateway ? gateway : total - upstream);
 }
 
 function readNetwork(): NetworkStats {

@@ -18,6 +18,7 @@ import { goTime, type TimeOut } from './go-time.js';
 import { cachedString, type FastSlices } from './string-cache.js';
 import { DECODE, SKIP, type Projection } from './projection.js';
 import { draftRecord, finishDraft } from './draft-record.js';
+import { latencyOf } from './latency-cache.js';
 
 /** The field numbers this decoder uses, per message (checked against `analytics-proto.ts` in the tests). */
 export const PROTO_FIELD_NUMBERS = {
@@ -218,7 +219,7 @@ function decode(w: Wire, p: Projection): AnalyticsRecord {
   }
   if (known === 0) throw new DecodeError('not_a_record', 'protobuf: no analytics record field present');
   // The protobuf schema has no Latency.Gateway; the gateway defines it as Total − Upstream.
-  if (want[19] === DECODE) d.latency = { total, upstream, gateway: total - upstream };
+  if (want[19] === DECODE) d.latency = latencyOf(total, upstream, total - upstream);
   if (tags !== null) d.tags = tags;
   return finishDraft(d, p);
 }

@@ -141,11 +141,13 @@ export function measureProcess(): ProcessMeasure {
 export const CLK_TCK = 100;
 
 /** A process's parent pid and its CPU time so far (user + system, in {@link CLK_TCK} ticks), from `/proc/<pid>/stat`. */
-export function procStat(pid: number | string): { readonly ppid: number; readonly cpuTicks: number } {
+export function procStat(pid: number | string): { readonly ppid: number; readonly cpuTicks: number; readonly userTicks: number; readonly sysTicks: number } {
   const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // The command name may hold spaces and parentheses: the fields start after its last ')'.
   const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-  return { ppid: Number(f[1]), cpuTicks: Number(f[11]) + Number(f[12]) };
+  const userTicks = Number(f[11]);
+  const sysTicks = Number(f[12]);
+  return { ppid: Number(f[1]), cpuTicks: userTicks + sysTicks, userTicks, sysTicks };
 }
 
 /** A process's CPU time so far (user + system, ticks). */

@@ -406,6 +406,7 @@ else {
     ];
     const a = r.agent;
     if (a) {
+      lines.push(`of the CPU per record, system (kernel) time: ${a.sysUsPerRecord.toFixed(2)} µs`);
       lines.push(`RSS at each tenth of the backlog (MiB): ${a.rssByTenth.map((x) => x.toFixed(0)).join(' ')}; idle 3 s after the drain: ${a.idleRssMiB.toFixed(0)} MiB`);
       lines.push(`scrape after the drain: ${a.scrapeMs.toFixed(0)} ms, ${(a.scrapeBytes / 1048576).toFixed(1)} MB, ${a.histogramSeries} histogram series${a.midScrapeMs === undefined ? '' : `; a scrape at half the backlog: ${a.midScrapeMs.toFixed(0)} ms`}`);
     }
