@@ -25,7 +25,8 @@
  * `BENCH_N` records per run (default 1 000 000), `BENCH_REPEATS` rounds (default 2), `BENCH_SETS`
  * (`fixtures,diverse`), `BENCH_VARIANTS` (comma-separated substrings of variant names; default all but
  * the DogStatsD one), `BENCH_BUILD=0` (use dist/ as it is), `BENCH_AGENT_NODE_OPTIONS` (the agent's NODE_OPTIONS), `BENCH_AGENT_NODE_ARGS` (flags on the agent's node
- * command line, e.g. `--cpu-prof --cpu-prof-dir=DIR`, which NODE_OPTIONS refuses).
+ * command line, e.g. `--cpu-prof --cpu-prof-dir=DIR`, which NODE_OPTIONS refuses), `BENCH_OTLP_GZIP_LEVEL`
+ * (the logs variant's gzip level, `compression_params.level`).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -86,6 +87,9 @@ interface Job {
 
 // --- the compiled agent (run from the parent, see pipeline-agent.ts) --------------------------------------
 
+/** BENCH_OTLP_GZIP_LEVEL: the logs variant's `otlp_http` `compression_params.level` (default: the exporter's). */
+const GZIP_LEVEL = process.env['BENCH_OTLP_GZIP_LEVEL'];
+
 /** The agent's config: defaults everywhere but the endpoints (and, on the diverse set, room for its series). */
 function agentYaml(job: Job, ports: { prom: number; telemetry: number }, extra: { logsEndpoint?: string; dogstatsd?: number } = {}): string {
   return `
@@ -98,7 +102,7 @@ processors:
   sli: {${job.diverse ? ' cardinality_limit: 8000 ' : ''}}${extra.logsEndpoint === undefined ? '' : '\n  audit_log: {}'}
 exporters:
   prometheus:
-    endpoint: 127.0.0.1:${ports.prom}${extra.logsEndpoint === undefined ? '' : `\n  otlp_http:\n    endpoint: ${extra.logsEndpoint}`}${extra.dogstatsd === undefined ? '' : `\n  dogstatsd:\n    endpoint: 127.0.0.1:${extra.dogstatsd}`}
+    endpoint: 127.0.0.1:${ports.prom}${extra.logsEndpoint === undefined ? '' : `\n  otlp_http:\n    endpoint: ${extra.logsEndpoint}${GZIP_LEVEL === undefined ? '' : `\n    compression_params: { level: ${GZIP_LEVEL} }`}`}${extra.dogstatsd === undefined ? '' : `\n  dogstatsd:\n    endpoint: 127.0.0.1:${extra.dogstatsd}`}
 service:
   pipelines:
     metrics:
