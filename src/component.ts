@@ -38,6 +38,13 @@
  * consumed (a retry re-sends what a failed exporter got of the chunk, all of it), and expect a retried
  * chunk to reach you again.
  *
+ * Holding batches: a processor may keep first-attempt batches open (`ctx.defer()`) to emit them later as
+ * one, under `mergeContexts(...)` (src/delivery.ts; the `sli` processor's emission window). Held batches
+ * are unacknowledged, and a receiver bounds its unacknowledged chunks: such a processor registers each
+ * held batch with `holdOpen(ctx, release)` (src/held.ts), and a receiver that reached its bound calls
+ * `Pipelines.release()` before it waits, so what is held is emitted at once rather than at the
+ * processor's timer (no later chunk comes to join them until one ends).
+ *
  * Layering (enforced by test/layering.test.ts, which reads every import): `src/` is core; `internal/<name>/`
  * holds code shared by some components; components live in `receivers/ processors/ exporters/<type>/`.
  * A component imports `src/`, `internal/` and its own folder, never another component — except

@@ -11,10 +11,12 @@
  *
  * `Delivery` tracks one batch handed to a consumer outside the graph (tests, a processor emitting on its
  * own schedule): its exporters all share the one context, as they do for any context the graph did not make.
+ * A processor holding batches to emit them as one registers them (`held.ts`); `Pipelines.release()` emits them.
  */
 import type { BatchContext, Consumer, Settle } from './component.js';
 import type { RecordBatch, Signal, SignalPayload } from './model.js';
 import { FanOutError, isRetryable } from './errors.js';
+import { HeldBatches } from './held.js';
 
 function toError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
@@ -133,6 +135,12 @@ export interface Pipelines extends Consumer<'records'> {
    * resolves); `outcome` resolves once every deferred delivery settled. Neither rejects.
    */
   deliver(batch: RecordBatch, options?: DeliverOptions): { accepted: Promise<void>; outcome: Promise<PipelineOutcome> };
+  /**
+   * Has every batch of these deliveries that a processor holds open to emit later (`holdOpen`, `held.ts`:
+   * the sli emission window) emitted now. A receiver calls it at its bound of unacknowledged chunks.
+   * Returns how many were held (0: the open chunks wait for exporters or retries, not for a processor).
+   */
+  release(): number;
 }
 
 /** One exporter's share of a pipeline run. */
@@ -374,16 +382,23 @@ export class ExporterFanOut<S extends Signal> implements Consumer<S> {
 
 /** Feeds one or more pipeline heads, tracking delivery per pipeline and exporter. */
 export class PipelineFanOut implements Pipelines {
+  private readonly held = new HeldBatches();
+
   constructor(private readonly heads: readonly Consumer<'records'>[]) {}
 
   get size(): number {
     return this.heads.length;
   }
 
+  release(): number {
+    return this.held.release();
+  }
+
   deliver(batch: RecordBatch, options: DeliverOptions = {}): { accepted: Promise<void>; outcome: Promise<PipelineOutcome> } {
     const targets: readonly RetryTarget[] = options.only ?? this.heads.map((_, pipeline) => ({ pipeline, delivered: [], failed: [] }));
     const runs = targets.map((target) => {
       const run = new PipelineRun(target, options.chunkId);
+      this.held.track(run.ctx);
       const head = this.heads[target.pipeline];
       const accepted = (head ? head.consume(batch, run.ctx) : Promise.reject(new Error(`no pipeline ${target.pipeline}`))).then(
         () => run.seal(),

@@ -265,7 +265,7 @@ export const sliConfigSchema = z
       .prefault('5m')
       .describe('A series not updated for this long stops counting against cardinality_limit (its state is dropped).'),
     emit_interval: duration({ min: 0, max: 60_000 })
-      .prefault('100ms')
+      .prefault('250ms')
       .describe(
         'Longest time the deltas of a chunk wait to be emitted together with those of the chunks after it (one data point per touched series per window instead of per chunk). The chunk is acknowledged only once its window reached the exporters. 0s: emit per chunk.',
       ),
@@ -273,16 +273,16 @@ export const sliConfigSchema = z
       .number({ error: 'must be a number' })
       .int('must be an integer')
       .min(1, 'must be at least 1')
-      .default(3)
+      .default(10)
       .describe(
-        "Chunks after which a window is emitted at once. Keep it below the receiver's max_unacked_chunks (tyk_redis: 4 by default): held chunks are unacknowledged, and a receiver at its limit claims nothing more until the window is emitted (then only emit_interval ends the window).",
+        "Chunks after which a window is emitted at once. Held chunks are unacknowledged: a receiver that reaches its max_unacked_chunks (tyk_redis, 16 by default) or max_unacked_reads (redis_stream) has the window emitted at once, so a window holds at most that many less one. Keep it a few below that bound, so the drain claims on while a full window is emitted and acknowledged.",
       ),
     emit_max_records: z
       .number({ error: 'must be a number' })
       .int('must be an integer')
       .min(1, 'must be at least 1')
       .default(10_000)
-      .describe('Records after which a window is emitted at once (bounds the records held for re-delivery; the batch that fills it waits for the emission).'),
+      .describe('Records after which a window is emitted at once (bounds the records a window holds unacknowledged; the batch that fills it waits for the emission).'),
     error_definition: errorDefinitionSchema
       .optional()
       .describe('Overrides the top-level error_definition for this processor (same keys).'),

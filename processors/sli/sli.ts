@@ -154,7 +154,14 @@ export class SliProcessor implements Processor<'records'> {
     }), false);
     this.tyk = config.tyk_compatible.enabled ? new TykFamilies(config.tyk_compatible, limit) : undefined;
     this.tables = [this.http, this.network, this.uptime, ...(this.tyk?.tables ?? [])];
-    this.window = new EmitWindow(config.emit_interval, config.emit_max_chunks, config.emit_max_records, (ctx) => this.emitUnder(ctx));
+    const windowChunks = ctx.telemetry.meter.createHistogram('processor.sli.window_chunks', {
+      description: 'Chunks an sli processor emitted together in one window (one data point per touched series per window), by what ended the window (chunks, records, interval, receiver_limit, redelivery, shutdown).',
+      unit: '{chunk}',
+      advice: { explicitBucketBoundaries: [1, 2, 3, 4, 6, 8, 10, 12, 16, 24, 32] },
+    });
+    this.window = new EmitWindow(config.emit_interval, config.emit_max_chunks, config.emit_max_records, (c) => this.emitUnder(c), (chunks, trigger) => {
+      windowChunks.record(chunks, { processor: ctx.id, trigger });
+    });
   }
 
   async start(): Promise<void> {
@@ -187,7 +194,7 @@ export class SliProcessor implements Processor<'records'> {
       return;
     }
     // Emitted on its own: the held chunks go first, so their deltas and this batch's never share a batch.
-    while (this.window.pending) await this.window.flush();
+    while (this.window.pending) await this.window.flush('redelivery');
     if (this.stopped) throw new ShuttingDownError(this.ctx.id);
     this.observeAll(batch);
     await this.emitUnder(ctx);

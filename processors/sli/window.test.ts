@@ -44,7 +44,19 @@ function pipeline(exporters: CountingExporter[], over: Record<string, unknown> =
   const fanOut = new ExporterFanOut<'metrics'>(exporters.map((e) => ({ id: e.id, consumer: e })));
   const sli = new SliProcessor(ctx, sliConfigSchema.parse(over), fanOut, { now: () => T0 + 60_000 });
   const fan = new PipelineFanOut([sli]);
-  return { sli, fan, close: () => self.shutdown() };
+  /** `processor.sli.window_chunks` by trigger: windows emitted and the chunks in them. */
+  const windows = async (): Promise<Record<string, { windows: number; chunks: number }>> => {
+    const out: Record<string, { windows: number; chunks: number }> = {};
+    for (const line of (await self.scrape()).split('\n')) {
+      const m = /^test_processor_sli_window_chunks_(count|sum)\{.*trigger="([a-z_]+)".*\} (\d+)$/.exec(line);
+      if (!m) continue;
+      const w = (out[m[2] as string] ??= { windows: 0, chunks: 0 });
+      if (m[1] === 'count') w.windows = Number(m[3]);
+      else w.chunks = Number(m[3]);
+    }
+    return out;
+  };
+  return { sli, fan, windows, close: () => self.shutdown() };
 }
 
 function chunk(i: number, n: number): RecordBatch {
@@ -153,6 +165,77 @@ describe('sli processor: emission window', () => {
     assert.equal(exp.calls, 2);
     assert.equal(exp.requests, 20);
     await sli.shutdown();
+    await close();
+  });
+
+  it('a receiver at its bound releases the window (Pipelines.release): emitted at once, its chunks acknowledged; nothing held, nobody is asked', async () => {
+    const exp = new CountingExporter('prometheus');
+    const { sli, fan, windows, close } = pipeline([exp], { emit_interval: '1m', emit_max_chunks: 100 });
+    await sli.start();
+    assert.equal(fan.release(), 0, 'nothing held yet');
+    const deliveries = [0, 1, 2].map((i) => fan.deliver(chunk(i, 10)));
+    for (const d of deliveries) await d.accepted;
+    assert.equal(exp.calls, 0, 'held: only the timer (1m) or the receiver ends this window');
+    assert.equal(fan.release(), 3, 'the three held chunks were asked');
+    for (const o of await Promise.all(deliveries.map((d) => d.outcome))) assert.deepEqual([o.delivered, o.retry, o.failed], [[0], [], []]);
+    assert.equal(exp.calls, 1, 'one window');
+    assert.equal(exp.requests, 30);
+    assert.equal(fan.release(), 0, 'emitted chunks are withdrawn: a later release asks nobody');
+    // The next window starts empty and is released the same way.
+    const next = fan.deliver(chunk(3, 5));
+    await next.accepted;
+    assert.equal(fan.release(), 1);
+    assert.deepEqual((await next.outcome).delivered, [0]);
+    assert.equal(exp.requests, 35);
+    assert.deepEqual(await windows(), { receiver_limit: { windows: 2, chunks: 4 } });
+    await sli.shutdown();
+    await close();
+  });
+
+  it('a release while an exporter fails: re-deliveries are never held (nothing to release, no wait on the timer) and every request counts once per exporter', async () => {
+    const ok = new CountingExporter('prometheus');
+    const down = new CountingExporter('otlp_http', (call) => call <= 3);
+    const { sli, fan, windows, close } = pipeline([ok, down], { emit_interval: '1m', emit_max_chunks: 100 });
+    await sli.start();
+    let pending = [0, 1, 2, 3].map((i) => ({ batch: chunk(i, 10), only: undefined as PipelineOutcome['retry'] | undefined }));
+    const released: number[] = [];
+    for (let attempt = 0; pending.length > 0 && attempt < 10; attempt++) {
+      const runs = pending.map((p) => ({ p, d: fan.deliver(p.batch, { only: p.only }) }));
+      for (const r of runs) await r.d.accepted;
+      // The receiver is at its bound with every chunk open: it asks for the held ones.
+      released.push(fan.release());
+      const outcomes = await Promise.all(runs.map((r) => r.d.outcome));
+      pending = [];
+      outcomes.forEach((o, i) => {
+        if (o.retry.length > 0) pending.push({ batch: (runs[i] as (typeof runs)[number]).p.batch, only: o.retry });
+      });
+    }
+    assert.deepEqual(released, [4, 0, 0], 'the first attempt was one held window; re-deliveries are emitted at once, on their own');
+    assert.equal(ok.requests, 40, 'the exporter that took the window never got a chunk twice');
+    assert.equal(down.requests, 40, 'the failing exporter got every request once in the end');
+    assert.deepEqual(await windows(), { receiver_limit: { windows: 1, chunks: 4 } });
+    await sli.shutdown();
+    await close();
+  });
+
+  it('self-telemetry tells what ended each window (processor.sli.window_chunks by trigger)', async () => {
+    const exp = new CountingExporter('prometheus');
+    const { sli, fan, windows, close } = pipeline([exp], { emit_interval: '1m', emit_max_chunks: 3, emit_max_records: 25 });
+    await sli.start();
+    for (const d of [0, 1, 2].map((i) => fan.deliver(chunk(i, 2)))) await d.outcome; // 3 chunks: full by chunks
+    for (const d of [3, 4].map((i) => fan.deliver(chunk(i, 20)))) await d.outcome; // 40 records: full by records
+    const held = fan.deliver(chunk(5, 1));
+    await held.accepted;
+    assert.equal(await tracked((c) => sli.consume(chunk(6, 1), c)), undefined); // not mergeable: the window goes first
+    await held.outcome;
+    const last = fan.deliver(chunk(7, 1));
+    await last.accepted;
+    await sli.shutdown();
+    await last.outcome;
+    assert.deepEqual(await windows(), {
+      chunks: { windows: 1, chunks: 3 }, records: { windows: 1, chunks: 2 }, redelivery: { windows: 1, chunks: 1 }, shutdown: { windows: 1, chunks: 1 },
+    });
+    assert.equal(exp.requests, 49);
     await close();
   });
 

@@ -10,7 +10,7 @@
  * Every batch reaches exactly one end; a transition that is not allowed throws, so a bug never becomes a
  * double acknowledgement.
  */
-import type { RecordBatch } from '../../src/model.js';
+import type { RecordBatch, RecordWire } from '../../src/model.js';
 import type { PipelineOutcome } from '../../src/delivery.js';
 
 /** How a batch ended. */
@@ -29,9 +29,19 @@ const ALLOWED: Readonly<Record<BatchState, readonly BatchState[]>> = {
 /** The open batches; calls `ended` once per batch. */
 export class BatchLedger {
   private readonly open = new Set<StreamBatch>();
+  private openBytes = 0;
   constructor(private readonly onEnd: (b: StreamBatch, end: BatchEnd) => void) {}
   get size(): number {
     return this.open.size;
+  }
+  /** Bytes of the open batches' entries (what `max_unacked_bytes` bounds). */
+  get bytes(): number {
+    return this.openBytes;
+  }
+  /** Whether some open batch is in `state`. */
+  has(state: BatchState): boolean {
+    for (const b of this.open) if (b.state === state) return true;
+    return false;
   }
   openBatches(): StreamBatch[] {
     return [...this.open];
@@ -39,10 +49,12 @@ export class BatchLedger {
   /** @internal */
   track(b: StreamBatch): void {
     this.open.add(b);
+    this.openBytes += b.size;
   }
   /** @internal */
   close(b: StreamBatch, end: BatchEnd): void {
     if (!this.open.delete(b)) throw new Error(`batch ${b.id} ended twice`);
+    this.openBytes -= b.size;
     this.onEnd(b, end);
   }
 }
@@ -54,6 +66,19 @@ export class StreamBatch {
   attempts = 0;
   targets: PipelineOutcome['retry'] | undefined;
   permanentError: Error | undefined;
+  /**
+   * The decoded records while a delivery attempt needs them: released once the pipelines accepted them
+   * when `wire` can give them back (a re-delivery decodes `wire` again, see `redecoded`), as the
+   * `tyk_redis` receiver's chunks do — an accepted batch may stay open long (held in the sli emission
+   * window, queued in an exporter), and its records are not kept alive for a rare retry meanwhile.
+   */
+  records: RecordBatch | undefined;
+  /** How many records the batch has (kept when `records` is released). */
+  readonly count: number;
+  /** Bytes of its records' entries. */
+  readonly size: number;
+  /** The records' original bytes and sources (`records.wire`), to decode them again for a re-delivery. */
+  wire: RecordWire | undefined;
 
   /**
    * @param id the chunk id every delivery of these entries carries, derived from their ids (`ranges.ts`).
@@ -67,12 +92,36 @@ export class StreamBatch {
     private readonly ledger: BatchLedger,
     readonly id: string,
     readonly ids: readonly string[],
-    readonly records: RecordBatch,
+    records: RecordBatch,
     readonly bytes: readonly Buffer[],
     readonly recovered: boolean,
     readonly read: string | undefined,
   ) {
+    this.records = records;
+    this.count = records.length;
+    this.wire = records.wire;
+    let size = 0;
+    for (const b of bytes) size += b.length;
+    this.size = size;
     ledger.track(this);
+  }
+
+  /** Whether a re-delivery must first decode the records again (`redecoded`): they were released. */
+  get released(): boolean {
+    return this.records === undefined && this.wire !== undefined;
+  }
+
+  /** The records decoded again from `wire` for a re-delivery (the same records as the first time). */
+  redecoded(records: RecordBatch): void {
+    if (!this.released) throw new Error(`batch ${this.id}: its records were not released`);
+    if (records.length !== this.count) throw new Error(`batch ${this.id}: decoded again to ${records.length} records, not ${this.count}`);
+    this.records = records;
+  }
+
+  /** The pipelines accepted the hand-over: the decoded records are released when `wire` can give them back. */
+  accepted(): void {
+    if (this.current !== 'delivering') throw new Error(`batch ${this.id}: accepted in state ${this.current}`);
+    if (this.wire !== undefined) this.records = undefined;
   }
 
   get state(): BatchState {
@@ -109,6 +158,10 @@ export class StreamBatch {
   private to(next: BatchState): void {
     if (!ALLOWED[this.current].includes(next)) throw new Error(`batch ${this.id}: ${this.current} → ${next} is not a transition`);
     this.current = next;
-    if (ALLOWED[next].length === 0) this.ledger.close(this, next as BatchEnd);
+    if (ALLOWED[next].length === 0) {
+      this.records = undefined;
+      this.wire = undefined;
+      this.ledger.close(this, next as BatchEnd);
+    }
   }
 }

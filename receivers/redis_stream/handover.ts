@@ -11,6 +11,9 @@ import type { PipelineOutcome, Pipelines } from '../../src/delivery.js';
 import { BurstLogger } from '../../src/logger.js';
 import { backoffDelay, type RedisClient } from '../../internal/redis/connection.js';
 import { message, type Background, type Wakeup } from '../../internal/async/wakeup.js';
+import type { DecodeOptions } from '../../internal/tyk-wire/decode.js';
+import { decodeWire } from '../../internal/tyk-wire/redecode.js';
+import type { RecordWire } from '../../src/model.js';
 import type { RedisStreamReceiverConfig } from './config.js';
 import type { StreamBatch } from './batch.js';
 import { envelope, type RefusedEntry } from './entries.js';
@@ -33,6 +36,8 @@ export interface HandoverDeps {
   readonly background: Background;
   readonly redelivered: Counter;
   readonly deadLettered: Counter;
+  /** How the receiver decodes entries (a re-delivery decodes a batch's bytes again with them). */
+  readonly decodeOptions: DecodeOptions;
   stopping(): boolean;
 }
 
@@ -59,6 +64,14 @@ export class Handover {
     return this.retryReady.shift();
   }
 
+  /**
+   * The receiver is at `max_unacked_reads`: has every read a processor holds to emit together with later
+   * ones (the `sli` emission window) emitted now (`Pipelines.release`). Returns how many were held.
+   */
+  release(): number {
+    return this.d.pipelines.release();
+  }
+
   /** Shutdown: no more re-deliveries (their entries stay pending in the group). */
   stop(): void {
     for (const t of this.retryTimers) clearTimeout(t);
@@ -68,24 +81,36 @@ export class Handover {
 
   /** Hands a batch to the pipelines; resolves once they accepted it (backpressure). */
   async deliver(b: StreamBatch): Promise<void> {
-    const n = b.records.length;
+    const n = b.count;
     if (n === 0) {
       b.settle('acknowledged');
       this.ack(b);
       return;
     }
+    // A re-delivery: the records were released once accepted (see StreamBatch.records); decode them again.
+    if (b.released) {
+      try {
+        b.redecoded(decodeWire(b.wire as RecordWire, this.d.decodeOptions));
+      } catch (err) {
+        // Cannot happen (the same bytes decoded before): should it, the entries stay pending in the group.
+        this.log.error({ err, batch: b.id }, 'could not decode a read again for its re-delivery; its entries stay pending');
+        b.leave();
+        return;
+      }
+    }
     const first = b.attempts === 0 && !b.recovered;
     if (b.handOver()) this.d.redelivered.add(n, { receiver: this.d.ctx.id });
-    const { accepted, outcome } = this.d.pipelines.deliver(b.records, { only: b.targets, chunkId: b.id });
+    const { accepted, outcome } = this.d.pipelines.deliver(b.records ?? [], { only: b.targets, chunkId: b.id });
     await accepted;
     if (b.ended) return;
+    b.accepted();
     if (first) this.d.ctx.telemetry.accepted(n);
     this.d.deliveries.add(outcome.then((o) => this.settle(b, o)));
   }
 
   private async settle(b: StreamBatch, o: PipelineOutcome): Promise<void> {
     if (b.ended) return;
-    const n = b.records.length;
+    const n = b.count;
     if (refusedForGood(o)) b.permanentError ??= o.error ?? new Error('refused');
     if (o.retry.length > 0) {
       if (this.d.stopping()) {
@@ -107,7 +132,8 @@ export class Handover {
     if (b.permanentError) {
       const err = b.permanentError;
       this.deliveryBurst.log('error', { err: err.message, records: n, deadLetter: this.d.config.dead_letter.enabled ? this.d.deadLetterKey : undefined }, 'a destination refused records for good');
-      const refused = b.records.map((_, i): RefusedEntry => ({ id: b.id, reason: 'delivery_failed_permanently', error: err.message, bytes: b.bytes[i] as Buffer, source: b.records.wire?.runs.find((r) => r.end > i)?.source ?? '', format: b.records.wire?.runs.find((r) => r.end > i)?.format ?? '' }));
+      const runs = b.wire?.runs ?? [];
+      const refused = b.bytes.map((bytes, i): RefusedEntry => ({ id: b.id, reason: 'delivery_failed_permanently', error: err.message, bytes, source: runs.find((r) => r.end > i)?.source ?? '', format: runs.find((r) => r.end > i)?.format ?? '' }));
       const written = await this.deadLetter(refused);
       if (b.ended) return;
       if (written === 'stopped') {

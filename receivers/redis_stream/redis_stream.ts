@@ -25,6 +25,7 @@ import { BatchLedger, StreamBatch, type BatchEnd } from './batch.js';
 import { decodeEntries, type RawEntry } from './entries.js';
 import type { RecordReads } from '../../src/record-reads.js';
 import { projection, type Projection } from '../../internal/tyk-wire/projection.js';
+import type { DecodeOptions } from '../../internal/tyk-wire/decode.js';
 import { Handover } from './handover.js';
 import { Claimer } from './claim.js';
 import { deadLetterKey } from './dead-letters.js';
@@ -140,7 +141,7 @@ export class RedisStreamReceiver implements Receiver {
       ctx: this.ctx, config: c, pipelines: asPipelines(this.next), client, consumer: this.consumer, wake: this.wake, ranges,
       deadLetterKey: deadLetterKey(c),
       deliveries: this.deliveries, background: this.background, redelivered: this.inst.redelivered, deadLettered: this.inst.deadLettered,
-      stopping: () => this.stopping,
+      decodeOptions: this.decodeOptions(), stopping: () => this.stopping,
     });
     const active = () => !this.stopping && this.joined && client.status === 'ready';
     this.claimer = new Claimer({
@@ -208,7 +209,8 @@ export class RedisStreamReceiver implements Receiver {
       try {
         await (this.watch as ConnectionWatch).whenReady(c.connect_timeout, this.abort.signal);
         if (!this.joined) await this.join(client);
-        if (this.ledger.size >= c.max_unacked_reads) {
+        if (this.ledger.size >= c.max_unacked_reads || this.ledger.bytes >= c.max_unacked_bytes) {
+          if (!this.ledger.has('acking')) handover.release();
           await this.wake.wait(1000);
           continue;
         }
@@ -235,7 +237,10 @@ export class RedisStreamReceiver implements Receiver {
           await handover.deliver(retry);
           continue;
         }
-        if (this.ledger.size >= c.max_unacked_reads) {
+        if (this.ledger.size >= c.max_unacked_reads || this.ledger.bytes >= c.max_unacked_bytes) {
+          // Reads held by a processor to be emitted with later ones (the sli window) are emitted now: no
+          // later read comes until one ends — unless one is being acknowledged (its slot frees in a round trip).
+          if (!this.ledger.has('acking')) handover.release();
           await this.wake.wait(1000);
           continue;
         }
@@ -288,7 +293,7 @@ export class RedisStreamReceiver implements Receiver {
    */
   private async handle(entries: RawEntry[], recovered: boolean, range: ReadRange | undefined): Promise<void> {
     const handover = this.handover as Handover;
-    const d = decodeEntries(entries, { projection: this.projection, maxBytes: this.config.decode.max_record_bytes }, this.config.group);
+    const d = decodeEntries(entries, this.decodeOptions(), this.config.group);
     if (d.trimmed > 0) this.lost(d.trimmed, 'trimmed_pending');
     const present = entries.filter((e) => e[1] !== null).map((e) => e[0].toString());
     let read = range;
@@ -308,6 +313,11 @@ export class RedisStreamReceiver implements Receiver {
     }
     const batch = new StreamBatch(this.ledger, chunkIdOf(this.config.stream, present), d.ids, d.records, d.bytes, recovered, read?.first);
     await handover.deliver(batch);
+  }
+
+  /** How entries are decoded: only the fields the pipelines read, within the size bound. */
+  private decodeOptions(): DecodeOptions {
+    return { projection: this.projection, maxBytes: this.config.decode.max_record_bytes };
   }
 
   private lost(n: number, reason: 'trimmed_unread' | 'trimmed_pending'): void {

@@ -6,7 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Chunk, ChunkLedger, isEnd, type ChunkEnd, type ChunkPart } from './chunk.js';
-import type { TykRecord } from '../../src/model.js';
+import { withWire, type TykRecord } from '../../src/model.js';
 
 const source = { key: 'analytics-tyk-system-analytics', encoding: 'msgpack' as const };
 
@@ -67,6 +67,40 @@ describe('chunk lifecycle', () => {
     c.settle('acknowledged');
     c.acked();
     assert.deepEqual(calls, ['accepted 2', 'redelivered 2', 'redelivered 2', 'ended acknowledged']);
+  });
+
+  it('accepted records are released when their bytes can give them back, and a re-delivery must decode them again first', () => {
+    const { ledger, calls } = recorder();
+    const c = new Chunk(ledger, [part(true)], { state: 'claimed', id: 'c9', recovered: false });
+    const bytes = [Buffer.from([1]), Buffer.from([2])];
+    c.decoded(withWire(records(2), { bytes, runs: [{ end: 2, source: source.key, format: 'msgpack' }] }), bytes);
+    assert.equal(c.released, false);
+    c.handOver();
+    c.accepted();
+    assert.equal(c.records, undefined, 'not kept alive while the chunk waits (an emission window, a queue)');
+    assert.equal(c.released, true);
+    assert.equal(c.recordCount, 2);
+    assert.equal(c.recordBytes, bytes, 'the bytes stay (dead letters, decoding again)');
+    assert.throws(() => c.redecoded(records(2)), /not allowed in state delivering/);
+    c.retry([]);
+    assert.throws(() => c.redecoded(records(1)), /decoded again to 1 records, not 2/);
+    c.redecoded(records(2));
+    assert.equal(c.released, false);
+    c.handOver();
+    c.accepted();
+    c.settle('acknowledged');
+    c.acked();
+    assert.deepEqual(calls, ['accepted 2', 'redelivered 2', 'ended acknowledged']);
+    assert.equal(c.wire, undefined, 'everything released at the end');
+    assert.equal(c.recordBytes, undefined);
+
+    // Without the bytes (a batch from elsewhere) the records are kept for the re-delivery.
+    const kept = new Chunk(ledger, [part(true)], { state: 'claimed', id: 'c10', recovered: false });
+    kept.decoded(records(3));
+    kept.handOver();
+    kept.accepted();
+    assert.equal(kept.records?.length, 3);
+    assert.equal(kept.released, false);
   });
 
   it('a permanent failure ends dropped with its reason (after the in-flight list is gone)', () => {

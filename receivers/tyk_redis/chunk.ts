@@ -20,7 +20,7 @@
  * transition that is not allowed throws: it is a bug, and it must never become a double
  * acknowledgement or a chunk counted twice.
  */
-import type { RecordBatch } from '../../src/model.js';
+import type { RecordBatch, RecordWire } from '../../src/model.js';
 import type { PipelineOutcome } from '../../src/delivery.js';
 import type { DrainKey } from './keys.js';
 
@@ -63,6 +63,12 @@ const ALLOWED: Readonly<Record<ChunkState, readonly ChunkState[]>> = {
   empty: [],
 };
 
+function sizeOf(items: readonly Buffer[]): number {
+  let n = 0;
+  for (const b of items) n += b.length;
+  return n;
+}
+
 const ENDS: ReadonlySet<ChunkState> = new Set<ChunkState>(['acknowledged', 'dropped', 'dead_lettered', 'left', 'lost', 'empty']);
 
 /** Whether `state` is an end. */
@@ -84,6 +90,7 @@ export interface ChunkHooks {
 export class ChunkLedger {
   private readonly open = new Set<Chunk>();
   private readonly ends = new Map<ChunkEnd, number>();
+  private openBytes = 0;
 
   constructor(readonly hooks: ChunkHooks) {}
 
@@ -92,9 +99,20 @@ export class ChunkLedger {
     return this.open.size;
   }
 
+  /** Bytes of the claimed elements of the open chunks (what `max_unacked_bytes` bounds). */
+  get bytes(): number {
+    return this.openBytes;
+  }
+
   /** How many chunks ended with `end` so far. */
   ended(end: ChunkEnd): number {
     return this.ends.get(end) ?? 0;
+  }
+
+  /** Whether some open chunk is in `state` (at most `max_unacked_chunks` to look at). */
+  has(state: ChunkState): boolean {
+    for (const c of this.open) if (c.state === state) return true;
+    return false;
   }
 
   /** The open chunks (for shutdown: each one left in Redis ends as `left`). */
@@ -105,11 +123,18 @@ export class ChunkLedger {
   /** @internal called by Chunk. */
   track(chunk: Chunk): void {
     this.open.add(chunk);
+    this.openBytes += chunk.bytes;
+  }
+
+  /** @internal called by Chunk: an unread chunk's elements were read back. */
+  grew(bytes: number): void {
+    this.openBytes += bytes;
   }
 
   /** @internal called by Chunk, once per chunk. */
   close(chunk: Chunk, end: ChunkEnd): void {
     if (!this.open.delete(chunk)) throw new Error(`chunk ${chunk.id ?? '?'} ended twice`);
+    this.openBytes -= chunk.bytes;
     this.ends.set(end, (this.ends.get(end) ?? 0) + 1);
     this.hooks.ended(chunk, end);
   }
@@ -118,15 +143,25 @@ export class ChunkLedger {
 /** One claim round (or one in-flight list read back). */
 export class Chunk {
   private current: ChunkState;
+  private sizeBytes = 0;
   private pendingEnd: SettledEnd | undefined;
   private acceptedOnce = false;
   private idValue: string | undefined;
   /** Whether an in-flight list in Redis still holds the chunk. */
   private inRedis: boolean;
-  /** Decoded good records (kept for re-delivery after a retryable failure). */
+  /**
+   * Decoded good records, while a delivery attempt needs them: released once the pipelines accepted them
+   * when `wire` can give them back (a re-delivery decodes `wire` again, see `redecoded`). An accepted chunk
+   * may stay open long (held in the sli emission window, queued in an exporter); its records are not
+   * kept alive for a rare retry meanwhile.
+   */
   records: RecordBatch | undefined;
-  /** The elements of `records`, index for index (kept to dead-letter them after a permanent failure; released at the end). */
+  /** How many good records the chunk has (known once decoded; kept when `records` is released). */
+  recordCount: number | undefined;
+  /** The elements of the good records, index for index (kept to dead-letter them after a permanent failure; released at the end). */
   recordBytes: Buffer[] | undefined;
+  /** The good records' original bytes and sources (`records.wire`), to decode them again for a re-delivery; released at the end. */
+  wire: RecordWire | undefined;
   /** The first permanent delivery failure of any attempt (the records go to the dead-letter list). */
   permanentError: Error | undefined;
   /** Re-deliveries so far. */
@@ -152,7 +187,13 @@ export class Chunk {
     this.idValue = init.id;
     this.recovered = init.recovered;
     this.inRedis = parts.some((p) => p.inflightKey !== undefined);
+    for (const p of parts) this.sizeBytes += sizeOf(p.items);
     ledger.track(this);
+  }
+
+  /** Bytes of the claimed elements (known once claimed or read back; kept after they are released). */
+  get bytes(): number {
+    return this.sizeBytes;
   }
 
   /** Read back from an in-flight list: every hand-over counts as a re-delivery. */
@@ -194,16 +235,34 @@ export class Chunk {
     const part = this.parts[0];
     if (!part) throw new Error('an unread chunk has one part');
     part.items = items;
+    const n = sizeOf(items);
+    this.sizeBytes += n;
+    this.ledger.grew(n);
     this.idValue = id;
     this.to('claimed');
   }
 
   /** Stores the decoded records (and their elements) and releases the claimed elements. */
   decoded(records: RecordBatch, recordBytes?: Buffer[]): void {
-    if (this.records !== undefined) throw new Error(`chunk ${this.id ?? '?'} decoded twice`);
+    if (this.recordCount !== undefined) throw new Error(`chunk ${this.id ?? '?'} decoded twice`);
     this.records = records;
+    this.recordCount = records.length;
     this.recordBytes = recordBytes;
+    this.wire = records.wire;
     for (const p of this.parts) p.items = [];
+  }
+
+  /** Whether a re-delivery must first decode the records again (`redecoded`): they were released. */
+  get released(): boolean {
+    return this.records === undefined && this.recordCount !== undefined && this.wire !== undefined;
+  }
+
+  /** The records decoded again from `wire` for a re-delivery (the same records as the first time). */
+  redecoded(records: RecordBatch): void {
+    this.expect('retrying', 'claimed', 'taken');
+    if (!this.released) throw new Error(`chunk ${this.id ?? '?'}: its records were not released`);
+    if (records.length !== this.recordCount) throw new Error(`chunk ${this.id ?? '?'}: decoded again to ${records.length} records, not ${this.recordCount}`);
+    this.records = records;
   }
 
   /** claimed → taking: at-most-once removes the chunk from Redis before delivering it. */
@@ -224,15 +283,20 @@ export class Chunk {
     this.expect('claimed', 'taken', 'retrying');
     const again = this.attempts > 0 || this.recovered;
     this.to('delivering');
-    if (again) this.ledger.hooks.redelivered(this, this.records?.length ?? 0);
+    if (again) this.ledger.hooks.redelivered(this, this.recordCount ?? 0);
   }
 
-  /** The pipelines accepted the hand-over: counted on the first time only. */
+  /**
+   * The pipelines accepted the hand-over: counted on the first time only. The decoded records are released
+   * when `wire` can give them back (nothing downstream keeps them: a component that keeps data past
+   * `consume` keeps its own copy or encoding).
+   */
   accepted(): void {
     this.expect('delivering');
+    if (this.wire !== undefined) this.records = undefined;
     if (this.acceptedOnce) return;
     this.acceptedOnce = true;
-    this.ledger.hooks.accepted(this, this.records?.length ?? 0);
+    this.ledger.hooks.accepted(this, this.recordCount ?? 0);
   }
 
   /** delivering → retrying: re-deliver to `targets` after a backoff. */
@@ -286,6 +350,8 @@ export class Chunk {
     this.current = next;
     if (isEnd(next)) {
       this.recordBytes = undefined;
+      this.wire = undefined;
+      this.records = undefined;
       for (const p of this.parts) p.items = [];
       this.ledger.close(this, next);
     }

@@ -14,6 +14,8 @@ export const DEFAULT_CHUNK_SIZE = 1000;
 
 /** Default byte bound of one claim: 16 MiB (about 16,000 typical 1 KB records, or three 5 MB ones). */
 export const DEFAULT_MAX_CHUNK_BYTES = 16 * 1024 * 1024;
+/** Default `max_unacked_bytes`: 64 MiB (what four chunks of `max_chunk_bytes` could hold). */
+export const DEFAULT_MAX_UNACKED_BYTES = 64 * 1024 * 1024;
 
 /** Default byte bound of the dead-letter list: 256 MiB. */
 export const DEFAULT_DEAD_LETTER_MAX_BYTES = 256 * 1024 * 1024;
@@ -66,8 +68,14 @@ export const tykRedisConfigSchema = z
       .int('must be an integer')
       .min(1, 'must be at least 1')
       .max(1000, 'must be at most 1000')
-      .default(4)
-      .describe('Chunks handed downstream whose delivery is not finished yet; at the limit no more is claimed.'),
+      .default(16)
+      .describe('Chunks handed downstream whose delivery is not finished yet (held in the sli emission window, queued in an exporter, waiting for a retry); at the limit (or at max_unacked_bytes) no more is claimed, and a window holding some of them is emitted at once.'),
+    max_unacked_bytes: z
+      .number({ error: 'must be a number of bytes' })
+      .int('must be an integer')
+      .min(1024, 'must be at least 1024')
+      .default(DEFAULT_MAX_UNACKED_BYTES)
+      .describe('Bytes of the claimed elements of those chunks (each keeps its elements for re-delivery and dead letters): once reached, no more is claimed; one chunk may pass it by at most max_chunk_bytes. Bounds their memory with large records (64 MiB: 4 chunks of max_chunk_bytes).'),
     at_least_once: z
       .strictObject({
         instance_id: z.string().default('').describe('Stable id of this agent for its in-flight lists (both delivery modes use them); empty = a new id per process. A stable id (e.g. the pod name) re-delivers at once after a restart.'),

@@ -1,7 +1,9 @@
 /**
  * The drain loop: claims one chunk ahead of the one being delivered (claiming overlaps decoding), never
  * more — `consume()` blocking (backpressure) stops the claiming, and at most `max_unacked_chunks` chunks
- * may be open (claimed and not ended). While some list has data it keeps claiming; once all are empty it
+ * (of at most about `max_unacked_bytes`) may be open (claimed and not ended). At that bound it asks the pipelines to release the chunks a
+ * processor holds open to emit with later ones (`Pipelines.release`: the sli emission window), so a window
+ * never waits for its timer with the drain stalled behind it. While some list has data it keeps claiming; once all are empty it
  * polls them (one pipelined `LLEN` round, which also samples the backlog gauges) every `poll_interval`.
  * Lists with little data share one chunk (one pipelined round of claims), so a quiet gateway spread over
  * 10 sharded keys costs one batch per poll, not ten. In-flight lists to read back (a claim whose reply
@@ -132,7 +134,12 @@ export class Drain {
           await tracker.beat().then(() => wake.notify(), (err: unknown) => health.pause(err, 'heartbeat', this.d.client));
           continue;
         }
-        if (this.d.ledger.size >= this.d.config.max_unacked_chunks) {
+        if (this.d.ledger.size >= this.d.config.max_unacked_chunks || this.d.ledger.bytes >= this.d.config.max_unacked_bytes) {
+          // Some open chunks may be held by a processor to be emitted with later ones (the sli window):
+          // there are no later ones until a chunk ends, so they are emitted now instead of at its timer —
+          // unless a delivered chunk is being acknowledged: its slot frees in a round trip, and the window
+          // may grow meanwhile (releasing then would cut every window short under a small bound).
+          if (!this.d.ledger.has('acking')) this.d.handover.release();
           await wake.wait();
           continue;
         }
@@ -208,7 +215,7 @@ export class Drain {
    * One claim round over the lists with data, up to `chunk_size` records (and about `max_chunk_bytes`)
    * in total. Every list's part goes to an in-flight list of its own. At-least-once, each part is a chunk
    * of its own (the unit that is read back, re-delivered and acknowledged together, so its id stays the
-   * same), and a round claims from no more lists than there is room for open chunks. At-most-once, the
+   * same), and a round claims from no more lists than there is room for open chunks (by count and bytes). At-most-once, the
    * parts of a round form one chunk: they are removed from Redis before delivery and never read back.
    */
   private async claim(): Promise<Chunk | undefined> {
@@ -217,7 +224,9 @@ export class Drain {
     const lists = [...this.active.values()];
     const planned: { list: ActiveList; n: number; slot: number; inflightKey: string; id: string }[] = [];
     let budget = config.chunk_size;
-    const room = atLeastOnce ? Math.max(1, config.max_unacked_chunks - this.d.ledger.size) : lists.length;
+    // Room for open chunks, by count and by bytes (each part may take up to max_chunk_bytes).
+    const roomBytes = Math.ceil((config.max_unacked_bytes - this.d.ledger.bytes) / config.max_chunk_bytes);
+    const room = atLeastOnce ? Math.max(1, Math.min(config.max_unacked_chunks - this.d.ledger.size, roomBytes)) : lists.length;
     const start = this.rr++ % lists.length;
     for (let i = 0; i < lists.length && budget > 0 && planned.length < room; i++) {
       const list = lists[(start + i) % lists.length] as ActiveList;

@@ -8,13 +8,14 @@
 import type { Counter } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { ComponentContext } from '../../src/component.js';
-import { withWire, type TykRecord, type WireRun } from '../../src/model.js';
+import { withWire, type RecordWire, type TykRecord, type WireRun } from '../../src/model.js';
 import type { PipelineOutcome, Pipelines } from '../../src/delivery.js';
 import { DecodeError } from '../../src/errors.js';
 import { BurstLogger } from '../../src/logger.js';
 import type { TykRedisConfig } from './config.js';
 import { backoffDelay, type RedisClient } from '../../internal/redis/connection.js';
 import { decodeAnalytics, decodeUptime, wireTimestampMs, type DecodeOptions } from '../../internal/tyk-wire/decode.js';
+import { decodeWire } from '../../internal/tyk-wire/redecode.js';
 import type { Projection } from '../../internal/tyk-wire/projection.js';
 import type { CoercionSink } from '../../internal/tyk-wire/tolerant.js';
 import { DeadLetterBatch, deadLetterEnvelope, type DeadLetters } from './dead-letter.js';
@@ -65,6 +66,7 @@ export class Handover {
   private readonly atLeastOnce: boolean;
   private readonly retryReady: Chunk[] = [];
   private readonly retryTimers = new Set<NodeJS.Timeout>();
+  private readonly decodeOptions: DecodeOptions;
 
   constructor(private readonly d: HandoverDeps) {
     this.log = d.ctx.logger;
@@ -76,11 +78,20 @@ export class Handover {
     };
     this.deliveryBurst = new BurstLogger(this.log);
     this.atLeastOnce = d.config.delivery === 'at_least_once';
+    this.decodeOptions = { projection: d.projection, maxBytes: d.config.decode.max_record_bytes, onCoercion: this.onCoercion };
   }
 
   /** A chunk whose re-delivery backoff has passed, if any. */
   nextRetry(): Chunk | undefined {
     return this.retryReady.shift();
+  }
+
+  /**
+   * The receiver is at `max_unacked_chunks`: has every chunk a processor holds to emit together with later
+   * ones (the `sli` emission window) emitted now (`Pipelines.release`). Returns how many were held.
+   */
+  release(): number {
+    return this.d.pipelines.release();
   }
 
   /** Shutdown: no more re-deliveries (the chunks waiting for one are left in Redis). */
@@ -91,11 +102,22 @@ export class Handover {
 
   /** Decodes (once) and hands a chunk to the pipelines; resolves once they accepted it (backpressure). */
   async deliver(chunk: Chunk): Promise<void> {
-    if (chunk.records === undefined) {
+    if (chunk.recordCount === undefined) {
       const refused = this.decode(chunk);
       if (refused && !(await this.deadLetter(chunk, refused))) return;
     }
     if (!this.atLeastOnce && chunk.state === 'claimed' && !(await this.take(chunk))) return;
+    // A re-delivery: the records were released once accepted (see Chunk.records); decode them again.
+    if (chunk.released) {
+      try {
+        chunk.redecoded(decodeWire(chunk.wire as RecordWire, this.decodeOptions));
+      } catch (err) {
+        // Cannot happen (the same bytes decoded before): should it, the chunk stays in Redis for the next start.
+        this.log.error({ err, chunk: chunk.id }, 'could not decode a chunk again for its re-delivery; it stays in redis');
+        chunk.leave();
+        return;
+      }
+    }
     const records = chunk.records ?? [];
     if (records.length === 0) {
       this.finish(chunk, 'acknowledged');
@@ -115,7 +137,7 @@ export class Handover {
     const out: TykRecord[] = [];
     const bytesOut: Buffer[] = [];
     const runs: WireRun[] = [];
-    const opts: DecodeOptions = { projection: this.d.projection, maxBytes: this.d.config.decode.max_record_bytes, onCoercion: this.onCoercion };
+    const opts = this.decodeOptions;
     const dead = this.d.deadLetters;
     let bad: DeadLetterBatch | undefined;
     const now = Date.now();
@@ -184,7 +206,7 @@ export class Handover {
 
   private async settle(chunk: Chunk, o: PipelineOutcome): Promise<void> {
     if (chunk.ended) return; // left in Redis by a shutdown that did not wait
-    const n = chunk.records?.length ?? 0;
+    const n = chunk.recordCount ?? 0;
     if (refusedForGood(o)) chunk.permanentError ??= o.error ?? new Error('refused');
     if (o.retry.length > 0 && this.atLeastOnce) {
       if (this.d.stopping()) {
@@ -226,10 +248,9 @@ export class Handover {
   /** Dead-letter envelopes of every record of a chunk a destination refused for good. */
   private refusedBatch(chunk: Chunk, err: Error): DeadLetterBatch {
     const batch = new DeadLetterBatch();
-    const records = chunk.records ?? [];
     const bytes = chunk.recordBytes ?? [];
     const source = chunk.parts.map((p) => p.source.key).join(',');
-    for (let i = 0; i < records.length; i++) {
+    for (let i = 0; i < bytes.length; i++) {
       const b = bytes[i];
       if (!b) continue;
       batch.add(deadLetterEnvelope({ source, reason: 'delivery_failed_permanently', error: err.message, bytes: b, receiver: this.d.ctx.id, instance: this.d.instance, chunkId: chunk.id, index: i }), 'delivery_failed_permanently');

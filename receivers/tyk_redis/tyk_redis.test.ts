@@ -466,6 +466,31 @@ describe('tyk_redis at-least-once', () => {
     await waitFor('nothing in flight', async () => (await r.client.keys(`{${key}}*`)).length === 0);
   });
 
+  it('max_unacked_bytes bounds the open chunks by the bytes of their elements, as max_unacked_chunks does by count', async () => {
+    const r = await redis();
+    const key = `${r.prefix}tyk-system-analytics`;
+    const elements = Array.from({ length: 200 }, (_, i) => uniqueMsgpack(smallTemplate(), i));
+    await r.push(key, elements);
+    const chunkBytes = elements.slice(0, 10).reduce((n, b) => n + b.length, 0);
+    const settles: ((e?: Error) => void)[] = [];
+    const c = new ScriptedConsumer((_call, _d, ctx) => void settles.push(ctx.defer()));
+    // Room for two and a half chunks of 10: the third claim passes the bound, then nothing more is claimed.
+    const h = harness(r, { delivery: 'at_least_once', chunk_size: 10, max_unacked_chunks: 100, max_unacked_bytes: Math.floor(chunkBytes * 2.5) }, c);
+    await h.receiver.start();
+    await waitFor('three chunks open', () => settles.length === 3);
+    await new Promise((res) => setTimeout(res, 200));
+    assert.equal(settles.length, 3, 'no fourth chunk claimed while the first three are open');
+    assert.equal(await r.client.llen(key), 170);
+    assert.equal(sample(await h.scrape(), 'tyk_otel_pump_receiver_unacked_chunks'), 3);
+    // Each acknowledgement makes room for one more: every record is delivered in the end.
+    for (let i = 0; i < 20; i++) {
+      await waitFor(`chunk ${i + 1}`, () => settles.length > i);
+      (settles[i] as (e?: Error) => void)();
+    }
+    await waitFor('drained', async () => c.ids.length === 200 && sample(await h.scrape(), 'tyk_otel_pump_receiver_unacked_chunks') === 0);
+    assert.deepEqual([...c.ids].sort((a, b) => a - b), Array.from({ length: 200 }, (_, i) => i));
+  });
+
   it('re-delivers after a retryable failure (with backoff) and dead-letters what is refused for good', async () => {
     const r = await redis();
     const key = `${r.prefix}tyk-system-analytics`;

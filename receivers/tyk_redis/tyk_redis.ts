@@ -174,8 +174,8 @@ export class TykRedisReceiver implements Receiver {
 
   /** A chunk ended: give its slots back, count what it dropped, maybe claim more. */
   private ended(chunk: Chunk, end: ChunkEnd): void {
-    if (end === 'dropped') this.ctx.telemetry.dropped(chunk.records?.length ?? 0, chunk.dropReason ?? 'delivery_failed');
-    if (end === 'lost') this.inst.lost.add(chunk.records?.length ?? chunk.itemCount, { receiver: this.ctx.id, reason: 'shutdown' });
+    if (end === 'dropped') this.ctx.telemetry.dropped(chunk.recordCount ?? 0, chunk.dropReason ?? 'delivery_failed');
+    if (end === 'lost') this.inst.lost.add(chunk.recordCount ?? chunk.itemCount, { receiver: this.ctx.id, reason: 'shutdown' });
     if (end === 'empty' && this.tracker) {
       // An empty adopted list: forget it in our registry (a slot list is simply reused).
       const adopted = chunk.parts.filter((p) => p.slot === undefined && p.inflightKey !== undefined).map((p) => ({ key: p.inflightKey as string, adopted: true }));

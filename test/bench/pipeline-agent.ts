@@ -50,6 +50,8 @@ export interface AgentRun {
   readonly midScrapeMs?: number;
   /** The requests counted through the scrape (the caller checks them). */
   readonly requests: number;
+  /** The sli emission windows by what ended them (`processor.sli.window_chunks`), read after the clock stopped; empty when the agent has no such metric. */
+  readonly windows: Readonly<Record<string, { windows: number; chunks: number }>>;
 }
 
 /** How to run and when the run is complete. */
@@ -168,6 +170,14 @@ export async function runCompiledAgent(job: AgentJob): Promise<AgentRun> {
     const scrapeBytes = Buffer.byteLength(text);
     text = '';
     const peakWithScrapeMiB = statusKiB(pid, 'VmHWM') / 1024;
+    const windows: Record<string, { windows: number; chunks: number }> = {};
+    for (const line of (await get(job.telemetryPort)).split('\n')) {
+      const m = /^tyk_otel_pump_processor_sli_window_chunks_(count|sum)\{.*trigger="([a-z_]+)".*\} (\d+)$/.exec(line);
+      if (!m) continue;
+      const w = (windows[m[2] as string] ??= { windows: 0, chunks: 0 });
+      if (m[1] === 'count') w.windows += Number(m[3]);
+      else w.chunks += Number(m[3]);
+    }
     await sleep(3000);
     const idleRssMiB = statusKiB(pid, 'VmRSS') / 1024;
     child.kill('SIGTERM');
@@ -187,6 +197,7 @@ export async function runCompiledAgent(job: AgentJob): Promise<AgentRun> {
       histogramSeries,
       midScrapeMs,
       requests,
+      windows,
     };
   } finally {
     if (exitCode === undefined) child.kill('SIGKILL');

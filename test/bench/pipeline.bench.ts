@@ -24,7 +24,8 @@
  *
  * `BENCH_N` records per run (default 1 000 000), `BENCH_REPEATS` rounds (default 2), `BENCH_SETS`
  * (`fixtures,diverse`), `BENCH_VARIANTS` (comma-separated substrings of variant names; default all but
- * the DogStatsD one), `BENCH_BUILD=0` (use dist/ as it is), `BENCH_AGENT_NODE_OPTIONS` (the agent's NODE_OPTIONS), `BENCH_AGENT_NODE_ARGS` (flags on the agent's node
+ * the DogStatsD one), `BENCH_BUILD=0` (use dist/ as it is), `BENCH_AGENT_RECEIVER` / `BENCH_AGENT_SLI` (extra keys of
+ * the receiver's / the sli processor's config, YAML flow-map entries), `BENCH_AGENT_NODE_OPTIONS` (the agent's NODE_OPTIONS), `BENCH_AGENT_NODE_ARGS` (flags on the agent's node
  * command line, e.g. `--cpu-prof --cpu-prof-dir=DIR`, which NODE_OPTIONS refuses), `BENCH_OTLP_GZIP_LEVEL`
  * (the logs variant's gzip level, `compression_params.level`).
  */
@@ -92,14 +93,16 @@ const GZIP_LEVEL = process.env['BENCH_OTLP_GZIP_LEVEL'];
 
 /** The agent's config: defaults everywhere but the endpoints (and, on the diverse set, room for its series). */
 function agentYaml(job: Job, ports: { prom: number; telemetry: number }, extra: { logsEndpoint?: string; dogstatsd?: number } = {}): string {
+  // BENCH_AGENT_RECEIVER / BENCH_AGENT_SLI: extra keys of the receiver's / the sli processor's config, as
+  // YAML flow-map entries (`max_unacked_chunks: 16` / `emit_max_chunks: 10, emit_interval: 100ms`), for A/B runs of one dist/.
+  const receiverExtra = process.env['BENCH_AGENT_RECEIVER'] ?? '';
+  const sli = [job.diverse ? 'cardinality_limit: 8000' : '', process.env['BENCH_AGENT_SLI'] ?? ''].filter((s) => s !== '').join(', ');
   return `
 receivers:
-  tyk_redis:
-    endpoint: redis://127.0.0.1:${job.port}/0
-    key_prefix: ${PREFIX}
+  tyk_redis: {endpoint: "redis://127.0.0.1:${job.port}/0", key_prefix: ${PREFIX}${receiverExtra === '' ? '' : `, ${receiverExtra}`}}
 processors:
   route: {}
-  sli: {${job.diverse ? ' cardinality_limit: 8000 ' : ''}}${extra.logsEndpoint === undefined ? '' : '\n  audit_log: {}'}
+  sli: {${sli}}${extra.logsEndpoint === undefined ? '' : '\n  audit_log: {}'}
 exporters:
   prometheus:
     endpoint: 127.0.0.1:${ports.prom}${extra.logsEndpoint === undefined ? '' : `\n  otlp_http:\n    endpoint: ${extra.logsEndpoint}${GZIP_LEVEL === undefined ? '' : `\n    compression_params: { level: ${GZIP_LEVEL} }`}`}${extra.dogstatsd === undefined ? '' : `\n  dogstatsd:\n    endpoint: 127.0.0.1:${extra.dogstatsd}`}
@@ -413,6 +416,11 @@ else {
       lines.push(`of the CPU per record, system (kernel) time: ${a.sysUsPerRecord.toFixed(2)} µs`);
       lines.push(`RSS at each tenth of the backlog (MiB): ${a.rssByTenth.map((x) => x.toFixed(0)).join(' ')}; idle 3 s after the drain: ${a.idleRssMiB.toFixed(0)} MiB`);
       lines.push(`scrape after the drain: ${a.scrapeMs.toFixed(0)} ms, ${(a.scrapeBytes / 1048576).toFixed(1)} MB, ${a.histogramSeries} histogram series${a.midScrapeMs === undefined ? '' : `; a scrape at half the backlog: ${a.midScrapeMs.toFixed(0)} ms`}`);
+      const w = Object.entries(a.windows);
+      if (w.length > 0) {
+        const total = w.reduce((t, [, x]) => ({ windows: t.windows + x.windows, chunks: t.chunks + x.chunks }), { windows: 0, chunks: 0 });
+        lines.push(`sli windows: ${total.windows}, ${(total.chunks / total.windows).toFixed(1)} chunks each on average (by trigger: ${w.map(([t, x]) => `${t} ${x.windows} × ${(x.chunks / x.windows).toFixed(1)}`).join(', ')})`);
+      }
     }
     if (r.note) lines.push(r.note);
     return lines.join(`\n${''.padEnd(48)}`);
