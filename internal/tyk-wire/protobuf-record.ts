@@ -15,7 +15,7 @@ import type { AnalyticsRecord, GeoData, GraphError, GraphQLStats, MCPStats, Netw
 import { EMPTY_GEO, EMPTY_GRAPHQL, EMPTY_MCP, EMPTY_NETWORK } from '../../src/model.js';
 import { DecodeError } from '../../src/errors.js';
 import { goTime, type TimeOut } from './go-time.js';
-import { cachedString, type FastSlices } from './string-cache.js';
+import { cachedStringAt, viewOf, type FastSlices } from './string-cache.js';
 import { DECODE, SKIP, type Projection } from './projection.js';
 import { draftRecord, finishDraft } from './draft-record.js';
 import { latencyOf } from './latency-cache.js';
@@ -59,10 +59,15 @@ const time: TimeOut = { timeMs: null, timeNs: 0 };
 class Wire {
   r: protobuf.Reader;
   b: Buffer;
+  /** A view of `b`'s ArrayBuffer and where `b` starts in it, for the string cache. */
+  view: DataView;
+  base: number;
 
   constructor(bytes: Buffer) {
     this.r = protobuf.Reader.create(bytes);
     this.b = bytes;
+    this.view = viewOf(bytes);
+    this.base = bytes.byteOffset;
   }
 
   /** Reads a LEN field's length and returns where it ends, refusing one that runs past `end`. */
@@ -85,7 +90,7 @@ class Wire {
     const stop = this.sub(end, what);
     const start = this.r.pos;
     this.r.pos = stop;
-    return cachedString(this.b, start, stop - start);
+    return cachedStringAt(this.b, this.view, this.base, start, stop - start);
   }
 
   skipLen(end: number, what: string): void {

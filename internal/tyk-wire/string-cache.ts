@@ -10,24 +10,26 @@ export interface FastSlices {
 }
 
 /**
- * The string of the UTF-8 bytes `b[start, start+n)`, from a small direct-mapped cache keyed by the bytes
- * when short (ids, names, methods, hosts, tags repeat on almost every record): most calls allocate
- * nothing, and a batch of records shares one copy of each value. Longer strings are built directly.
+ * A view of `b`'s whole ArrayBuffer (`b` starts at `b.byteOffset` in it), for {@link cachedStringAt}: one per
+ * ArrayBuffer, remembered (the elements of one claim are slices of a few socket reads). Take it once per
+ * element, not per string: reading `b.buffer` is not free.
  */
-export function cachedString(b: Buffer, start: number, n: number): string {
+export function viewOf(b: Buffer): DataView {
   const ab = b.buffer;
-  if (ab !== lastBuffer) {
-    // A large ArrayBuffer (a big element of its own) is not kept alive by the remembered view.
-    if (ab.byteLength > 1 << 20) return cachedStringAt(b, new DataView(ab), b.byteOffset, start, n);
-    lastBuffer = ab;
-    lastView = new DataView(ab);
-  }
-  return cachedStringAt(b, lastView, b.byteOffset, start, n);
+  if (ab === lastBuffer) return lastView;
+  // A large ArrayBuffer (a big element of its own) is not kept alive by the remembered view.
+  if (ab.byteLength > 1 << 20) return new DataView(ab);
+  lastBuffer = ab;
+  lastView = new DataView(ab);
+  return lastView;
 }
 
 /**
- * {@link cachedString} for a caller that holds a view of `b`'s ArrayBuffer already (`v`, with `b` at `base`
- * in it): the bytes are hashed and compared four at a time.
+ * The string of the UTF-8 bytes `b[start, start+n)`, from a small direct-mapped cache keyed by the bytes
+ * when short (ids, names, methods, hosts, tags repeat on almost every record): most calls allocate
+ * nothing, and a batch of records shares one copy of each value. Longer strings are built directly.
+ * `v` is a view of `b`'s ArrayBuffer with `b` at `base` in it ({@link viewOf}): the bytes are hashed and
+ * compared four at a time.
  */
 export function cachedStringAt(b: Buffer, v: DataView, base: number, start: number, n: number): string {
   if (n > CACHE_MAX_LEN) return (b as unknown as FastSlices).utf8Slice(start, start + n);
@@ -90,6 +92,6 @@ const shortBytes = new Uint8Array(3 * 256 * 4);
 const shortLen = new Int32Array(3 * 256);
 const shortStr: string[] = new Array<string>(3 * 256).fill('');
 
-/** The ArrayBuffer of the last {@link cachedString} call and a view of it (one per socket read, typically). */
+/** The ArrayBuffer of the last {@link viewOf} call and a view of it (one per socket read, typically). */
 let lastBuffer: ArrayBufferLike = new ArrayBuffer(0);
 let lastView: DataView = new DataView(lastBuffer);
