@@ -30,6 +30,19 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
+describe('tyk-otel-pump heap growth (TYK_OTEL_PUMP_HEAP_GROWING_PERCENT)', () => {
+  it('a whole number of percent is taken, anything else is refused with the variable named', () => {
+    assert.equal(cli(['validate'], { TYK_OTEL_PUMP_HEAP_GROWING_PERCENT: '50' }).code, 0);
+    assert.equal(cli(['validate'], { TYK_OTEL_PUMP_HEAP_GROWING_PERCENT: '0' }).code, 0);
+    for (const bad of ['fifty', '-5', '50%', '']) {
+      const r = cli(['validate'], { TYK_OTEL_PUMP_HEAP_GROWING_PERCENT: bad });
+      assert.equal(r.code, 2, `${bad}: ${r.stderr}`);
+      assert.match(r.stderr, /^TYK_OTEL_PUMP_HEAP_GROWING_PERCENT: must be a whole number of percent/);
+      assert.equal(r.stdout, '');
+    }
+  });
+});
+
 describe('tyk-otel-pump validate / graph', () => {
   it('the shipped otel-config.yaml is valid', () => {
     const r = cli(['validate']);

@@ -10,10 +10,9 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { testRedis, type TestRedis } from './helpers/redis.js';
 import { startAgent, waitFor } from './helpers/agent.js';
-import { startOtlpSink, type OtlpSink } from './helpers/otlp-sink.js';
-import { deliveredIndexes, pushSyntheticRecords, syntheticIndex } from './helpers/synthetic-records.js';
+import { sinkAndRedis } from './helpers/sink-and-redis.js';
+import { deliveredIndexes, pushSyntheticRecords, syntheticIndex, syntheticReceiverYaml } from './helpers/synthetic-records.js';
 import { sumSamples as metric } from './helpers/exposition.js';
 
 const RECORDS = 600;
@@ -29,32 +28,23 @@ function assertEachOnce(what: string, seen: Map<number, number>): void {
 }
 
 describe('per-exporter acknowledgement: otlp_http refusing beside file in one logs pipeline (at-least-once)', () => {
-  let sink: OtlpSink;
-  let redis: TestRedis;
+  const suite = sinkAndRedis('per-exporter');
   let dir: string;
   before(async () => {
-    sink = await startOtlpSink();
-    redis = await testRedis('per-exporter');
     dir = await mkdtemp(join(tmpdir(), 'per-exporter-'));
   });
   after(async () => {
-    await sink.close();
-    await redis.cleanup();
     await rm(dir, { recursive: true, force: true });
   });
 
   it('re-delivers only to the endpoint: the file and the endpoint each hold every record exactly once', { timeout: 60_000 }, async () => {
+    const { sink, redis } = suite;
     await pushSyntheticRecords(redis, RECORDS);
     let refused = 0;
     sink.reply(() => (refused < REFUSED ? (refused++, { status: 503, body: 'maintenance' }) : { status: 200 }));
     const file = join(dir, 'audit.jsonl');
     const agent = await startAgent(`
-receivers:
-  tyk_redis:
-    endpoint: ${redis.url}
-    key_prefix: ${redis.prefix}analytics-
-    uptime_key: ${redis.prefix}uptime
-    delivery: at_least_once
+${syntheticReceiverYaml(redis)}
     chunk_size: ${CHUNK}
     max_unacked_chunks: 4
     poll_interval: 50ms

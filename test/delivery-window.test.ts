@@ -13,18 +13,11 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { testRedis, type TestRedis } from './helpers/redis.js';
 import { startAgent, waitFor, type RunningAgent } from './helpers/agent.js';
+import { testRedis, type TestRedis } from './helpers/redis.js';
 import { startOtlpSink, type OtlpSink } from './helpers/otlp-sink.js';
+import { sumSamples as metric } from './helpers/exposition.js';
 import { deliveredIndexes, syntheticRecord } from './helpers/synthetic-records.js';
-
-function metric(scrape: string, prefix: string, labels: string[] = []): number {
-  let total = 0;
-  for (const line of scrape.split('\n')) {
-    if (line.startsWith(prefix) && labels.every((l) => line.includes(l))) total += Number(line.split(' ').pop());
-  }
-  return total;
-}
 
 /** `processor.sli.window_chunks` of the agent, by trigger: windows emitted and the chunks in them. */
 async function windows(agent: RunningAgent): Promise<Record<string, { windows: number; chunks: number }>> {

@@ -4,12 +4,11 @@
  * does not grow with the backlog), and afterwards every log record arrives — at least once, duplicates
  * counted. Slow by nature (the outage is the point); everything else in the suite stays fast.
  */
-import { describe, it, after, before } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { testRedis, type TestRedis } from './helpers/redis.js';
 import { startAgent, waitFor } from './helpers/agent.js';
-import { startOtlpSink, type OtlpSink } from './helpers/otlp-sink.js';
-import { deliveredIndexes, duplicatesOf, pushSyntheticRecords, syntheticIndex } from './helpers/synthetic-records.js';
+import { sinkAndRedis } from './helpers/sink-and-redis.js';
+import { deliveredIndexes, duplicatesOf, pushSyntheticRecords, syntheticIndex, syntheticReceiverYaml } from './helpers/synthetic-records.js';
 import { sumSamples as metric } from './helpers/exposition.js';
 
 const RECORDS = 20_000;
@@ -17,18 +16,10 @@ const OUTAGE_MS = 30_000;
 const QUEUE_SIZE = 200;
 
 describe('otlp_http during a 30 s endpoint outage (at-least-once from Redis)', () => {
-  let sink: OtlpSink;
-  let redis: TestRedis;
-  before(async () => {
-    sink = await startOtlpSink();
-    redis = await testRedis('otlp-outage');
-  });
-  after(async () => {
-    await sink.close();
-    await redis.cleanup();
-  });
+  const suite = sinkAndRedis('otlp-outage');
 
   it('keeps the backlog in Redis while the queue is full, then delivers every record', { timeout: 120_000 }, async (t) => {
+    const { sink, redis } = suite;
     const key = await pushSyntheticRecords(redis, RECORDS);
     let outageEndsAt = Infinity;
     sink.reply(() => {
@@ -36,12 +27,7 @@ describe('otlp_http during a 30 s endpoint outage (at-least-once from Redis)', (
       return Date.now() < outageEndsAt ? { status: 503, body: 'maintenance' } : { status: 200 };
     });
     const agent = await startAgent(`
-receivers:
-  tyk_redis:
-    endpoint: ${redis.url}
-    key_prefix: ${redis.prefix}analytics-
-    uptime_key: ${redis.prefix}uptime
-    delivery: at_least_once
+${syntheticReceiverYaml(redis)}
     chunk_size: 100
     max_unacked_chunks: 4
     poll_interval: 50ms

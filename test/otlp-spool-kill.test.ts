@@ -7,70 +7,42 @@
  */
 import { describe, it, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { testRedis, type TestRedis } from './helpers/redis.js';
 import { waitFor } from './helpers/agent.js';
-import { startOtlpSink, type OtlpSink } from './helpers/otlp-sink.js';
-import { deliveredIndexes, duplicatesOf, pushSyntheticRecords, syntheticIndex } from './helpers/synthetic-records.js';
+import { killAgents, spawnAgent as runAgent, type AgentProcess } from './helpers/agent-process.js';
+import { sinkAndRedis } from './helpers/sink-and-redis.js';
+import { deliveredIndexes, duplicatesOf, pushSyntheticRecords, syntheticIndex, syntheticReceiverYaml } from './helpers/synthetic-records.js';
 
 const RECORDS = 2000;
-const BIN = fileURLToPath(new URL('../bin/tyk-otel-pump.js', import.meta.url));
-
-interface Child {
-  readonly proc: ChildProcess;
-  readonly stderr: string[];
-  readonly exited: Promise<number | null>;
-}
-
-function runAgent(configFile: string): Child {
-  const proc = spawn(process.execPath, [BIN, 'run', '--config', configFile], {
-    env: { ...process.env, TYK_OTEL_PUMP_FROM_SOURCE: '1' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  const stderr: string[] = [];
-  proc.stderr?.setEncoding('utf8').on('data', (s: string) => stderr.push(s));
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-  return { proc, stderr, exited };
-}
 
 function spooled(dir: string): string[] {
   return existsSync(dir) ? readdirSync(dir).filter((f) => f !== 'LOCK') : [];
 }
 
 describe('otlp_http spool survives kill -9 during an outage', () => {
-  let sink: OtlpSink;
-  let redis: TestRedis;
   let dir: string;
-  const children: Child[] = [];
-  before(async () => {
-    sink = await startOtlpSink();
-    redis = await testRedis('otlp-kill');
+  const children: AgentProcess[] = [];
+  before(() => {
     dir = mkdtempSync(join(tmpdir(), 'otlp-kill-'));
   });
-  after(async () => {
-    for (const c of children) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
-    await sink.close();
-    await redis.cleanup();
+  // Registered first, so it runs first: no agent is left sending to the sink or Redis while they close.
+  after(() => {
+    killAgents(children);
     rmSync(dir, { recursive: true, force: true });
   });
+  const suite = sinkAndRedis('otlp-kill');
 
   it('delivers the spooled (and in-flight) log records after a restart', { timeout: 90_000 }, async (t) => {
+    const { sink, redis } = suite;
     const key = await pushSyntheticRecords(redis, RECORDS);
     let up = false;
     sink.reply(() => (up ? { status: 200 } : { status: 503 }));
     const spoolDir = join(dir, 'spool', 'otlp_http');
     const configFile = join(dir, 'otel-config.yaml');
     writeFileSync(configFile, `
-receivers:
-  tyk_redis:
-    endpoint: ${redis.url}
-    key_prefix: ${redis.prefix}analytics-
-    uptime_key: ${redis.prefix}uptime
-    delivery: at_least_once
+${syntheticReceiverYaml(redis)}
     chunk_size: 100
     poll_interval: 50ms
     at_least_once: { instance_id: kill9-${redis.prefix}, retry_initial_interval: 200ms }

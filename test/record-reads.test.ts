@@ -66,16 +66,27 @@ describe('receiverReads: what each receiver decodes', () => {
     assert.ok(set.size <= 17, `${set.size} fields`);
   });
 
-  it('a file (or logs) pipeline beside it on the same receiver: every field', () => {
+  it('a file pipeline beside it on the same receiver: every field', () => {
     assert.equal(readsOf(config(`${METRICS}
     records:
       receivers: [tyk_redis]
       exporters: [file]`)).get('tyk_redis'), 'all');
-    assert.equal(readsOf(config(`${METRICS}
+  });
+
+  it('a logs pipeline beside it: what audit_log logs, not the raw request/response unless include_raw, never the key', () => {
+    const logs = `${METRICS}
     logs:
       receivers: [tyk_redis]
       processors: [audit_log]
-      exporters: [otlp_http]`)).get('tyk_redis'), 'all');
+      exporters: [otlp_http]`;
+    const d = decodedFields(readsOf(config(logs)).get('tyk_redis') ?? 'all');
+    assert.notEqual(d, 'all');
+    const set = d as ReadonlySet<string>;
+    for (const f of ['userAgent', 'geo', 'tags', 'graphqlStats', 'mcpStats', 'ipAddress', 'host', 'network', 'latency']) assert.ok(set.has(f), f);
+    for (const f of ['rawRequest', 'rawResponse', 'apiKey', 'apiSchema', 'day', 'expireAtMs']) assert.ok(!set.has(f), f);
+    const raw = decodedFields(readsOf(config(logs).replace('  audit_log: {}', '  audit_log: { include_raw: true }')).get('tyk_redis') ?? 'all') as ReadonlySet<string>;
+    for (const f of ['rawRequest', 'rawResponse']) assert.ok(raw.has(f), f);
+    assert.ok(!raw.has('apiKey'));
   });
 
   it('a drainer (tyk_redis → redis_stream) reads no field; behind a processor (no original bytes left) every field', () => {
@@ -165,6 +176,11 @@ async function runProcessor(factory: ProcessorFactory, rawConfig: unknown, batch
 
 /** Processor configs to check, per type: the default and the configs that make it read more. */
 const PROCESSOR_CONFIGS: Readonly<Record<string, readonly unknown[]>> = {
+  audit_log: [
+    {},
+    { include_raw: true, kinds: ['http', 'network', 'uptime'] },
+    { include_tags: false, kinds: ['network'] },
+  ],
   route: [{}, { path_source: 'raw_path' }, { path_source: 'original_path', include_listen_path: true }],
   filter: [{ skip_response_codes: [404, 500] }, { api_ids: ['legacy--soap', 'tcp-echo-api'] }, { kinds: ['http', 'network'], skip_org_ids: ['org-legacy'] }],
   sli: [

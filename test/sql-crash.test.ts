@@ -13,15 +13,14 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { testRedis, type TestRedis } from './helpers/redis.js';
-import { testPostgres, type TestPostgres } from './helpers/postgres.js';
+import { postgresYaml, testPostgres, type TestPostgres } from './helpers/postgres.js';
 import { waitFor } from './helpers/agent.js';
+import { killAgents, spawnAgent as runAgent, type AgentProcess } from './helpers/agent-process.js';
 import { syntheticRecord } from './helpers/synthetic-records.js';
 import { decodeAnalytics } from '../internal/tyk-wire/decode.js';
 import { componentContext } from './helpers/context.js';
@@ -32,22 +31,6 @@ import { sqlAggregateConfigSchema } from '../exporters/sql_aggregate/config.js';
 const N = 1000;
 const CHUNK = 100;
 const LOCK = 740_117;
-const BIN = fileURLToPath(new URL('../bin/tyk-otel-pump.js', import.meta.url));
-
-interface Child {
-  readonly proc: ChildProcess;
-  readonly stderr: string[];
-  readonly exited: Promise<void>;
-}
-
-function runAgent(configFile: string): Child {
-  const proc = spawn(process.execPath, [BIN, 'run', '--config', configFile], { env: { ...process.env, TYK_OTEL_PUMP_FROM_SOURCE: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
-  const stderr: string[] = [];
-  proc.stderr?.setEncoding('utf8').on('data', (s: string) => stderr.push(s));
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  return { proc, stderr, exited };
-}
-
 const AGG_COLS = `id, counter_hits, counter_success, counter_error, counter_total_request_time::text, counter_total_latency, counter_total_upstream_latency,
   counter_max_latency, counter_min_latency, counter_max_upstream_latency, counter_min_upstream_latency, counter_request_time::float8 AS rt,
   counter_latency::float8 AS lat, counter_upstream_latency::float8 AS ulat, code_200, code_201, code_4x, code_404, code_503, code_5x, "timestamp", org_id, dimension, dimension_value`;
@@ -57,7 +40,7 @@ describe('sql exporters: kill -9 between commit and acknowledgement', () => {
   let single: TestPostgres;
   let redis: TestRedis;
   let dir: string;
-  const children: Child[] = [];
+  const children: AgentProcess[] = [];
   before(async () => {
     db = await testPostgres('sqlcrash');
     single = await testPostgres('sqlcrash_once');
@@ -65,12 +48,7 @@ describe('sql exporters: kill -9 between commit and acknowledgement', () => {
     dir = mkdtempSync(join(tmpdir(), 'sql-crash-'));
   });
   after(async () => {
-    for (const c of children) {
-      if (c.proc.exitCode === null && c.proc.signalCode === null) {
-        c.proc.kill('SIGCONT');
-        c.proc.kill('SIGKILL');
-      }
-    }
+    killAgents(children);
     await redis.cleanup();
     await db.cleanup();
     await single.cleanup();
@@ -80,7 +58,7 @@ describe('sql exporters: kill -9 between commit and acknowledgement', () => {
   it('re-delivery after the crash writes nothing twice', { timeout: 180_000 }, async () => {
     const key = `${redis.prefix}tyk-system-analytics`;
     const records = Array.from({ length: N }, (_, i) => syntheticRecord(i));
-    const pgKeys = `host: ${db.config.host}\n    port: ${db.config.port}\n    database: ${db.config.database}\n    user: ${db.config.user}\n    schema: ${db.schema}`;
+    const pgKeys = postgresYaml(db, '    ');
     const configFile = join(dir, 'otel-config.yaml');
     writeFileSync(configFile, `
 receivers:

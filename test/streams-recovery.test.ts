@@ -12,15 +12,14 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import { startAgent, waitFor, type RunningAgent } from './helpers/agent.js';
+import { killAgents, spawnAgent as runAgent, type AgentProcess } from './helpers/agent-process.js';
 import { startPrivateRedis, type PrivateRedis } from './helpers/tyk-redis.js';
-import { testPostgres, type TestPostgres } from './helpers/postgres.js';
+import { postgresYaml, testPostgres, type TestPostgres } from './helpers/postgres.js';
 import { startOtlpSink, type OtlpSink } from './helpers/otlp-sink.js';
 import { syntheticIndex, syntheticRecord } from './helpers/synthetic-records.js';
 import { componentContext } from './helpers/context.js';
@@ -29,22 +28,6 @@ import { withWire } from '../src/model.js';
 import { decodeAnalytics } from '../internal/tyk-wire/decode.js';
 import { RedisStreamExporter } from '../exporters/redis_stream/redis_stream.js';
 import { redisStreamExporterConfigSchema } from '../exporters/redis_stream/config.js';
-
-const BIN = fileURLToPath(new URL('../bin/tyk-otel-pump.js', import.meta.url));
-
-interface Child {
-  readonly proc: ChildProcess;
-  readonly stderr: string[];
-  readonly exited: Promise<void>;
-}
-
-function runAgent(configFile: string): Child {
-  const proc = spawn(process.execPath, [BIN, 'run', '--config', configFile], { env: { ...process.env, TYK_OTEL_PUMP_FROM_SOURCE: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
-  const stderr: string[] = [];
-  proc.stderr?.setEncoding('utf8').on('data', (s: string) => stderr.push(s));
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  return { proc, stderr, exited };
-}
 
 /** The `redis_stream` receiver section of a consumer. */
 function receiver(url: string, o: { stream: string; group: string; instance: string; count: number; claimIdle: string; extra?: string }): string {
@@ -105,7 +88,7 @@ describe('redis streams: recovery, frozen consumers, retention', () => {
   let admin: Redis;
   let db: TestPostgres;
   let dir: string;
-  const children: Child[] = [];
+  const children: AgentProcess[] = [];
   const agents: RunningAgent[] = [];
   const sinks: OtlpSink[] = [];
 
@@ -116,12 +99,7 @@ describe('redis streams: recovery, frozen consumers, retention', () => {
     dir = mkdtempSync(join(tmpdir(), 'streams-recovery-'));
   });
   after(async () => {
-    for (const c of children) {
-      if (c.proc.exitCode === null && c.proc.signalCode === null) {
-        c.proc.kill('SIGCONT');
-        c.proc.kill('SIGKILL');
-      }
-    }
+    killAgents(children);
     for (const a of agents.splice(0)) await a.stop().catch(() => undefined);
     for (const s of sinks) await s.close();
     admin.disconnect();
@@ -136,7 +114,7 @@ describe('redis streams: recovery, frozen consumers, retention', () => {
     await addEntries(admin, stream, 0, N);
     // The victim may do anything but XACK: every read it commits to PostgreSQL stays pending in the group.
     await admin.call('ACL', 'SETUSER', 'victim', 'on', '>victim-pw', '~*', '&*', '+@all', '-xack');
-    const pgKeys = `host: ${db.config.host}\n    port: ${db.config.port}\n    database: ${db.config.database}\n    user: ${db.config.user}\n    schema: ${db.schema}`;
+    const pgKeys = postgresYaml(db, '    ');
     const sections = (url: string, instance: string, count: number, auth: string) => `${receiver(url, { stream, group: 'S', instance, count, claimIdle: '1s', extra: auth })}exporters:
   sql:
     ${pgKeys}

@@ -8,45 +8,30 @@
  *   the file holds plus what Redis still holds is every record, each once.
  * - At-least-once across `kill -9` of the agent mid-drain: a second agent adopts the dead workers'
  *   in-flight lists; no record is missing, duplicates are at most what the workers had in flight.
+ * - A worker thread that crashes (an uncaught error) is started again after a backoff: `/ready` answers
+ *   503 meanwhile and 200 once it runs, crashes and restarts are counted and logged, and with both
+ *   threads crashed and restarted a new backlog drains into exact totals.
  * - `validate` refuses a pipeline whose processor cannot run in copies.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { testRedis, type TestRedis } from './helpers/redis.js';
 import { freePort } from './helpers/tyk-redis.js';
 import { waitFor } from './helpers/agent.js';
+import { AGENT_BIN as BIN, killAgents, spawnAgent, type AgentProcess } from './helpers/agent-process.js';
 import { syntheticIndex, syntheticRecord } from './helpers/synthetic-records.js';
+import { sumSamples as metric } from './helpers/exposition.js';
 
-const BIN = fileURLToPath(new URL('../bin/tyk-otel-pump.js', import.meta.url));
+/** Preloaded into an agent: SIGUSR2 crashes its oldest live worker thread (an uncaught error in the thread). */
+const CRASH_HOOK = new URL('./helpers/worker-crash-hook.mjs', import.meta.url).href;
 
-interface Child {
-  readonly proc: ChildProcess;
-  readonly stderr: string[];
-  readonly exited: Promise<number | null>;
-}
-
-function runAgent(configFile: string): Child {
-  const proc = spawn(process.execPath, [BIN, 'run', '--config', configFile], {
-    env: { ...process.env, TYK_OTEL_PUMP_FROM_SOURCE: '1', TYK_OTEL_PUMP_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  const stderr: string[] = [];
-  proc.stderr?.setEncoding('utf8').on('data', (s: string) => stderr.push(s));
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-  return { proc, stderr, exited };
-}
-
-function metric(scrape: string, prefix: string, labels: string[] = []): number {
-  let total = 0;
-  for (const line of scrape.split('\n')) {
-    if (line.startsWith(prefix) && labels.every((l) => line.includes(l))) total += Number(line.split(' ').pop());
-  }
-  return total;
+/** The agent CLI, logging warnings and errors only. */
+function runAgent(configFile: string, nodeArgs: readonly string[] = []): AgentProcess {
+  return spawnAgent(configFile, { nodeArgs, env: { TYK_OTEL_PUMP_LOG_LEVEL: 'warn' } });
 }
 
 async function get(url: string): Promise<string> {
@@ -89,16 +74,47 @@ async function listedRecords(redis: TestRedis, prefix: string): Promise<number> 
 describe('service.workers: the pipelines in worker threads', () => {
   let redis: TestRedis;
   let dir: string;
-  const children: Child[] = [];
+  const children: AgentProcess[] = [];
   before(async () => {
     redis = await testRedis('workers');
     dir = mkdtempSync(join(tmpdir(), 'workers-'));
   });
   after(async () => {
-    for (const c of children) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
+    killAgents(children);
     await redis.cleanup();
     rmSync(dir, { recursive: true, force: true });
   });
+
+  /**
+   * Writes `<dir>/<name>`: `tyk_redis` (at-least-once, lists under `prefix`) → `route` → `sli` → `prometheus`
+   * in 2 worker threads, and with `file`, `audit_log` → `file` beside it; returns its path.
+   */
+  function drainConfig(name: string, o: { prefix: string; prom: number; telemetry: number; file?: string }): string {
+    const config = join(dir, name);
+    const logs = o.file !== undefined;
+    writeFileSync(config, `
+receivers:
+  tyk_redis:
+    endpoint: ${redis.url}
+    key_prefix: ${o.prefix}
+    uptime: false
+    delivery: at_least_once
+    chunk_size: 200
+    poll_interval: 20ms
+processors:
+  route: {}
+  sli: {}${logs ? '\n  audit_log: {}' : ''}
+exporters:
+  prometheus:
+    endpoint: 127.0.0.1:${o.prom}${logs ? `\n  file:\n    path: ${o.file}` : ''}
+service:
+  workers: 2
+  telemetry: { metrics: { address: 127.0.0.1:${o.telemetry} } }
+  pipelines:
+    metrics: { receivers: [tyk_redis], processors: [route, sli], exporters: [prometheus] }${logs ? '\n    logs: { receivers: [tyk_redis], processors: [audit_log], exporters: [file] }' : ''}
+`);
+    return config;
+  }
 
   it('drains a backlog with 2 workers: Prometheus totals equal the records, a logs pipeline beside it gets each once, SIGTERM loses nothing', { timeout: 120_000 }, async () => {
     const N = 6000;
@@ -108,38 +124,18 @@ describe('service.workers: the pipelines in worker threads', () => {
     const telemetry = await freePort();
     const prom = await freePort();
     const file = join(dir, 'audit.jsonl');
-    const config = join(dir, 'drain.yaml');
-    writeFileSync(config, `
-receivers:
-  tyk_redis:
-    endpoint: ${redis.url}
-    key_prefix: ${redis.prefix}a-
-    uptime: false
-    delivery: at_least_once
-    chunk_size: 200
-    poll_interval: 20ms
-processors:
-  route: {}
-  sli: {}
-  audit_log: {}
-exporters:
-  prometheus:
-    endpoint: 127.0.0.1:${prom}
-  file:
-    path: ${file}
-service:
-  workers: 2
-  telemetry: { metrics: { address: 127.0.0.1:${telemetry} } }
-  pipelines:
-    metrics: { receivers: [tyk_redis], processors: [route, sli], exporters: [prometheus] }
-    logs: { receivers: [tyk_redis], processors: [audit_log], exporters: [file] }
-`);
-    const agent = runAgent(config);
+    const agent = runAgent(drainConfig('drain.yaml', { prefix: `${redis.prefix}a-`, prom, telemetry, file }));
     children.push(agent);
     await waitFor('the backlog drained into Prometheus', async () => metric(await get(`http://127.0.0.1:${prom}/metrics`), 'tyk_api_requests_total') === N, 60_000, 100);
     await waitFor('the list drained', async () => (await redis.client.llen(key)) === 0, 10_000);
-    const ready = JSON.parse(await get(`http://127.0.0.1:${telemetry}/ready`)) as { status: string; components: Record<string, unknown> };
-    assert.equal(ready.status, 'ready');
+    // Readiness is each thread's last health message, posted as it changes: wait for it rather than take the
+    // first answer (under CI load a worker's update can trail the drain), and name what is not ready.
+    let ready: { status: string; components: Record<string, unknown> } = { status: '', components: {} };
+    await waitFor('/ready to answer ready after the drain', async () => {
+      ready = JSON.parse(await get(`http://127.0.0.1:${telemetry}/ready`)) as typeof ready;
+      if (ready.status !== 'ready') throw new Error(JSON.stringify(ready.components));
+      return true;
+    }, 15_000, 100);
     for (const id of ['workers', 'tyk_redis#w1', 'tyk_redis#w2', 'sli@metrics#w1', 'audit_log@logs#w2', 'prometheus', 'file']) assert.ok(id in ready.components, `/ready lists ${id}: ${Object.keys(ready.components).join(', ')}`);
     const self = await get(`http://127.0.0.1:${telemetry}/metrics`);
     assert.equal(metric(self, 'tyk_otel_pump_receiver_accepted_items_total{', ['receiver="tyk_redis"']), N, 'the workers\' receiver counts add up');
@@ -222,6 +218,59 @@ service:
     }
     assert.equal(seen.indexOf(0), -1, `missing records, e.g. ${seen.indexOf(0)}`);
     assert.ok(dup <= WORKERS * UNACKED * CHUNK, `duplicates ${dup} > what ${WORKERS} workers may have in flight`);
+  });
+
+  it('restarts a crashed worker thread: /ready 503 until it runs again, crashes and restarts counted and logged, exact totals after both threads were restarted', { timeout: 120_000 }, async () => {
+    const N = 3000;
+    const key = `${redis.prefix}r-tyk-system-analytics`;
+    const telemetry = await freePort();
+    const prom = await freePort();
+    const agent = runAgent(drainConfig('restart.yaml', { prefix: `${redis.prefix}r-`, prom, telemetry }), ['--import', CRASH_HOOK]);
+    children.push(agent);
+    const ready = async () => {
+      try {
+        const res = await fetch(`http://127.0.0.1:${telemetry}/ready`);
+        return { status: res.status, body: (await res.json()) as { components: Record<string, { ready: boolean; detail?: string }> } };
+      } catch {
+        return { status: 0, body: { components: {} } };
+      }
+    };
+    const requests = async () => metric(await get(`http://127.0.0.1:${prom}/metrics`), 'tyk_api_requests_total');
+    const self = () => get(`http://127.0.0.1:${telemetry}/metrics`);
+    await waitFor('the agent ready', async () => (await ready()).status === 200, 60_000, 50);
+    await redis.push(key, Array.from({ length: N }, (_, i) => syntheticRecord(i)));
+    await waitFor('the first backlog counted', async () => (await requests()) === N, 60_000, 50);
+
+    // Crash each thread in turn, while idle (nothing in flight, so nothing is delivered twice).
+    for (const worker of [1, 2]) {
+      agent.proc.kill('SIGUSR2');
+      const down = await waitFor(`/ready to answer 503 for worker ${worker}`, async () => {
+        const r = await ready();
+        return r.status === 503 ? r : undefined;
+      }, 10_000, 10);
+      assert.match(down.body.components['workers']?.detail ?? '', new RegExp(`^worker ${worker} exited \\(code 1\\); restarting in 1s$`));
+      assert.equal(down.body.components[`tyk_redis#w${worker}`]?.ready, false, 'the dead thread\'s components are not ready');
+      await waitFor(`/ready to answer 200 once worker ${worker} runs again`, async () => (await ready()).status === 200, 30_000, 50);
+      const text = await self();
+      assert.equal(metric(text, 'tyk_otel_pump_workers_crashes_total{', [`worker="${worker}"`]), 1, text);
+      assert.equal(metric(text, 'tyk_otel_pump_workers_restarts_total{', [`worker="${worker}"`]), 1);
+    }
+    const text = await self();
+    assert.equal(metric(text, 'tyk_otel_pump_workers_crashes_total{'), 2);
+    assert.equal(metric(text, 'tyk_otel_pump_workers_restarts_total{'), 2);
+    const log = agent.stderr.join('');
+    assert.equal((log.match(/worker thread exited; restarting it after a backoff/g) ?? []).length, 2, log);
+    assert.equal((log.match(/"msg":"restarting worker thread"/g) ?? []).length, 2, log);
+
+    // Only the restarted threads can drain the second backlog: every record counted once.
+    await redis.push(key, Array.from({ length: N }, (_, i) => syntheticRecord(N + i)));
+    await waitFor('the second backlog counted', async () => (await requests()) >= 2 * N && (await redis.client.llen(key)) === 0, 60_000, 50);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(await requests(), 2 * N, 'each record counted exactly once');
+    assert.equal(metric(await self(), 'tyk_otel_pump_receiver_accepted_items_total{', ['receiver="tyk_redis"']), N, 'the restarted threads (their counters start at zero) took the whole second backlog');
+    assert.equal(await listedRecords(redis, `${redis.prefix}r-`), 0, 'nothing left in flight');
+    agent.proc.kill('SIGTERM');
+    assert.equal(await agent.exited, 0, agent.stderr.join(''));
   });
 
   it('validate refuses a processor that cannot run in copies, naming it', () => {

@@ -14,7 +14,7 @@ import { parseWithProblems } from '../../src/config/load.js';
 import { captureLogger, type LogLine } from '../../test/helpers/log-capture.js';
 import { componentContext } from '../../test/helpers/context.js';
 import { startOtlpSink, type OtlpSink } from '../../test/helpers/otlp-sink.js';
-import { otlpHttpConfigSchema } from './config.js';
+import { DEFAULT_GZIP_LEVEL, otlpHttpConfigSchema } from './config.js';
 import { otlpHttpExporterFactory } from './index.js';
 import type { OtlpHttpExporter } from './otlp_http.js';
 import { Backoff, parseRetryAfter } from './sender.js';
@@ -150,6 +150,22 @@ describe('otlp_http exporter: logs', () => {
       assert.equal(r.contentEncoding, '');
     }
     assert.deepEqual(s.logs().map((l) => l.attributes['seq']).sort((a, b) => Number(a) - Number(b)), Array.from({ length: 100 }, (_, i) => i));
+  });
+
+  it('sends protobuf uncompressed or gzipped at any compression_params.level, split at max_batch_items: the same records', async () => {
+    const s = await sink();
+    const configs = [{ compression: 'none' }, { compression_params: { level: 0 } }, { compression_params: { level: 9 } }, { compression_params: { level: -1 } }, {}];
+    for (const [i, cfg] of configs.entries()) {
+      const h = await harness({ endpoint: s.url, sending_queue: { max_batch_items: 30 }, ...cfg }, `otlp_http/level${i}`);
+      const d = deferred();
+      await h.exp.consumeLogs(logsBatch(i * 100, 100), d.ctx);
+      assert.equal(await d.settled, undefined);
+    }
+    assert.equal(s.requests.length, configs.length * 4, '100 records in requests of at most 30');
+    assert.deepEqual(s.requests.map((r) => r.contentEncoding), [...Array(4).fill(''), ...Array(16).fill('gzip')]);
+    assert.ok(s.requests.every((r) => r.contentType === 'application/x-protobuf' && r.decoded !== undefined));
+    assert.deepEqual(s.logs().map((l) => Number(l.attributes['seq'])).sort((a, b) => a - b), Array.from({ length: configs.length * 100 }, (_, i) => i));
+    assert.equal(otlpHttpConfigSchema.parse({}).compression_params.level, DEFAULT_GZIP_LEVEL);
   });
 
   for (const status of [400, 401, 403, 404]) {
@@ -483,10 +499,12 @@ describe('otlp_http helpers and config', () => {
   });
 
   it('reports config problems with paths, never echoing header values', () => {
-    const r = parseWithProblems(otlpHttpConfigSchema, { endpoint: 'localhost:4318', headers: { 'api-key': { nested: 'x' } }, compression: 'zstd', sending_queue: { num_consumers: 0 } }, ['exporters', 'otlp_http']);
+    const r = parseWithProblems(otlpHttpConfigSchema, { endpoint: 'localhost:4318', headers: { 'api-key': { nested: 'x' } }, compression: 'zstd', compression_params: { level: 10, strategy: 'x' }, sending_queue: { num_consumers: 0 } }, ['exporters', 'otlp_http']);
     const lines = r.problems.map((p) => `${p.path}: ${p.message}${p.got === undefined ? '' : ` (got ${p.got})`}`);
     assert.ok(lines.some((l) => l.startsWith('exporters::otlp_http::endpoint: must be an http:// or https:// URL')), lines.join('\n'));
     assert.ok(lines.some((l) => l.startsWith('exporters::otlp_http::compression: must be gzip or none')), lines.join('\n'));
+    assert.ok(lines.some((l) => l.startsWith('exporters::otlp_http::compression_params::level: must be an integer from -1 to 9')), lines.join('\n'));
+    assert.ok(lines.some((l) => l.startsWith('exporters::otlp_http::compression_params') && l.includes('strategy')), lines.join('\n'));
     assert.ok(lines.some((l) => l.startsWith('exporters::otlp_http::sending_queue::num_consumers: must be greater than 0')), lines.join('\n'));
     assert.ok(!lines.join('\n').includes('nested'), lines.join('\n'));
   });

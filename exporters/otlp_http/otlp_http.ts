@@ -9,7 +9,8 @@ import type { LogsBatch, MetricsBatch } from '../../src/model.js';
 import { StartError } from '../../src/errors.js';
 import { BurstLogger } from '../../src/logger.js';
 import type { OtlpHttpConfig } from './config.js';
-import { encodeLogs, encodeMetrics, ResourceCache } from './encode.js';
+import { encodeLogs, encodeMetrics, ResourceCache, type BodyCompression } from './encode.js';
+import { LogsProtoEncoder } from './logs-proto.js';
 import { LogsQueue } from './logs-queue.js';
 import { MetricsAccumulator } from './metrics-state.js';
 import { Backoff, HttpSender } from './sender.js';
@@ -31,6 +32,8 @@ export class OtlpHttpExporter implements Exporter {
   private readonly ctx: ComponentContext;
   private readonly config: OtlpHttpConfig;
   private readonly resources: ResourceCache;
+  private readonly compression: BodyCompression;
+  private readonly protoLogs = new LogsProtoEncoder();
   private readonly metricsSender: HttpSender;
   private readonly logsSender: HttpSender;
   private readonly accumulator: MetricsAccumulator;
@@ -52,6 +55,7 @@ export class OtlpHttpExporter implements Exporter {
     this.ctx = ctx;
     this.config = config;
     this.resources = new ResourceCache(config.resource);
+    this.compression = { gzip: config.compression === 'gzip', level: config.compression_params.level };
     const maxSockets = config.sending_queue.num_consumers + 1;
     this.metricsSender = new HttpSender({ url: signalUrl(config.endpoint, config.metrics_endpoint, '/v1/metrics'), headers: config.headers, timeoutMs: config.timeout, maxSockets });
     this.logsSender = new HttpSender({ url: signalUrl(config.endpoint, config.logs_endpoint, '/v1/logs'), headers: config.headers, timeoutMs: config.timeout, maxSockets });
@@ -89,7 +93,7 @@ export class OtlpHttpExporter implements Exporter {
     this.logs.start();
     this.scheduleExport(this.config.export_interval);
     this.ctx.logger.info(
-      { metricsUrl: this.metricsSender.url, logsUrl: this.logsSender.url, encoding: this.config.encoding, compression: this.config.compression, spool: this.spool?.dir ?? null },
+      { metricsUrl: this.metricsSender.url, logsUrl: this.logsSender.url, encoding: this.config.encoding, compression: this.config.compression, compressionLevel: this.compression.gzip ? this.compression.level : null, spool: this.spool?.dir ?? null },
       'OTLP/HTTP exporter started',
     );
   }
@@ -124,7 +128,7 @@ export class OtlpHttpExporter implements Exporter {
   /** Logs: encoded, queued (or spooled); the batch's deferral settles on delivery. */
   async consumeLogs(batch: LogsBatch, ctx: BatchContext): Promise<void> {
     if (batch.logs.length === 0) return;
-    const reqs = await encodeLogs(batch, this.resources, this.config.encoding, this.config.compression === 'gzip', this.config.sending_queue.max_batch_items);
+    const reqs = await encodeLogs(batch, this.resources, this.config.encoding, this.compression, this.config.sending_queue.max_batch_items, this.protoLogs);
     const settle = ctx.defer();
     await this.logs.offer(reqs, settle);
     this.ctx.telemetry.accepted(batch.logs.length, 'logs');
@@ -149,7 +153,7 @@ export class OtlpHttpExporter implements Exporter {
     let anyFailure = false;
     for (let i = 0; i < collected.resourceMetrics.length; i++) {
       const points = collected.points[i] ?? 0;
-      const req = await encodeMetrics(collected.resourceMetrics[i] as (typeof collected.resourceMetrics)[number], this.config.encoding, this.config.compression === 'gzip', points);
+      const req = await encodeMetrics(collected.resourceMetrics[i] as (typeof collected.resourceMetrics)[number], this.config.encoding, this.compression, points);
       if (!req) continue;
       const o = await this.metricsSender.send(req, abort);
       if (o.kind === 'success') {

@@ -46,24 +46,35 @@ export class ConnectionWatch {
 
   /**
    * Resolves once the client is ready (connecting it if it was never asked to); rejects with a retryable
-   * `RedisUnavailableError` carrying `problem` after `timeoutMs`, or at once once the client was closed.
+   * `RedisUnavailableError` carrying `problem` after `timeoutMs`, at once once the client was closed, or
+   * when `signal` aborts (a component shutting down does not wait out a connection attempt).
    */
-  async whenReady(timeoutMs: number): Promise<void> {
+  async whenReady(timeoutMs: number, signal?: AbortSignal): Promise<void> {
     if (this.ready) return;
     const status = this.client.status;
     if (status === 'end') throw new RedisUnavailableError(`redis connection closed (${this.describe})`);
+    if (signal?.aborted) throw new RedisUnavailableError(`${this.describe}: no longer waited for (shutting down)`);
     if (status === 'wait') this.client.connect().catch(() => undefined); // failures arrive as 'error' events
     await new Promise<void>((resolve, reject) => {
-      const done = () => {
+      const settle = () => {
         clearTimeout(timer);
         this.waiters.delete(done);
+        signal?.removeEventListener('abort', aborted);
+      };
+      const done = () => {
+        settle();
         resolve();
       };
+      const aborted = () => {
+        settle();
+        reject(new RedisUnavailableError(`${this.describe}: no longer waited for (shutting down)`));
+      };
       const timer = setTimeout(() => {
-        this.waiters.delete(done);
+        settle();
         reject(new RedisUnavailableError(this.problem ?? `${this.describe}: connecting`));
       }, timeoutMs);
       this.waiters.add(done);
+      signal?.addEventListener('abort', aborted, { once: true });
     });
   }
 }

@@ -14,6 +14,8 @@ import { EMPTY_GEO, EMPTY_GRAPHQL, EMPTY_MCP, EMPTY_NETWORK } from '../../src/mo
 import protobuf from 'protobufjs';
 import { decodeAnalytics, decodeUptime, type DecodeOptions } from './decode.js';
 import { PROTO_FIELD_NUMBERS } from './protobuf-record.js';
+import { MSGPACK_TOP } from './projection.js';
+import { NEUTRAL_FIELDS } from '../../src/record-reads.js';
 import { ANALYTICS_PROTO } from './analytics-proto.js';
 
 function decodeFixture(f: Fixture, options?: DecodeOptions): TykRecord {
@@ -215,6 +217,53 @@ describe('decode: variants the gateway can produce', () => {
       const { MCPStats: _last, ...rest } = goRecord();
       const bytes = pack({ ...rest, MCPStats: emptyMcp });
       assert.equal(reasonOf(() => decodeAnalytics(bytes.subarray(0, bytes.length - 1), 'msgpack')), 'truncated');
+    }
+  });
+
+  it('a top-level key one byte off the expected one is an unknown key (its field stays neutral)', () => {
+    // The key matcher compares a key's header and bytes four at a time against the expected key: a
+    // difference in any byte, of keys of every length (3 to 14 bytes here), must make the key unknown.
+    const names = MSGPACK_TOP.map(([k]) => k);
+    for (const file of ['gateway-msgpack.jsonl', 'gateway-legacy-v4.jsonl', 'gateway-pump18.jsonl'] as const) {
+      const f = loadFixtures(file)[0] as Fixture;
+      const original = decodeAnalytics(f.bytes, 'msgpack', { tolerant: false });
+      for (const [name, field] of MSGPACK_TOP) {
+        const at = f.bytes.indexOf(Buffer.concat([Buffer.from([0xa0 | name.length]), Buffer.from(name)]));
+        if (at < 0) continue;
+        for (let i = 0; i < name.length; i++) {
+          const bytes = Buffer.from(f.bytes);
+          bytes[at + 1 + i] = (bytes[at + 1 + i] as number) ^ 0x01;
+          if (names.includes(bytes.subarray(at + 1, at + 1 + name.length).toString())) continue;
+          const got = decodeAnalytics(bytes, 'msgpack', { tolerant: false });
+          const want: Record<string, unknown> = { ...original };
+          if (field !== undefined) want[field] = NEUTRAL_FIELDS[field];
+          if (field === 'timestampMs') want['timestampNs'] = 0;
+          if (field === 'expireAtMs') want['expireAtNs'] = 0;
+          if (field === 'responseCode') want['kind'] = 'http';
+          assert.deepEqual(got, want, `${file}: ${name} with byte ${i} changed`);
+        }
+      }
+    }
+  });
+
+  it('a cached (or repeated) string is never returned for bytes one byte off it', () => {
+    // The string cache hashes a few words of the bytes and compares all of them: an id that differs from
+    // the cached one in any byte (hashed or not) is a string of its own. RawPath and OriginalPath reuse
+    // Path's string only when every byte is the same.
+    const f = loadFixtures('gateway-msgpack.jsonl')[0] as Fixture;
+    const fields = [['APIID', 'apiId'], ['OrgID', 'orgId'], ['APIName', 'apiName'], ['ListenPath', 'listenPath'], ['Method', 'method'], ['RawPath', 'rawPath'], ['OriginalPath', 'originalPath']] as const;
+    for (const [key, field] of fields) {
+      const at = f.bytes.indexOf(Buffer.concat([Buffer.from([0xa0 | key.length]), Buffer.from(key)])) + 1 + key.length;
+      const h = f.bytes[at] as number;
+      const start = (h & 0xe0) === 0xa0 ? at + 1 : at + 2;
+      const n = (h & 0xe0) === 0xa0 ? h & 0x1f : (f.bytes[at + 1] as number);
+      assert.ok(n >= 3, `${key} is long enough to test`);
+      for (let i = 0; i < n; i++) {
+        const bytes = Buffer.from(f.bytes);
+        bytes[start + i] = (bytes[start + i] as number) ^ 0x01;
+        assert.equal(decodeAnalytics(f.bytes, 'msgpack')[field], f.bytes.toString('utf8', start, start + n));
+        assert.equal(decodeAnalytics(bytes, 'msgpack')[field], bytes.toString('utf8', start, start + n), `${key} with byte ${i} changed`);
+      }
     }
   });
 

@@ -7,11 +7,13 @@
  */
 import type { AnalyticsRecord, GeoData, GraphError, GraphQLStats, Latency, MCPStats, NetworkStats } from '../../src/model.js';
 import { EMPTY_GEO, EMPTY_GRAPHQL, EMPTY_MCP, EMPTY_NETWORK } from '../../src/model.js';
-import { EMPTY_LATENCY, NO_TAGS } from '../../src/record-reads.js';
+import { NO_TAGS } from '../../src/record-reads.js';
 import { DecodeError } from '../../src/errors.js';
-import { keyTable } from './msgpack-reader.js';
+import { keyTable } from './key-table.js';
 import { EmptyForms } from './empty-forms.js';
-import { MSGPACK_TOP, SKIP, placeholder, type Projection } from './projection.js';
+import { MSGPACK_TOP, SKIP, type Projection } from './projection.js';
+import { draftRecord, finishDraft } from './draft-record.js';
+import { latencyOf } from './latency-cache.js';
 import { reader, topMapHeader } from './shared-reader.js';
 
 const TOP_NAMES = MSGPACK_TOP.map(([k]) => k);
@@ -35,17 +37,7 @@ export function decodeMsgpackAnalytics(p: Projection): AnalyticsRecord {
   const r = reader;
   const want = p.msgpack;
   const n = topMapHeader(`${TOP_NAMES.length}-key analytics record`);
-  let method = '', host = '', path = '', rawPath = '', contentLength = 0, userAgent = '';
-  let day = 0, month = 0, year = 0, hour = 0, responseCode = 0, apiKey = '';
-  let timestampMs: number | null = null, timestampNs = 0;
-  let apiVersion = '', apiName = '', apiId = '', orgId = '', oauthId = '', requestTime = 0;
-  let rawRequest = '', rawResponse = '', ipAddress = '';
-  let geo: GeoData = EMPTY_GEO, network: NetworkStats = EMPTY_NETWORK;
-  let latency: Latency | undefined;
-  let tags: readonly string[] = NO_TAGS, alias = '', trackPath = false;
-  let expireAtMs: number | null = null, expireAtNs = 0;
-  let apiSchema = '', originalPath = '', listenPath = '';
-  let graphqlStats: GraphQLStats = EMPTY_GRAPHQL, mcpStats: MCPStats = EMPTY_MCP;
+  const d = draftRecord('msgpack', p);
   let known = 0;
   let hint = 0;
   let pathStart = 0, pathLen = -1;
@@ -65,58 +57,45 @@ export function decodeMsgpackAnalytics(p: Projection): AnalyticsRecord {
     }
     r.where = TOP_NAMES[k] as string;
     switch (k) {
-      case 0: method = r.strCached(); break;
-      case 1: host = r.strCached(); break;
-      case 2: path = r.str(); pathStart = r.lastStart; pathLen = path === '' ? -1 : r.pos - pathStart; break;
-      case 3: rawPath = r.strOr(path, pathStart, pathLen); break;
-      case 4: contentLength = r.int(); break;
-      case 5: userAgent = r.strCached(); break;
-      case 6: day = r.int(); break;
-      case 7: month = r.int(); break;
-      case 8: year = r.int(); break;
-      case 9: hour = r.int(); break;
-      case 10: responseCode = r.int(); break;
-      case 11: apiKey = r.strCached(); break;
-      case 12: r.readTime(); timestampMs = r.timeMs; timestampNs = r.timeNs; break;
-      case 13: apiVersion = r.strCached(); break;
-      case 14: apiName = r.strCached(); break;
-      case 15: apiId = r.strCached(); break;
-      case 16: orgId = r.strCached(); break;
-      case 17: oauthId = r.strCached(); break;
-      case 18: requestTime = r.int(); break;
-      case 19: rawRequest = r.str(); break;
-      case 20: rawResponse = r.str(); break;
-      case 21: ipAddress = r.strCached(); break;
-      case 22: geo = emptyGeo.skip(r) ? EMPTY_GEO : remembered(emptyGeo, r.pos, readGeo(), EMPTY_GEO); break;
-      case 23: network = emptyNetwork.skip(r) ? EMPTY_NETWORK : remembered(emptyNetwork, r.pos, readNetwork(), EMPTY_NETWORK); break;
-      case 24: latency = readLatency(); break;
-      case 25: { const t = r.strArray(); tags = t === null || t.length === 0 ? NO_TAGS : t; break; }
-      case 26: alias = r.strCached(); break;
-      case 27: trackPath = r.bool(); break;
-      case 28: r.readTime(); expireAtMs = r.timeMs; expireAtNs = r.timeNs; break;
-      case 29: case 35: apiSchema = r.str(); break;
-      case 30: originalPath = r.strOr(path, pathStart, pathLen); break;
-      case 31: listenPath = r.strCached(); break;
-      case 32: graphqlStats = emptyGraphQL.skip(r) ? EMPTY_GRAPHQL : remembered(emptyGraphQL, r.pos, readGraphQL(), EMPTY_GRAPHQL); break;
-      case 33: mcpStats = emptyMcp.skip(r) ? EMPTY_MCP : remembered(emptyMcp, r.pos, readMcp(), EMPTY_MCP); break;
+      case 0: d.method = r.strCached(); break;
+      case 1: d.host = r.strCached(); break;
+      case 2: d.path = r.str(); pathStart = r.lastStart; pathLen = d.path === '' ? -1 : r.pos - pathStart; break;
+      case 3: d.rawPath = r.strOr(d.path, pathStart, pathLen); break;
+      case 4: d.contentLength = r.int(); break;
+      case 5: d.userAgent = r.strCached(); break;
+      case 6: d.day = r.int(); break;
+      case 7: d.month = r.int(); break;
+      case 8: d.year = r.int(); break;
+      case 9: d.hour = r.int(); break;
+      case 10: d.responseCode = r.int(); break;
+      case 11: d.apiKey = r.strCached(); break;
+      case 12: r.readTime(); d.timestampMs = r.timeMs; d.timestampNs = r.timeNs; break;
+      case 13: d.apiVersion = r.strCached(); break;
+      case 14: d.apiName = r.strCached(); break;
+      case 15: d.apiId = r.strCached(); break;
+      case 16: d.orgId = r.strCached(); break;
+      case 17: d.oauthId = r.strCached(); break;
+      case 18: d.requestTime = r.int(); break;
+      case 19: d.rawRequest = r.str(); break;
+      case 20: d.rawResponse = r.str(); break;
+      case 21: d.ipAddress = r.strCached(); break;
+      case 22: d.geo = emptyGeo.skip(r) ? EMPTY_GEO : remembered(emptyGeo, r.pos, readGeo(), EMPTY_GEO); break;
+      case 23: d.network = emptyNetwork.skip(r) ? EMPTY_NETWORK : remembered(emptyNetwork, r.pos, readNetwork(), EMPTY_NETWORK); break;
+      case 24: d.latency = readLatency(); break;
+      case 25: { const t = r.strArray(); d.tags = t === null || t.length === 0 ? NO_TAGS : t; break; }
+      case 26: d.alias = r.strCached(); break;
+      case 27: d.trackPath = r.bool(); break;
+      case 28: r.readTime(); d.expireAtMs = r.timeMs; d.expireAtNs = r.timeNs; break;
+      case 29: case 35: d.apiSchema = r.str(); break;
+      case 30: d.originalPath = r.strOr(d.path, pathStart, pathLen); break;
+      case 31: d.listenPath = r.strCached(); break;
+      case 32: d.graphqlStats = emptyGraphQL.skip(r) ? EMPTY_GRAPHQL : remembered(emptyGraphQL, r.pos, readGraphQL(), EMPTY_GRAPHQL); break;
+      case 33: d.mcpStats = emptyMcp.skip(r) ? EMPTY_MCP : remembered(emptyMcp, r.pos, readMcp(), EMPTY_MCP); break;
       default: r.skip(); break; // CollectionName: always "" from the gateway, not part of the model
     }
   }
   if (known === 0) throw new DecodeError('not_a_record', `msgpack: a map of ${n} key(s) without any analytics record field`);
-  if (p.none) return placeholder(responseCode, 'msgpack');
-  return {
-    kind: responseCode === -1 ? 'network' : 'http',
-    encoding: 'msgpack',
-    method, host, path, rawPath, contentLength, userAgent, day, month, year, hour,
-    responseCode: p.responseCode || responseCode === -1 ? responseCode : 0,
-    apiKey,
-    timestampMs, timestampNs, apiVersion, apiName, apiId, orgId, oauthId, requestTime, rawRequest, rawResponse,
-    ipAddress, geo, network,
-    latency: latency ?? EMPTY_LATENCY,
-    tags, alias, trackPath, expireAtMs, expireAtNs, apiSchema, originalPath, listenPath, graphqlStats, mcpStats,
-    timeZone: '',
-    route: '',
-  };
+  return finishDraft(d, p);
 }
 
 /** Wire forms of the all-empty sub-records (see {@link EmptyForms}). */
@@ -149,7 +128,7 @@ function readLatency(): Latency {
     }
   }
   // Latency.Gateway is on the wire only since gateway ≈5.11; the gateway itself sets it to Total − Upstream.
-  return { total, upstream, gateway: hasGateway ? gateway : total - upstream };
+  return latencyOf(total, upstream, hasGateway ? gateway : total - upstream);
 }
 
 function readNetwork(): NetworkStats {

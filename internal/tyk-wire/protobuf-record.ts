@@ -15,9 +15,10 @@ import type { AnalyticsRecord, GeoData, GraphError, GraphQLStats, MCPStats, Netw
 import { EMPTY_GEO, EMPTY_GRAPHQL, EMPTY_MCP, EMPTY_NETWORK } from '../../src/model.js';
 import { DecodeError } from '../../src/errors.js';
 import { goTime, type TimeOut } from './go-time.js';
-import { cachedString, type FastSlices } from './string-cache.js';
-import { DECODE, SKIP, placeholder, type Projection } from './projection.js';
-import { EMPTY_LATENCY, NO_TAGS } from '../../src/record-reads.js';
+import { cachedStringAt, viewOf, type FastSlices } from './string-cache.js';
+import { DECODE, SKIP, type Projection } from './projection.js';
+import { draftRecord, finishDraft } from './draft-record.js';
+import { latencyOf } from './latency-cache.js';
 
 /** The field numbers this decoder uses, per message (checked against `analytics-proto.ts` in the tests). */
 export const PROTO_FIELD_NUMBERS = {
@@ -58,10 +59,15 @@ const time: TimeOut = { timeMs: null, timeNs: 0 };
 class Wire {
   r: protobuf.Reader;
   b: Buffer;
+  /** A view of `b`'s ArrayBuffer and where `b` starts in it, for the string cache. */
+  view: DataView;
+  base: number;
 
   constructor(bytes: Buffer) {
     this.r = protobuf.Reader.create(bytes);
     this.b = bytes;
+    this.view = viewOf(bytes);
+    this.base = bytes.byteOffset;
   }
 
   /** Reads a LEN field's length and returns where it ends, refusing one that runs past `end`. */
@@ -84,7 +90,7 @@ class Wire {
     const stop = this.sub(end, what);
     const start = this.r.pos;
     this.r.pos = stop;
-    return cachedString(this.b, start, stop - start);
+    return cachedStringAt(this.b, this.view, this.base, start, stop - start);
   }
 
   skipLen(end: number, what: string): void {
@@ -139,17 +145,9 @@ function decode(w: Wire, p: Projection): AnalyticsRecord {
   const r = w.r;
   const want = p.protobuf;
   const end = w.b.length;
-  let method = '', host = '', path = '', rawPath = '', contentLength = 0, userAgent = '';
-  let day = 0, month = 0, year = 0, hour = 0, responseCode = 0, apiKey = '';
-  let timestampMs: number | null = null, timestampNs = 0;
-  let apiVersion = '', apiName = '', apiId = '', orgId = '', oauthId = '', requestTime = 0;
-  let rawRequest = '', rawResponse = '', ipAddress = '';
-  let geo: GeoData = EMPTY_GEO, network: NetworkStats = EMPTY_NETWORK;
+  const d = draftRecord('protobuf', p);
   let total = 0, upstream = 0;
-  let tags: string[] | null = null, alias = '', trackPath = false;
-  let expireAtMs: number | null = null, expireAtNs = 0;
-  let apiSchema = '', originalPath = '', listenPath = '', timeZone = '';
-  let graphqlStats: GraphQLStats = EMPTY_GRAPHQL, mcpStats: MCPStats = EMPTY_MCP;
+  let tags: string[] | null = null;
   let known = 0;
   while (r.pos < end) {
     const tag = r.uint32();
@@ -165,17 +163,17 @@ function decode(w: Wire, p: Projection): AnalyticsRecord {
     } else if (wire === LEN) {
       known++;
       switch (f) {
-        case 1: host = w.strCached(end, 'Host'); break;
-        case 2: method = w.strCached(end, 'Method'); break;
-        case 3: path = w.str(end, 'Path'); break;
-        case 4: rawPath = w.str(end, 'RawPath'); break;
-        case 6: userAgent = w.strCached(end, 'UserAgent'); break;
-        case 12: apiKey = w.strCached(end, 'APIKey'); break;
-        case 13: w.timestamp(end, 'TimeStamp'); timestampMs = time.timeMs; timestampNs = time.timeNs; break;
-        case 14: apiVersion = w.strCached(end, 'APIVersion'); break;
-        case 15: apiName = w.strCached(end, 'APIName'); break;
-        case 16: apiId = w.strCached(end, 'APIID'); break;
-        case 17: orgId = w.strCached(end, 'OrgID'); break;
+        case 1: d.host = w.strCached(end, 'Host'); break;
+        case 2: d.method = w.strCached(end, 'Method'); break;
+        case 3: d.path = w.str(end, 'Path'); break;
+        case 4: d.rawPath = w.str(end, 'RawPath'); break;
+        case 6: d.userAgent = w.strCached(end, 'UserAgent'); break;
+        case 12: d.apiKey = w.strCached(end, 'APIKey'); break;
+        case 13: w.timestamp(end, 'TimeStamp'); d.timestampMs = time.timeMs; d.timestampNs = time.timeNs; break;
+        case 14: d.apiVersion = w.strCached(end, 'APIVersion'); break;
+        case 15: d.apiName = w.strCached(end, 'APIName'); break;
+        case 16: d.apiId = w.strCached(end, 'APIID'); break;
+        case 17: d.orgId = w.strCached(end, 'OrgID'); break;
         case 19: {
           const stop = w.sub(end, 'Latency');
           while (r.pos < stop) {
@@ -187,34 +185,34 @@ function decode(w: Wire, p: Projection): AnalyticsRecord {
           w.check(stop, 'Latency');
           break;
         }
-        case 20: rawRequest = w.str(end, 'RawRequest'); break;
-        case 21: rawResponse = w.str(end, 'RawResponse'); break;
-        case 22: ipAddress = w.strCached(end, 'IPAddress'); break;
-        case 23: geo = readGeo(w, end); break;
-        case 24: network = readNetwork(w, end); break;
+        case 20: d.rawRequest = w.str(end, 'RawRequest'); break;
+        case 21: d.rawResponse = w.str(end, 'RawResponse'); break;
+        case 22: d.ipAddress = w.strCached(end, 'IPAddress'); break;
+        case 23: d.geo = readGeo(w, end); break;
+        case 24: d.network = readNetwork(w, end); break;
         case 25: (tags ??= []).push(w.strCached(end, 'Tags')); break;
-        case 26: alias = w.strCached(end, 'Alias'); break;
-        case 28: w.timestamp(end, 'ExpireAt'); expireAtMs = time.timeMs; expireAtNs = time.timeNs; break;
-        case 29: oauthId = w.strCached(end, 'OauthID'); break;
-        case 30: timeZone = w.strCached(end, 'TimeZone'); break;
-        case 31: apiSchema = w.str(end, 'ApiSchema'); break;
-        case 32: graphqlStats = readGraphQL(w, end); break;
-        case 33: mcpStats = readMcp(w, end); break;
-        case 34: originalPath = w.str(end, 'OriginalPath'); break;
-        case 35: listenPath = w.strCached(end, 'ListenPath'); break;
+        case 26: d.alias = w.strCached(end, 'Alias'); break;
+        case 28: w.timestamp(end, 'ExpireAt'); d.expireAtMs = time.timeMs; d.expireAtNs = time.timeNs; break;
+        case 29: d.oauthId = w.strCached(end, 'OauthID'); break;
+        case 30: d.timeZone = w.strCached(end, 'TimeZone'); break;
+        case 31: d.apiSchema = w.str(end, 'ApiSchema'); break;
+        case 32: d.graphqlStats = readGraphQL(w, end); break;
+        case 33: d.mcpStats = readMcp(w, end); break;
+        case 34: d.originalPath = w.str(end, 'OriginalPath'); break;
+        case 35: d.listenPath = w.strCached(end, 'ListenPath'); break;
         default: known--; w.skipLen(end, `field ${f}`);
       }
     } else if (wire === VARINT) {
       known++;
       switch (f) {
-        case 5: contentLength = i64(r); break;
-        case 7: day = r.int32(); break;
-        case 8: month = r.int32(); break;
-        case 9: year = r.int32(); break;
-        case 10: hour = r.int32(); break;
-        case 11: responseCode = r.int32(); break;
-        case 18: requestTime = i64(r); break;
-        case 27: trackPath = r.bool(); break;
+        case 5: d.contentLength = i64(r); break;
+        case 7: d.day = r.int32(); break;
+        case 8: d.month = r.int32(); break;
+        case 9: d.year = r.int32(); break;
+        case 10: d.hour = r.int32(); break;
+        case 11: d.responseCode = r.int32(); break;
+        case 18: d.requestTime = i64(r); break;
+        case 27: d.trackPath = r.bool(); break;
         default: known--; w.skip(wire);
       }
     } else if (wire === I64 || wire === I32) {
@@ -225,21 +223,10 @@ function decode(w: Wire, p: Projection): AnalyticsRecord {
     if (r.pos > end) throw new DecodeError('truncated', `protobuf: field ${f} runs past the end (${end} bytes)`);
   }
   if (known === 0) throw new DecodeError('not_a_record', 'protobuf: no analytics record field present');
-  if (p.none) return placeholder(responseCode, 'protobuf');
-  return {
-    kind: responseCode === -1 ? 'network' : 'http',
-    encoding: 'protobuf',
-    method, host, path, rawPath, contentLength, userAgent, day, month, year, hour,
-    responseCode: p.responseCode || responseCode === -1 ? responseCode : 0,
-    apiKey,
-    timestampMs, timestampNs, apiVersion, apiName, apiId, orgId, oauthId, requestTime, rawRequest, rawResponse,
-    ipAddress, geo, network,
-    // The protobuf schema has no Latency.Gateway; the gateway defines it as Total − Upstream.
-    latency: want[19] === DECODE ? { total, upstream, gateway: total - upstream } : EMPTY_LATENCY,
-    tags: tags ?? NO_TAGS,
-    alias, trackPath, expireAtMs, expireAtNs, apiSchema, originalPath, listenPath, graphqlStats, mcpStats, timeZone,
-    route: '',
-  };
+  // The protobuf schema has no Latency.Gateway; the gateway defines it as Total − Upstream.
+  if (want[19] === DECODE) d.latency = latencyOf(total, upstream, total - upstream);
+  if (tags !== null) d.tags = tags;
+  return finishDraft(d, p);
 }
 
 /** Sets `obj[key] = value` without letting a `__proto__` key touch the prototype. */

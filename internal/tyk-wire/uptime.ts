@@ -4,7 +4,7 @@
  */
 import type { UptimeRecord } from '../../src/model.js';
 import { DecodeError } from '../../src/errors.js';
-import { keyTable } from './msgpack-reader.js';
+import { keyTable } from './key-table.js';
 import { UPTIME_PLACEHOLDER } from './projection.js';
 import { reader, topMapHeader } from './shared-reader.js';
 

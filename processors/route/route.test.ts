@@ -162,6 +162,23 @@ describe('route: listen path', () => {
     assert.equal(routeOf({ path: '/mcp/', listenPath: '/mcp/' }), '/mcp/');
   });
 
+  it('under a literal listen path the route (templated in place) is the listen path + the endpoint\'s template', () => {
+    // The reference composition, done the long way: strip the listen path, template the endpoint, put it back.
+    const lps = ['/orders/', '/orders', '/a/b/', '/x', '/api/2024-01-15/'];
+    const rests = ['', '/', '/5527', '/v1/items/5527', '/v1/items/5527/', '//9//8', '/3f2504e0-4f89-11d3-9a0c-0305e82c3301/x', '/a/b/c/d/e/f/g/h/i/j', '/ok?id=42'];
+    for (const listenPath of lps) {
+      const prefix = listenPath.replace(/\/+$/, '');
+      for (const rest of rests) {
+        const path = prefix + rest;
+        for (const maxSegments of [32, 3]) {
+          const endpoint = path.split('?')[0]!.slice(prefix.length);
+          const want = prefix + templatePath(endpoint, maxSegments, 64);
+          assert.equal(routeOf({ path, listenPath }, { max_segments: maxSegments }), want, `${listenPath} ${path} max ${maxSegments}`);
+        }
+      }
+    }
+  });
+
   it('listen path segments are never templated, and {var} listen paths match any segment', () => {
     assert.equal(routeOf({ path: '/2024/items/7', listenPath: '/2024/' }), '/2024/items/{id}');
     assert.equal(routeOf({ path: '/acme-42/api/orders/123', listenPath: '/{tenant}/api/' }), '/{tenant}/api/orders/{id}');

@@ -51,6 +51,8 @@ interface ApiState {
   /** The last listen path seen for this API and its normalised form (`/orders/` → `/orders`). */
   lp: string;
   prefix: string;
+  /** Whether `prefix` has no `{var}` segment (a path under it then starts with exactly `prefix`). */
+  literalPrefix: boolean;
   /** Whether any user route or pattern applies to this API (only then is the cache worth its lookup). */
   readonly hasRules: boolean;
 }
@@ -117,6 +119,7 @@ export class RouteTemplater {
         nextSweepAt: 0,
         lp: '',
         prefix: '',
+        literalPrefix: true,
         hasRules: (rules?.routes.length ?? 0) + (rules?.patterns.length ?? 0) + this.config.routes.length + this.config.patterns.length > 0,
       };
       this.apis.set(apiId, s);
@@ -138,6 +141,7 @@ export class RouteTemplater {
     if (lp !== api.lp) {
       api.lp = lp;
       api.prefix = normaliseListenPath(lp);
+      api.literalPrefix = !api.prefix.includes('{');
     }
     const src = this.sourcePath(r);
     this.resolve(api, src, lp);
@@ -193,10 +197,18 @@ export class RouteTemplater {
     const prefix = api.prefix;
     let endpoint = p;
     this.matched = true;
+    let at = 0;
     if (prefix !== '') {
-      const at = matchListenPath(p, prefix);
-      if (at >= 0) endpoint = at === 0 ? p : p.slice(at);
-      else this.matched = false;
+      at = matchListenPath(p, prefix);
+      if (at < 0) this.matched = false;
+      else if (!api.hasRules && this.includeListenPath && api.literalPrefix) {
+        // Built-in rules only, under a literal listen path: `p` starts with exactly `prefix`, so the route
+        // is `p` templated from `at` on (`p` itself when nothing changes): no endpoint slice, no
+        // concatenation with the prefix, and no new string at all for a path without ids.
+        this.declared = false;
+        this.route = templatePath(p, this.maxSegments, this.maxSegmentLength, at);
+        return this.route !== p;
+      } else if (at > 0) endpoint = p.slice(at);
     }
     let template = this.userRule(api, endpoint);
     let substituted = false;

@@ -104,11 +104,15 @@ function classifyRange(s: string, from: number, to: number, maxLength: number): 
  * Applies the built-in rules to every segment of `path` (which starts with `/`, or is ''). Keeps empty
  * segments (`//`) and a trailing slash as they are; segments beyond `maxSegments` become a final `/*`.
  * Returns `path` itself when nothing changes.
+ *
+ * With `from` (the index of a `/`, or `path.length`), only `path[from…]` is templated and `path[0, from)`
+ * is kept in front as it is: the route of a path under a literal listen path, built without slicing the
+ * endpoint off and putting the listen path back.
  */
-export function templatePath(path: string, maxSegments: number, maxSegmentLength: number): string {
+export function templatePath(path: string, maxSegments: number, maxSegmentLength: number, from = 0): string {
   let out = '';
   let copied = 0; // path[0, copied) is already in `out`
-  let start = 0; // index of the '/' that opens the current segment
+  let start = from; // index of the '/' that opens the current segment
   let count = 0;
   const n = path.length;
   while (start < n) {

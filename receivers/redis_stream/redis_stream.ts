@@ -95,6 +95,8 @@ export class RedisStreamReceiver implements Receiver {
   private recovered = false;
   private loop: Promise<void> | undefined;
   private stopping = false;
+  /** Aborted when shutdown begins: waits for the connection end at once. */
+  private readonly abort = new AbortController();
   private stopped: Promise<void> | undefined;
   private timers: NodeJS.Timeout[] = [];
   private joined = false;
@@ -192,6 +194,8 @@ export class RedisStreamReceiver implements Receiver {
     const handover = this.handover as Handover;
     let failures = 0;
     const pause = async (err: unknown, what: string) => {
+      // A failure caused by the shutdown itself (the connection wait given up) is no reason to back off.
+      if (this.stopping) return;
       failures++;
       this.burst.log('warn', { err: message(err), during: what}, 'redis stream read failed; retrying with backoff');
       await this.wake.wait(backoffDelay(failures, c.reconnect.initial_interval, c.reconnect.max_interval));
@@ -203,7 +207,7 @@ export class RedisStreamReceiver implements Receiver {
     let ranges: ReadRange[] | undefined;
     while (!this.stopping) {
       try {
-        await (this.watch as ConnectionWatch).whenReady(c.connect_timeout);
+        await (this.watch as ConnectionWatch).whenReady(c.connect_timeout, this.abort.signal);
         if (!this.joined) await this.join(client);
         if (this.ledger.size >= c.max_unacked_reads || this.ledger.bytes >= c.max_unacked_bytes) {
           if (!this.ledger.has('acking')) handover.release();
@@ -357,6 +361,8 @@ export class RedisStreamReceiver implements Receiver {
 
   private async stop(until: number): Promise<void> {
     this.stopping = true;
+    // Ends a wait for the connection at once (Redis unreachable: it would last up to connect_timeout).
+    this.abort.abort();
     for (const t of this.timers) clearInterval(t);
     this.handover?.stop();
     this.wake.notify();

@@ -12,13 +12,10 @@
  * Selection: entry numbers, `--reason R`, `--since T` (an ISO time, or a duration such as `2h` ago),
  * `--limit N` (oldest first).
  */
-import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { DeadLetterEntry, DeadLetterStore, ReceiverFactory } from '../component.js';
-import { loadConfigFile } from '../config/load.js';
 import { parseDuration } from '../config/schema.js';
-import { formatProblem } from '../errors.js';
-import type { Command, Io } from './io.js';
+import { CONFIG_OPTION, loadConfig, type Command, type Io } from './io.js';
 
 /** Usage line of the command. */
 export const DEAD_LETTERS_USAGE =
@@ -33,7 +30,7 @@ export async function runDeadLetters(args: string[], io: Io): Promise<number> {
     strict: true,
     allowPositionals: true,
     options: {
-      config: { type: 'string', short: 'c', default: './otel-config.yaml' },
+      ...CONFIG_OPTION,
       receiver: { type: 'string' },
       limit: { type: 'string' },
       reason: { type: 'string', multiple: true },
@@ -90,15 +87,9 @@ export async function runDeadLetters(args: string[], io: Io): Promise<number> {
 }
 
 async function openStore(file: string, receiverId: string | undefined, io: Io): Promise<DeadLetterStore | undefined> {
-  if (!existsSync(file)) {
-    io.err(`dead-letters: ${file} not found (use --config)`);
-    return undefined;
-  }
-  const { factories } = await import('../factories.js');
-  const result = await loadConfigFile(file, factories);
-  for (const p of result.problems) io.err(formatProblem(file, p));
-  if (!result.config) return undefined;
-  const receivers = [...result.config.components.values()].filter((c) => c.kind === 'receiver' && (c.factory as ReceiverFactory).openDeadLetters);
+  const config = await loadConfig(file, io);
+  if (!config) return undefined;
+  const receivers = [...config.components.values()].filter((c) => c.kind === 'receiver' && (c.factory as ReceiverFactory).openDeadLetters);
   const entry = receiverId === undefined ? receivers[0] : receivers.find((c) => c.id === receiverId);
   if (!entry) {
     io.err(receiverId === undefined
@@ -107,7 +98,7 @@ async function openStore(file: string, receiverId: string | undefined, io: Io): 
     return undefined;
   }
   if (receiverId === undefined && receivers.length > 1) io.err(`dead-letters: using receiver ${entry.id} (of ${receivers.map((r) => r.id).join(', ')}; choose with --receiver)`);
-  return (entry.factory as ReceiverFactory).openDeadLetters!(entry.config, result.config.dir);
+  return (entry.factory as ReceiverFactory).openDeadLetters!(entry.config, config.dir);
 }
 
 function summary(e: DeadLetterEntry): Record<string, unknown> {

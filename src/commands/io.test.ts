@@ -37,7 +37,7 @@ async function run(argv: string[]): Promise<{ code: number; out: string[]; err: 
 }
 
 /** The commands that read the agent's config, with the arguments they need besides `--config`. */
-const COMMANDS: readonly (readonly string[])[] = [['run'], ['validate'], ['graph'], ['slo-rules'], ['dashboards', '--out', join(dir, 'dash')], ['rules', '--agent'], ['demo', '--duration', '1']];
+const COMMANDS: readonly (readonly string[])[] = [['run'], ['validate'], ['graph'], ['slo-rules'], ['dashboards', '--out', join(dir, 'dash')], ['rules', '--agent'], ['demo', '--duration', '1'], ['dead-letters', 'list']];
 
 describe('commands load the config one way', () => {
   it('each prints the problem and warning lines validate prints and exits 1, with --config and -c', async () => {

@@ -4,12 +4,16 @@
  * (`<id>#w<n>`), merges their self-telemetry into the agent's, and shuts them down first on the way out
  * (the graph treats the pool as its receiver), so they flush into exporters that still run.
  *
- * A worker that dies leaves its claimed chunks in its in-flight lists: with at-least-once they are
- * re-delivered by the next start or adopted by a live peer (another worker counts as one) once the dead
- * worker's heartbeat expires. `/ready` answers 503 from then on, so an orchestrator restarts the agent.
+ * A worker that dies (an uncaught error, out of memory) leaves its claimed chunks in its in-flight lists:
+ * with at-least-once they are re-delivered by its next start or adopted by a live peer (another worker
+ * counts as one) once the dead worker's heartbeat expires. The pool starts it again under the same index
+ * (so the same instance id and in-flight lists) after a backoff, at most a few times a minute
+ * (`restart.ts`); each crash and restart is logged and counted (`workers.crashes`, `workers.restarts`), and
+ * `/ready` answers 503 until every worker runs again.
  */
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
+import type { Counter } from '@opentelemetry/api';
 import type { ScopeMetrics } from '@opentelemetry/sdk-metrics';
 import type { BatchContext, ComponentContext, Exporter, Receiver, ShutdownDeadline } from '../component.js';
 import type { ResolvedConfig } from '../config/load.js';
@@ -19,6 +23,8 @@ import { exporterConsumer } from '../graph.js';
 import { StartError } from '../errors.js';
 import { fromWire, MetricsUnpacker, toWireError, type FromWorker, type ToWorker, type WireError, type WorkerInit } from './protocol.js';
 import { mergeWorkerMetrics } from './merge.js';
+import { RestartPolicy } from './restart.js';
+import { formatDuration } from '../config/schema.js';
 
 /** How long a `/metrics` collection waits for a worker's instruments before it leaves them out. */
 const COLLECT_TIMEOUT_MS = 2000;
@@ -37,10 +43,11 @@ function workerEntry(): URL {
 class WorkerHandle {
   readonly unpacker = new MetricsUnpacker();
   readonly collects = new Map<number, (s: readonly ScopeMetrics[]) => void>();
-  started = false;
+  /** When it reported its pipelines started (ms since the epoch); undefined until then. */
+  startedAt: number | undefined;
   stopped = false;
-  /** Component ids of the worker already shown on `/ready`. */
-  readonly reported = new Set<string>();
+  /** Resolves once its pipelines started; rejects when it could not start them. */
+  started!: Promise<void>;
 
   constructor(readonly index: number, readonly thread: Worker) {}
 
@@ -51,10 +58,20 @@ class WorkerHandle {
 
 /** The worker threads of one agent. */
 export class WorkerPool implements Receiver {
+  /** The current thread of each worker index (index 1 at 0); a restart replaces it. */
   private readonly workers: WorkerHandle[] = [];
   private readonly exporters: ReadonlyMap<string, Exporter>;
   private readonly consumers = new Map<string, ReturnType<typeof exporterConsumer>>();
+  private readonly reporters = new Map<string, ReturnType<GraphDeps['health']['reporter']>>();
+  private readonly policy = new RestartPolicy();
+  /** Why each worker that is not running is not (index → reason, shown on `/ready`). */
+  private readonly down = new Map<number, string>();
+  private readonly restartTimers = new Set<NodeJS.Timeout>();
+  private readonly crashes: Counter;
+  private readonly restarts: Counter;
+  private entry: URL | undefined;
   private collectSeq = 0;
+  private closing = false;
   private stopping: Promise<void> | undefined;
 
   constructor(
@@ -65,46 +82,112 @@ export class WorkerPool implements Receiver {
   ) {
     this.exporters = exporters;
     deps.telemetry.addSource(() => this.collect());
+    const meter = ctx.telemetry.meter;
+    this.crashes = meter.createCounter('workers.crashes', { description: 'Worker threads that ended without being asked to (an uncaught error, out of memory).', unit: '{thread}' });
+    this.restarts = meter.createCounter('workers.restarts', { description: 'Worker threads started again after a crash.', unit: '{thread}' });
   }
 
   /** Starts every worker; resolves once each has started its pipelines, rejects when one could not. */
   async start(): Promise<void> {
     const n = this.config.service.workers;
     this.ctx.health.set({ ready: false, detail: `starting ${n} worker thread(s)` });
-    const entry = workerEntry();
+    this.entry = workerEntry();
     const starts: Promise<void>[] = [];
-    for (let index = 1; index <= n; index++) {
-      const init: WorkerInit = {
-        index, instanceId: this.deps.instanceId, effective: this.config.effective, file: this.config.file, dir: this.config.dir,
-        logLevel: this.ctx.logger.level,
-      };
-      const w = new WorkerHandle(index, new Worker(entry, { workerData: init }));
-      this.workers.push(w);
-      starts.push(new Promise<void>((resolve, reject) => {
-        w.thread.on('message', (m: FromWorker) => {
-          if (m.t === 'started') {
-            w.started = true;
-            resolve();
-          } else if (m.t === 'start_failed') reject(new StartError(`workers#w${index}`, m.error.message));
-          else this.onMessage(w, m);
-        });
-        w.thread.on('error', (err) => {
-          this.ctx.logger.error({ err, worker: index }, 'worker thread failed');
-          reject(err);
-        });
-        w.thread.on('exit', (code) => {
-          const unexpected = !w.stopped;
-          w.stopped = true;
-          for (const done of w.collects.values()) done([]);
-          if (!unexpected) return;
-          reject(new StartError(`workers#w${index}`, `worker thread exited (code ${code}) before it started`));
+    for (let index = 1; index <= n; index++) starts.push(this.spawn(index).started);
+    await Promise.all(starts);
+    this.report();
+  }
+
+  /** Starts the thread of worker `index` (its first start or a restart) and wires its messages and exit. */
+  private spawn(index: number): WorkerHandle {
+    const init: WorkerInit = {
+      index, instanceId: this.deps.instanceId, effective: this.config.effective, file: this.config.file, dir: this.config.dir,
+      logLevel: this.ctx.logger.level,
+    };
+    const w = new WorkerHandle(index, new Worker(this.entry as URL, { workerData: init }));
+    this.workers[index - 1] = w;
+    w.started = new Promise<void>((resolve, reject) => {
+      w.thread.on('message', (m: FromWorker) => {
+        if (m.t === 'started') {
+          w.startedAt = Date.now();
+          resolve();
+        } else if (m.t === 'start_failed') reject(new StartError(`workers#w${index}`, m.error.message));
+        else this.onMessage(w, m);
+      });
+      w.thread.on('error', (err) => {
+        this.ctx.logger.error({ err, worker: index }, 'worker thread failed');
+        reject(err);
+      });
+      w.thread.on('exit', (code) => {
+        const unexpected = !w.stopped;
+        w.stopped = true;
+        for (const done of w.collects.values()) done([]);
+        if (!unexpected) return;
+        reject(new StartError(`workers#w${index}`, `worker thread exited (code ${code}) before it started`));
+        // Before the pool started, a worker that ends fails the start; after, it is restarted.
+        if (this.closing || (w.startedAt === undefined && !this.down.has(index))) {
           this.ctx.logger.error({ worker: index, code }, 'worker thread exited; its claimed chunks stay in redis for a peer or the next start');
           this.ctx.health.set({ ready: false, detail: `worker ${index} exited (code ${code})` });
-        });
-      }));
-    }
-    await Promise.all(starts);
-    this.ctx.health.set({ ready: true, facts: { workers: n } });
+          return;
+        }
+        this.crashed(w, code);
+      });
+    });
+    return w;
+  }
+
+  /** A worker ended unasked: counted, logged, shown on `/ready`, and started again after its backoff. */
+  private crashed(w: WorkerHandle, code: number): void {
+    const index = w.index;
+    this.crashes.add(1, { worker: String(index) });
+    const suffix = `#w${index}`;
+    for (const [id, reporter] of this.reporters) if (id.endsWith(suffix)) reporter.set({ ready: false, detail: 'worker thread exited' });
+    const delay = this.policy.backoff(index, Date.now(), w.startedAt);
+    this.down.set(index, `worker ${index} exited (code ${code}); restarting in ${formatDuration(delay)}`);
+    this.ctx.logger.error({ worker: index, code, restartInMs: delay }, 'worker thread exited; restarting it after a backoff (its claimed chunks stay in redis for it or a peer)');
+    this.report();
+    this.restartAfter(index, delay);
+  }
+
+  /** Restarts worker `index` after `ms`, or later when the pool restarted too many workers in the last minute. */
+  private restartAfter(index: number, ms: number): void {
+    const timer = setTimeout(() => {
+      this.restartTimers.delete(timer);
+      if (this.closing) return;
+      const wait = this.policy.admit(Date.now());
+      if (wait > 0) {
+        const limit = this.policy.limits.perMinute;
+        this.down.set(index, `worker ${index} exited; ${limit} restarts in the last minute, next attempt in ${formatDuration(wait)}`);
+        this.ctx.logger.warn({ worker: index, restartInMs: wait, perMinute: limit }, 'worker restart limit reached; waiting before restarting it');
+        this.report();
+        this.restartAfter(index, wait);
+        return;
+      }
+      this.restarts.add(1, { worker: String(index) });
+      this.ctx.logger.warn({ worker: index }, 'restarting worker thread');
+      const w = this.spawn(index);
+      w.started.then(
+        () => {
+          this.down.delete(index);
+          this.ctx.logger.info({ worker: index }, 'worker thread restarted');
+          this.report();
+        },
+        (err: unknown) => {
+          // Ending the thread makes its exit a crash of its own: restarted after a longer backoff.
+          this.ctx.logger.error({ err, worker: index }, 'worker thread could not start again');
+          if (!w.stopped) void w.thread.terminate();
+        },
+      );
+    }, ms);
+    this.restartTimers.add(timer);
+  }
+
+  /** The pool's `/ready` state: ready when every worker runs. */
+  private report(): void {
+    if (this.closing) return;
+    const facts = { workers: this.config.service.workers };
+    if (this.down.size === 0) this.ctx.health.set({ ready: true, facts });
+    else this.ctx.health.set({ ready: false, detail: [...this.down.values()].join('; '), facts });
   }
 
   private onMessage(w: WorkerHandle, m: FromWorker): void {
@@ -113,11 +196,12 @@ export class WorkerPool implements Receiver {
       case 'health':
         for (const [id, state] of Object.entries(m.components)) {
           const shown = `${id}#w${w.index}`;
-          if (!w.reported.has(shown)) {
-            w.reported.add(shown);
-            this.reporters.set(shown, this.deps.health.reporter(shown));
+          let reporter = this.reporters.get(shown);
+          if (!reporter) {
+            reporter = this.deps.health.reporter(shown);
+            this.reporters.set(shown, reporter);
           }
-          this.reporters.get(shown)?.set(state);
+          reporter.set(state);
         }
         return;
       case 'metrics':
@@ -132,8 +216,6 @@ export class WorkerPool implements Receiver {
         return;
     }
   }
-
-  private readonly reporters = new Map<string, ReturnType<GraphDeps['health']['reporter']>>();
 
   /** One batch for an exporter: its outcome goes back in two answers (accepted; settled when deferred). */
   private consume(w: WorkerHandle, m: Extract<FromWorker, { t: 'consume' }>): void {
@@ -185,7 +267,7 @@ export class WorkerPool implements Receiver {
   private async collect(): Promise<ScopeMetrics[]> {
     const req = this.collectSeq++;
     const per = await Promise.all(this.workers.map((w) => {
-      if (w.stopped || !w.started) return Promise.resolve([] as readonly ScopeMetrics[]);
+      if (w.stopped || w.startedAt === undefined) return Promise.resolve([] as readonly ScopeMetrics[]);
       return new Promise<readonly ScopeMetrics[]>((resolve) => {
         const timer = setTimeout(() => {
           w.collects.delete(req);
@@ -208,6 +290,9 @@ export class WorkerPool implements Receiver {
    */
   shutdown(deadline?: ShutdownDeadline): Promise<void> {
     this.stopping ??= (async () => {
+      this.closing = true;
+      for (const t of this.restartTimers) clearTimeout(t);
+      this.restartTimers.clear();
       const at = deadline?.at ?? Date.now() + this.config.service.shutdown_timeout;
       const exits = this.workers.map((w) => new Promise<void>((resolve) => {
         if (w.thread.threadId === -1) return resolve();

@@ -18,20 +18,21 @@
  * scrape stalls the drain at most (rendering runs on the agent's event loop).
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
+import { CLK_TCK, procCpuTicks as cpuTicks, procStat, procStatusKiB as statusKiB } from './harness.js';
 
 const BIN = fileURLToPath(new URL('../../bin/tyk-otel-pump.js', import.meta.url));
-/** Linux clock ticks per second of `/proc/<pid>/stat` times (`getconf CLK_TCK`, 100 on every Linux we run). */
-const CLK_TCK = 100;
 
 /** What one compiled-agent run measured. */
 export interface AgentRun {
   readonly seconds: number;
   readonly cpuUsPerRecord: number;
+  /** The system (kernel) part of {@link cpuUsPerRecord}: socket reads and writes, page faults. */
+  readonly sysUsPerRecord: number;
   /** RSS when the first chunk was claimed: the started, idle agent. */
   readonly startRssMiB: number;
   /** `VmHWM` when the clock stopped, and after the verifying scrape. */
@@ -71,15 +72,10 @@ export interface AgentJob {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function cpuTicks(pid: number): number {
-  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-  return Number(f[11]) + Number(f[12]);
-}
-
-function statusKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) : 0;
+/** User and system clock ticks of `pid` so far. */
+function cpuTicksSplit(pid: number): [number, number] {
+  const s = procStat(pid);
+  return [s.userTicks, s.sysTicks];
 }
 
 function sumOf(text: string, prefix: string): number {
@@ -108,6 +104,9 @@ export async function runCompiledAgent(job: AgentJob): Promise<AgentRun> {
   const keep = (d: Buffer) => void (output = (output + d.toString()).slice(-20_000));
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
+  // BENCH_AGENT_STDOUT=FILE: the agent's stdout is appended there too (e.g. with `--trace-gc` in BENCH_AGENT_NODE_ARGS).
+  const tee = process.env['BENCH_AGENT_STDOUT'];
+  if (tee !== undefined) child.stdout.on('data', (d: Buffer) => appendFileSync(tee, d));
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   let exitCode: number | null | undefined;
   void exited.then((c) => (exitCode = c));
@@ -122,6 +121,7 @@ export async function runCompiledAgent(job: AgentJob): Promise<AgentRun> {
     }
     const t0 = performance.now();
     const c0 = cpuTicks(pid);
+    const sys0 = cpuTicksSplit(pid)[1];
     const startRssMiB = statusKiB(pid, 'VmRSS') / 1024;
     const rssByTenth: number[] = [];
     let midScrapeMs: number | undefined;
@@ -150,6 +150,7 @@ export async function runCompiledAgent(job: AgentJob): Promise<AgentRun> {
     }
     let t1: number;
     let c1: number;
+    let sys1: number;
     let peak: number;
     let text: string;
     let scrapeMs: number;
@@ -157,6 +158,7 @@ export async function runCompiledAgent(job: AgentJob): Promise<AgentRun> {
       alive();
       t1 = performance.now();
       c1 = cpuTicks(pid);
+      sys1 = cpuTicksSplit(pid)[1];
       peak = statusKiB(pid, 'VmHWM');
       text = await get(job.promPort);
       scrapeMs = performance.now() - t1;
@@ -184,6 +186,7 @@ export async function runCompiledAgent(job: AgentJob): Promise<AgentRun> {
     return {
       seconds: (t1 - t0) / 1000,
       cpuUsPerRecord: (((c1 - c0) / CLK_TCK) * 1e6) / job.n,
+      sysUsPerRecord: (((sys1 - sys0) / CLK_TCK) * 1e6) / job.n,
       startRssMiB,
       peakRssMiB: peak / 1024,
       peakWithScrapeMiB,

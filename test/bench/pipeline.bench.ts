@@ -26,7 +26,8 @@
  * (`fixtures,diverse`), `BENCH_VARIANTS` (comma-separated substrings of variant names; default all but
  * the DogStatsD one), `BENCH_BUILD=0` (use dist/ as it is), `BENCH_AGENT_RECEIVER` / `BENCH_AGENT_SLI` (extra keys of
  * the receiver's / the sli processor's config, YAML flow-map entries), `BENCH_AGENT_NODE_OPTIONS` (the agent's NODE_OPTIONS), `BENCH_AGENT_NODE_ARGS` (flags on the agent's node
- * command line, e.g. `--cpu-prof --cpu-prof-dir=DIR`, which NODE_OPTIONS refuses).
+ * command line, e.g. `--cpu-prof --cpu-prof-dir=DIR`, which NODE_OPTIONS refuses), `BENCH_OTLP_GZIP_LEVEL`
+ * (the logs variant's gzip level, `compression_params.level`).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -37,10 +38,11 @@ import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import type { Attributes } from '@opentelemetry/api';
 import { compileErrorDefinition } from '../../src/error-definition.js';
 import { loadFixtures } from '../helpers/fixtures.js';
-import { freePort, splitAtNanos, startPrivateRedis } from '../helpers/tyk-redis.js';
+import { freePort, startPrivateRedis } from '../helpers/tyk-redis.js';
 import { claimInflight, defineScripts } from '../../receivers/tyk_redis/scripts.js';
 import type { RedisClient } from '../../internal/redis/connection.js';
 import { runCompiledAgent, startLogsSink, type AgentRun } from './pipeline-agent.js';
+import { childArgs, gatewayBacklog, measureProcess, replyAsChild, runChild } from './harness.js';
 
 const PREFIX = 'bench-pipe-';
 const KEY = `${PREFIX}tyk-system-analytics`;
@@ -86,6 +88,9 @@ interface Job {
 
 // --- the compiled agent (run from the parent, see pipeline-agent.ts) --------------------------------------
 
+/** BENCH_OTLP_GZIP_LEVEL: the logs variant's `otlp_http` `compression_params.level` (default: the exporter's). */
+const GZIP_LEVEL = process.env['BENCH_OTLP_GZIP_LEVEL'];
+
 /** The agent's config: defaults everywhere but the endpoints (and, on the diverse set, room for its series). */
 function agentYaml(job: Job, ports: { prom: number; telemetry: number }, extra: { logsEndpoint?: string; dogstatsd?: number } = {}): string {
   // BENCH_AGENT_RECEIVER / BENCH_AGENT_SLI: extra keys of the receiver's / the sli processor's config, as
@@ -100,7 +105,7 @@ processors:
   sli: {${sli}}${extra.logsEndpoint === undefined ? '' : '\n  audit_log: {}'}
 exporters:
   prometheus:
-    endpoint: 127.0.0.1:${ports.prom}${extra.logsEndpoint === undefined ? '' : `\n  otlp_http:\n    endpoint: ${extra.logsEndpoint}`}${extra.dogstatsd === undefined ? '' : `\n  dogstatsd:\n    endpoint: 127.0.0.1:${extra.dogstatsd}`}
+    endpoint: 127.0.0.1:${ports.prom}${extra.logsEndpoint === undefined ? '' : `\n  otlp_http:\n    endpoint: ${extra.logsEndpoint}${GZIP_LEVEL === undefined ? '' : `\n    compression_params: { level: ${GZIP_LEVEL} }`}`}${extra.dogstatsd === undefined ? '' : `\n  dogstatsd:\n    endpoint: 127.0.0.1:${extra.dogstatsd}`}
 service:
   pipelines:
     metrics:
@@ -353,44 +358,20 @@ function diverseRecords(distinct: number): Buffer[] {
 async function child(variant: string, job: Job): Promise<Result> {
   const run = VARIANTS[variant];
   if (!run) throw new Error(`unknown variant ${variant}`);
-  let peak = process.memoryUsage.rss();
-  const startRssMiB = peak / 1048576;
-  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 20);
-  const t0 = performance.now();
-  const c0 = process.cpuUsage();
+  const m = measureProcess();
   const { requests, check } = await run(job);
-  const seconds = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(c0);
-  peak = Math.max(peak, process.resourceUsage().maxRSS * 1024);
-  const peakRssMiB = peak / 1048576;
+  const { seconds, cpuUs } = m.stop();
+  const peakRssMiB = m.peakRssMiB(true);
   await check?.();
-  clearInterval(sampler);
-  peak = Math.max(peak, process.resourceUsage().maxRSS * 1024);
-  return { variant, requests, seconds, perSecond: job.n / seconds, cpuUsPerRecord: (cpu.user + cpu.system) / job.n, peakRssMiB, startRssMiB, peakWithCheckMiB: peak / 1048576 };
+  m.close();
+  return { variant, requests, seconds, perSecond: job.n / seconds, cpuUsPerRecord: cpuUs / job.n, peakRssMiB, startRssMiB: m.startRssMiB, peakWithCheckMiB: m.peakRssMiB(true) };
 }
 
 // --- parent ------------------------------------------------------------------------------------------------
 
-/** RPUSHes `n` records cycling through the templates, each with a unique TimeStamp nanoseconds value. */
-const GENERATE_LUA = `
-local t = (#ARGV - 2) / 2
-local first, n = tonumber(ARGV[1]), tonumber(ARGV[2])
-local batch = {}
-for i = first, first + n - 1 do
-  local j = (i % t) * 2 + 3
-  batch[#batch + 1] = ARGV[j] .. '\\206' .. struct.pack('>I', i) .. ARGV[j + 1]
-  if #batch == 1000 then redis.call('RPUSH', KEYS[1], unpack(batch)); batch = {} end
-end
-if #batch > 0 then redis.call('RPUSH', KEYS[1], unpack(batch)) end
-return n`;
-
-const args = process.argv.slice(2);
-if (args[0] === '--child') {
-  const [, variant, job] = args;
-  const r = await child(variant as string, JSON.parse(job as string) as Job);
-  process.stdout.write(JSON.stringify(r));
-  process.exit(0);
-} else {
+const args = childArgs();
+if (args) await replyAsChild(child(args[0] as string, JSON.parse(args[1] as string) as Job));
+else {
   const N = Number(process.env['BENCH_N'] ?? 1_000_000);
   const REPEATS = Number(process.env['BENCH_REPEATS'] ?? 2);
   const SETS = (process.env['BENCH_SETS'] ?? 'fixtures,diverse').split(',');
@@ -400,35 +381,28 @@ if (args[0] === '--child') {
   // BENCH_BUILD=0 skips the build (A/B runs of the same dist/).
   const build = process.env['BENCH_BUILD'] === '0' ? { status: 0 } : spawnSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', `${root}tsconfig.build.json`], { stdio: 'inherit' });
   if (build.status !== 0) throw new Error('npm run build failed');
-  const fixtures = (['gateway-msgpack.jsonl', 'gateway-legacy-v4.jsonl', 'gateway-pump18.jsonl'] as const).flatMap((f) => loadFixtures(f));
-  const isHttp = fixtures.map((f) => f.expected['response_code'] !== -1);
-  let httpRecords = 0;
-  for (let i = 0; i < N; i++) if (isHttp[i % fixtures.length]) httpRecords++;
-  const parts = fixtures.flatMap((f) => splitAtNanos(f.bytes));
+  const backlog = gatewayBacklog();
+  const httpRecords = backlog.httpRecords(N);
   const redis = await startPrivateRedis(['--maxmemory', '0']);
   const client = await redis.client();
   const self = fileURLToPath(import.meta.url);
   const diverse = diverseRecords(24_000);
   const run = async (variant: string, isDiverse: boolean): Promise<Result> => {
-    await client.del(KEY);
     if (isDiverse) {
+      await client.del(KEY);
       for (let done = 0; done < N; done += 1000) {
         const batch: Buffer[] = [];
         for (let i = done; i < Math.min(done + 1000, N); i++) batch.push(diverse[i % diverse.length] as Buffer);
         await client.rpush(KEY, ...batch);
       }
     } else {
-      for (let done = 0; done < N; done += 50_000) await client.eval(GENERATE_LUA, 1, KEY, done, Math.min(50_000, N - done), ...parts);
+      await backlog.fill(client, KEY, N);
     }
     const job: Job = { port: redis.port, n: N, httpRecords: isDiverse ? N : httpRecords, diverse: isDiverse };
     let got: Result;
     const agent = AGENT_VARIANTS[variant];
     if (agent) got = await agent(variant, job, client);
-    else {
-      const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', self, '--child', variant, JSON.stringify(job)], { encoding: 'utf8', maxBuffer: 1 << 20 });
-      if (r.status !== 0) throw new Error(`${variant} failed:\n${r.stderr}`);
-      got = JSON.parse(r.stdout) as Result;
-    }
+    else got = runChild<Result>(self, [variant, JSON.stringify(job)], { what: variant });
     const left = await client.llen(KEY);
     if (got.requests !== job.httpRecords || left !== 0) throw new Error(`${variant}: counted ${got.requests} of ${job.httpRecords} requests, ${left} records left`);
     return got;
@@ -439,6 +413,7 @@ if (args[0] === '--child') {
     ];
     const a = r.agent;
     if (a) {
+      lines.push(`of the CPU per record, system (kernel) time: ${a.sysUsPerRecord.toFixed(2)} µs`);
       lines.push(`RSS at each tenth of the backlog (MiB): ${a.rssByTenth.map((x) => x.toFixed(0)).join(' ')}; idle 3 s after the drain: ${a.idleRssMiB.toFixed(0)} MiB`);
       lines.push(`scrape after the drain: ${a.scrapeMs.toFixed(0)} ms, ${(a.scrapeBytes / 1048576).toFixed(1)} MB, ${a.histogramSeries} histogram series${a.midScrapeMs === undefined ? '' : `; a scrape at half the backlog: ${a.midScrapeMs.toFixed(0)} ms`}`);
       const w = Object.entries(a.windows);
@@ -452,10 +427,10 @@ if (args[0] === '--child') {
   };
   const best = (rs: Result[]) => rs.reduce((a, b) => (b.perSecond > a.perSecond ? b : a));
   try {
-    const avg = Math.round(fixtures.reduce((a, f) => a + f.bytes.length, 0) / fixtures.length);
+    const avg = backlog.avgBytes;
     const avgDiverse = Math.round(diverse.reduce((a, b) => a + b.length, 0) / diverse.length);
     const sets: [string, boolean][] = [];
-    if (SETS.includes('fixtures')) sets.push([`fixture cycle: ${N} records (${httpRecords} HTTP) from ${fixtures.length} msgpack fixtures (avg ${avg} B)`, false]);
+    if (SETS.includes('fixtures')) sets.push([`fixture cycle: ${N} records (${httpRecords} HTTP) from ${backlog.fixtures.length} msgpack fixtures (avg ${avg} B)`, false]);
     if (SETS.includes('diverse')) sets.push([`high path diversity: ${N} HTTP records cycling ${diverse.length} distinct raw paths over ${DIVERSE_APIS} APIs, 4000 (API, route, method, status) series (avg ${avgDiverse} B)`, true]);
     const load = spawnSync('uptime', { encoding: 'utf8' }).stdout.trim();
     console.log(`pipeline bench: private redis-server, chunk ${CHUNK} for every variant, the agent compiled (dist/, default settings) in its own process; best of ${REPEATS} interleaved rounds; ${load}`);

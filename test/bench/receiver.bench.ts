@@ -13,20 +13,17 @@
  * `npm run bench -- receiver` (`BENCH_N=1000000`, `BENCH_SMALL_N=250000`, `BENCH_SWEEP_N=200000`,
  * `BENCH_REPEATS=3`).
  */
-import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { createNoopMeter } from '@opentelemetry/api';
-import type { ComponentContext, Consumer } from '../../src/component.js';
+import type { Consumer } from '../../src/component.js';
 import type { AnalyticsRecord, RecordBatch } from '../../src/model.js';
 import { naiveDecode } from './naive-decode.js';
-import { silentLogger } from '../../src/logger.js';
-import { compileErrorDefinition } from '../../src/error-definition.js';
 import { tykRedisReceiverFactory } from '../../receivers/tyk_redis/index.js';
 import { DEFAULT_CHUNK_SIZE } from '../../receivers/tyk_redis/config.js';
 import { chunkHeader, claimInflight, defineScripts } from '../../receivers/tyk_redis/scripts.js';
-import { loadFixtures } from '../helpers/fixtures.js';
-import { splitAtNanos, startPrivateRedis } from '../helpers/tyk-redis.js';
+import { startPrivateRedis } from '../helpers/tyk-redis.js';
+import { lightContext } from '../helpers/light-context.js';
+import { childArgs, gatewayBacklog, measureProcess, replyAsChild, runChild, type Backlog } from './harness.js';
 
 type Variant = 'ours' | 'naive' | 'redis-only';
 const KEY = 'bench-rcv-tyk-system-analytics';
@@ -63,23 +60,11 @@ class Counting implements Consumer<'records'> {
 }
 
 async function runVariant(variant: Variant, port: number, n: number, chunk: number): Promise<Result> {
-  let peak = process.memoryUsage.rss();
-  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 20);
+  const m = measureProcess();
   const consumer = new Counting(n);
   const finished = new Promise<void>((r) => (consumer.done = r));
-  const t0 = performance.now();
-  const c0 = process.cpuUsage();
   if (variant === 'ours') {
-    const ctx: ComponentContext = {
-      id: 'tyk_redis',
-      logger: silentLogger(),
-      telemetry: { meter: createNoopMeter(), name: (s) => `tyk_otel_pump.${s}`, accepted: () => undefined, refused: () => undefined, dropped: () => undefined, sent: () => undefined, sendFailed: () => undefined, queueSize: () => undefined },
-      health: { set: () => undefined },
-      http: { route: () => undefined, metrics: () => undefined, listen: () => Promise.resolve({ host: '127.0.0.1', port: 0 }), release: () => undefined },
-      shared: { errorDefinition: compileErrorDefinition(), slos: [] },
-      instanceId: 'bench',
-      configDir: process.cwd(),
-    };
+    const ctx = lightContext('tyk_redis', 'bench');
     const config = tykRedisReceiverFactory.configSchema.parse({ endpoint: `redis://127.0.0.1:${port}/0`, key_prefix: 'bench-rcv-', uptime: false, chunk_size: chunk, poll_interval: '10ms' });
     const receiver = tykRedisReceiverFactory.create(ctx, config, consumer);
     await receiver.start();
@@ -116,35 +101,15 @@ async function runVariant(variant: Variant, port: number, n: number, chunk: numb
     }
     client.disconnect();
   }
-  const seconds = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(c0);
-  clearInterval(sampler);
-  peak = Math.max(peak, process.resourceUsage().maxRSS * 1024);
+  const { seconds, cpuUs } = m.stop();
+  m.close();
   return {
     variant, chunk, n, records: consumer.count, seconds, perSecond: consumer.count / seconds,
-    cpuUsPerRecord: (cpu.user + cpu.system) / consumer.count, peakRssMiB: peak / 1048576,
+    cpuUsPerRecord: cpuUs / consumer.count, peakRssMiB: m.peakRssMiB(true),
   };
 }
 
 // --- parent -------------------------------------------------------------------------------------------------
-
-const GENERATE_LUA = `
-local t = (#ARGV - 2) / 2
-local first, n = tonumber(ARGV[1]), tonumber(ARGV[2])
-local batch = {}
-for i = first, first + n - 1 do
-  local j = (i % t) * 2 + 3
-  batch[#batch + 1] = ARGV[j] .. '\\206' .. struct.pack('>I', i) .. ARGV[j + 1]
-  if #batch == 1000 then redis.call('RPUSH', KEYS[1], unpack(batch)); batch = {} end
-end
-if #batch > 0 then redis.call('RPUSH', KEYS[1], unpack(batch)) end
-return n`;
-
-async function fill(client: Redis, n: number, templates: Buffer[]): Promise<void> {
-  await client.del(KEY);
-  const parts = templates.flatMap((t) => splitAtNanos(t));
-  for (let done = 0; done < n; done += 50_000) await client.eval(GENERATE_LUA, 1, KEY, done, Math.min(50_000, n - done), ...parts);
-}
 
 // --- claim methods: what never losing a chunk to a lost reply costs -------------------------------------
 
@@ -241,7 +206,7 @@ function scriptClaim(client: Redis, name: string, lua: string, inflight: string)
   };
 }
 
-async function claimMethods(client: Redis, n: number, templates: Buffer[]): Promise<void> {
+async function claimMethods(client: Redis, n: number, backlog: Backlog): Promise<void> {
   const scripted = defineScripts(client);
   const inflight = `{${KEY}}:bench-inflight`;
   const methods: [string, () => Promise<number>][] = [
@@ -265,7 +230,7 @@ async function claimMethods(client: Redis, n: number, templates: Buffer[]): Prom
   const results = new Map<string, { redis: number; wall: number; client: number }[]>();
   for (let round = 0; round < rounds; round++) {
     for (const [name, claim] of methods) {
-      await fill(client, n, templates);
+      await backlog.fill(client, KEY, n);
       const r0 = await redisCpu(client);
       const c0 = process.cpuUsage();
       const t0 = performance.now();
@@ -292,27 +257,22 @@ async function claimMethods(client: Redis, n: number, templates: Buffer[]): Prom
   }
 }
 
-const args = process.argv.slice(2);
-if (args[0] === '--child') {
-  const [, variant, port, n, chunk] = args;
-  const r = await runVariant(variant as Variant, Number(port), Number(n), Number(chunk));
-  process.stdout.write(JSON.stringify(r));
-  process.exit(0);
+const args = childArgs();
+if (args) {
+  const [variant, port, n, chunk] = args;
+  await replyAsChild(runVariant(variant as Variant, Number(port), Number(n), Number(chunk)));
 } else {
   const N = Number(process.env['BENCH_N'] ?? 1_000_000);
   const SMALL = Number(process.env['BENCH_SMALL_N'] ?? 250_000);
   const SWEEP_N = Number(process.env['BENCH_SWEEP_N'] ?? 200_000);
   const REPEATS = Number(process.env['BENCH_REPEATS'] ?? 3);
-  const templates = (['gateway-msgpack.jsonl', 'gateway-legacy-v4.jsonl', 'gateway-pump18.jsonl'] as const).flatMap((f) => loadFixtures(f).map((x) => x.bytes));
-  const avgBytes = Math.round(templates.reduce((a, b) => a + b.length, 0) / templates.length);
+  const backlog = gatewayBacklog();
   const redis = await startPrivateRedis(['--maxmemory', '0']);
   const client = await redis.client();
   const self = fileURLToPath(import.meta.url);
   const run = async (variant: Variant, n: number, chunk: number): Promise<Result> => {
-    await fill(client, n, templates);
-    const r = spawnSync(process.execPath, ['--import', 'tsx', self, '--child', variant, String(redis.port), String(n), String(chunk)], { encoding: 'utf8', maxBuffer: 1 << 20 });
-    if (r.status !== 0) throw new Error(`${variant} failed:\n${r.stderr}`);
-    const got = JSON.parse(r.stdout) as Result;
+    await backlog.fill(client, KEY, n);
+    const got = runChild<Result>(self, [variant, String(redis.port), String(n), String(chunk)], { what: variant });
     const left = await client.llen(KEY);
     if (got.records !== n || left !== 0) throw new Error(`${variant}: drained ${got.records} of ${n}, ${left} left`);
     return got;
@@ -323,9 +283,9 @@ if (args[0] === '--child') {
   // (user+sys of the agent process) much less. Both are reported; each variant's best run counts.
   const bestCpu = (rs: Result[]) => rs.reduce((a, b) => (b.cpuUsPerRecord < a.cpuUsPerRecord ? b : a));
   try {
-    console.log(`receiver bench: msgpack fixtures of every gateway generation (${templates.length} templates, avg ${avgBytes} B), private redis-server; best of ${REPEATS} interleaved runs`);
+    console.log(`receiver bench: msgpack fixtures of every gateway generation (${backlog.fixtures.length} templates, avg ${backlog.avgBytes} B), private redis-server; best of ${REPEATS} interleaved runs`);
     // 0. What each claim method costs.
-    await claimMethods(client, Number(process.env['BENCH_CLAIM_N'] ?? 200_000), templates);
+    await claimMethods(client, Number(process.env['BENCH_CLAIM_N'] ?? 200_000), backlog);
     // 1. Chunk-size sweep for the default (BENCH_ONLY_CLAIM=1 skips this and the next).
     const onlyClaim = process.env['BENCH_ONLY_CLAIM'] === '1';
     if (!onlyClaim) console.log(`\nchunk-size sweep (ours, backlog ${SWEEP_N}):`);

@@ -8,7 +8,7 @@
  * Every variant gets chunks of 1000 fixture records and commits once per chunk; rounds are interleaved and
  * the best round of each variant is reported.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import pg from 'pg';
 import type { AnalyticsRecord } from '../../src/model.js';
 import type { BatchContext } from '../../src/component.js';
@@ -25,13 +25,12 @@ import { insertRows } from '../../internal/postgres/bulk.js';
 import { loadFixtures } from '../helpers/fixtures.js';
 import { componentContext } from '../helpers/context.js';
 import { startPrivatePostgres, type PrivatePostgres } from '../helpers/private-postgres.js';
+import { CLK_TCK, procStat } from './harness.js';
 
 const RECORDS = 20_000;
 const CHUNK = 1000;
 const ROUNDS = 3;
 const NAIVE_RECORDS = 5000;
-
-const CLK_TCK = 100;
 
 /** CPU seconds (user + system) of the postmaster and every process under it. */
 function serverCpuSeconds(server: PrivatePostgres): number {
@@ -41,11 +40,8 @@ function serverCpuSeconds(server: PrivatePostgres): number {
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const pid = Number(name);
-      const ppid = Number(fields[1]);
-      if (pid === root || ppid === root) ticks += Number(fields[11]) + Number(fields[12]);
+      const { ppid, cpuTicks } = procStat(name);
+      if (Number(name) === root || ppid === root) ticks += cpuTicks;
     } catch {
       // the process ended meanwhile
     }

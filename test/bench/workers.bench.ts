@@ -14,7 +14,6 @@
  * `BENCH_N` (default 200 000), `BENCH_REPEATS` (default 2, best round reported), `BENCH_CPUS`
  * (default `0;0,1`), `BENCH_WORKERS` (default `0,1,2,3`).
  */
-import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import type { ComponentContext, Factory } from '../../src/component.js';
@@ -23,8 +22,8 @@ import { Agent } from '../../src/agent.js';
 import { factories } from '../../src/factories.js';
 import { silentLogger } from '../../src/logger.js';
 import type { PrometheusMetricsExporter } from '../../exporters/prometheus/prometheus.js';
-import { loadFixtures } from '../helpers/fixtures.js';
-import { splitAtNanos, startPrivateRedis } from '../helpers/tyk-redis.js';
+import { startPrivateRedis } from '../helpers/tyk-redis.js';
+import { childArgs, gatewayBacklog, measureProcess, replyAsChild, runChild } from './harness.js';
 
 const PREFIX = 'bench-workers-';
 const KEY = `${PREFIX}tyk-system-analytics`;
@@ -85,17 +84,14 @@ service:
   const startedRssMiB = process.memoryUsage.rss() / 1048576;
   const client = new Redis({ port: job.port, lazyConnect: true });
   await client.connect();
-  let peak = process.memoryUsage.rss();
-  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 20);
   const acc = (exporter as PrometheusMetricsExporter).accumulator;
-  const t0 = performance.now();
-  const c0 = process.cpuUsage();
+  const m = measureProcess();
   await client.rename(STAGING, KEY);
   while (acc.total('tyk_api_requests_total') < job.httpRecords) await new Promise((r) => setTimeout(r, 5));
-  const seconds = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(c0);
-  clearInterval(sampler);
-  peak = Math.max(peak, process.memoryUsage.rss());
+  const { seconds, cpuUs } = m.stop();
+  m.close();
+  // Sampled from the rename on (not the process's lifetime peak: the agent's start-up is not timed either).
+  const peakRssMiB = m.peakRssMiB(false);
   if (acc.total('tyk_api_requests_total') !== job.httpRecords) throw new Error(`counted ${acc.total('tyk_api_requests_total')} of ${job.httpRecords}`);
   await new Promise((r) => setTimeout(r, 1000));
   (globalThis as { gc?: () => void }).gc?.();
@@ -103,37 +99,18 @@ service:
   const idleRssMiB = process.memoryUsage.rss() / 1048576;
   await agent.shutdown();
   client.disconnect();
-  return { workers: job.workers, cpus: '', seconds, perSecond: job.n / seconds, cpuUsPerRecord: (cpu.user + cpu.system) / job.n, peakRssMiB: peak / 1048576, idleRssMiB, startedRssMiB };
+  return { workers: job.workers, cpus: '', seconds, perSecond: job.n / seconds, cpuUsPerRecord: cpuUs / job.n, peakRssMiB, idleRssMiB, startedRssMiB };
 }
 
-/** RPUSHes `n` records cycling through the templates, each with a unique TimeStamp nanoseconds value. */
-const GENERATE_LUA = `
-local t = (#ARGV - 2) / 2
-local first, n = tonumber(ARGV[1]), tonumber(ARGV[2])
-local batch = {}
-for i = first, first + n - 1 do
-  local j = (i % t) * 2 + 3
-  batch[#batch + 1] = ARGV[j] .. '\\206' .. struct.pack('>I', i) .. ARGV[j + 1]
-  if #batch == 1000 then redis.call('RPUSH', KEYS[1], unpack(batch)); batch = {} end
-end
-if #batch > 0 then redis.call('RPUSH', KEYS[1], unpack(batch)) end
-return n`;
-
-const args = process.argv.slice(2);
-if (args[0] === '--child') {
-  const r = await child(JSON.parse(args[1] as string) as Job);
-  process.stdout.write(JSON.stringify(r));
-  process.exit(0);
-} else {
+const args = childArgs();
+if (args) await replyAsChild(child(JSON.parse(args[0] as string) as Job));
+else {
   const N = Number(process.env['BENCH_N'] ?? 200_000);
   const REPEATS = Number(process.env['BENCH_REPEATS'] ?? 2);
   const CPUS = (process.env['BENCH_CPUS'] ?? '0;0,1').split(';');
   const WORKERS = (process.env['BENCH_WORKERS'] ?? '0,1,2,3').split(',').map(Number);
-  const fixtures = (['gateway-msgpack.jsonl', 'gateway-legacy-v4.jsonl', 'gateway-pump18.jsonl'] as const).flatMap((f) => loadFixtures(f));
-  const isHttp = fixtures.map((f) => f.expected['response_code'] !== -1);
-  let httpRecords = 0;
-  for (let i = 0; i < N; i++) if (isHttp[i % fixtures.length]) httpRecords++;
-  const parts = fixtures.flatMap((f) => splitAtNanos(f.bytes));
+  const backlog = gatewayBacklog();
+  const httpRecords = backlog.httpRecords(N);
   const redis = await startPrivateRedis(['--maxmemory', '0']);
   const client = await redis.client();
   const self = fileURLToPath(import.meta.url);
@@ -143,12 +120,10 @@ if (args[0] === '--child') {
     for (let round = 0; round < REPEATS; round++) {
       for (const cpus of CPUS) {
         for (const workers of WORKERS) {
-          await client.del(KEY, STAGING);
-          for (let done = 0; done < N; done += 50_000) await client.eval(GENERATE_LUA, 1, STAGING, done, Math.min(50_000, N - done), ...parts);
+          await client.del(KEY);
+          await backlog.fill(client, STAGING, N);
           const job: Job = { port: redis.port, workers, httpRecords, n: N };
-          const r = spawnSync('taskset', ['-c', cpus, process.execPath, '--expose-gc', '--import', 'tsx', self, '--child', JSON.stringify(job)], { encoding: 'utf8', maxBuffer: 1 << 20 });
-          if (r.status !== 0) throw new Error(`workers ${workers} on cpus ${cpus} failed:\n${r.stderr}`);
-          const got = { ...(JSON.parse(r.stdout) as Result), cpus };
+          const got = { ...runChild<Result>(self, [JSON.stringify(job)], { cpus, what: `workers ${workers} on cpus ${cpus}` }), cpus };
           const left = await client.llen(KEY);
           if (left !== 0) throw new Error(`workers ${workers}: ${left} records left`);
           console.log(`  round ${round + 1}: taskset -c ${cpus}, workers ${workers}: ${Math.round(got.perSecond)} rec/s, ${got.cpuUsPerRecord.toFixed(1)} µs CPU/rec, peak RSS ${got.peakRssMiB.toFixed(0)} MiB`);

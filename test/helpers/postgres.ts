@@ -25,6 +25,12 @@ export interface TestPostgres {
   cleanup(): Promise<void>;
 }
 
+/** The exporter config keys that reach `db`'s server and schema, one per line, lines after the first indented by `indent`. */
+export function postgresYaml(db: TestPostgres, indent: string): string {
+  const c = db.config;
+  return [`host: ${c.host}`, `port: ${c.port}`, `database: ${c.database}`, `user: ${c.user}`, `schema: ${c.schema}`].join(`\n${indent}`);
+}
+
 /** Connects and creates a fresh schema `<label>_<random>`. */
 export async function testPostgres(label = 't', server: { host: string; port: number; database: string; user: string } = TEST_POSTGRES): Promise<TestPostgres> {
   const client = new pg.Client({ ...server });

@@ -33,6 +33,20 @@ export async function pushSyntheticRecords(redis: TestRedis, n: number): Promise
   return key;
 }
 
+/**
+ * The head of a config whose `tyk_redis` receiver reads, at-least-once, the list {@link pushSyntheticRecords}
+ * fills: `receivers:` down to `delivery: at_least_once`; the test adds its own receiver keys after it
+ * (indented four spaces), then the rest of the config.
+ */
+export function syntheticReceiverYaml(redis: TestRedis): string {
+  return `receivers:
+  tyk_redis:
+    endpoint: ${redis.url}
+    key_prefix: ${redis.prefix}analytics-
+    uptime_key: ${redis.prefix}uptime
+    delivery: at_least_once`;
+}
+
 /** How many times each record index arrived, from the logs' `url.path` (index -1: a log that is none of ours). */
 export function deliveredIndexes(logs: Iterable<{ readonly attributes: Readonly<Record<string, unknown>> }>): Map<number, number> {
   const seen = new Map<number, number>();

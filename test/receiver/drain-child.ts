@@ -11,12 +11,10 @@
  * `{type:'done', ids: Uint32Array}` after a clean shutdown.
  */
 import { openSync, writeSync } from 'node:fs';
-import { createNoopMeter } from '@opentelemetry/api';
-import type { ComponentContext, Consumer } from '../../src/component.js';
+import type { Consumer } from '../../src/component.js';
 import type { RecordBatch } from '../../src/model.js';
-import { silentLogger } from '../../src/logger.js';
-import { compileErrorDefinition } from '../../src/error-definition.js';
 import { tykRedisReceiverFactory } from '../../receivers/tyk_redis/index.js';
+import { lightContext } from '../helpers/light-context.js';
 
 const config = JSON.parse(process.env['DRAIN_CONFIG'] ?? '{}') as Record<string, unknown>;
 const outPath = process.env['DRAIN_OUT'];
@@ -54,16 +52,7 @@ const consumer: Consumer<'records'> = {
 };
 
 // A light context (no self-telemetry SDK, no HTTP): these processes should start fast.
-const ctx: ComponentContext = {
-  id: 'tyk_redis',
-  logger: silentLogger(),
-  telemetry: { meter: createNoopMeter(), name: (s) => `tyk_otel_pump.${s}`, accepted: () => undefined, refused: () => undefined, dropped: () => undefined, sent: () => undefined, sendFailed: () => undefined, queueSize: () => undefined },
-  health: { set: () => undefined },
-  http: { route: () => undefined, metrics: () => undefined, listen: () => Promise.resolve({ host: '127.0.0.1', port: 0 }), release: () => undefined },
-  shared: { errorDefinition: compileErrorDefinition(), slos: [] },
-  instanceId: process.env['DRAIN_INSTANCE'] ?? `child-${process.pid}`,
-  configDir: process.cwd(),
-};
+const ctx = lightContext('tyk_redis', process.env['DRAIN_INSTANCE'] ?? `child-${process.pid}`);
 const receiver = tykRedisReceiverFactory.create(ctx, tykRedisReceiverFactory.configSchema.parse(config), consumer);
 await receiver.start();
 send({ type: 'ready' });
