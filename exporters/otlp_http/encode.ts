@@ -61,7 +61,8 @@ export class ResourceCache {
   }
 }
 
-function toReadable(e: LogEntry, resource: Resource, scope: InstrumentationScope, observed: HrTime): ReadableLogRecord {
+/** A log entry as the SDK's serializers take it (`ReadableLogRecord`): the JSON path, and the protobuf encoder's test oracle. */
+export function toReadable(e: LogEntry, resource: Resource, scope: InstrumentationScope, observed: HrTime): ReadableLogRecord {
   const traceId = e.traceId;
   return {
     hrTime: msToHrTime(e.timestampMs, e.timestampNs),

@@ -9,7 +9,6 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { gunzipSync } from 'node:zlib';
 import type { AnyValue } from '@opentelemetry/api-logs';
-import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { ProtobufLogsSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { LogEntry, LogsBatch, ResourceAttributes, TykRecord, UptimeRecord } from '../../src/model.js';
@@ -19,29 +18,17 @@ import { msToHrTime } from '../../internal/metrics/identity.js';
 import { decodedFixturesHalfRouted } from '../../test/helpers/decoded-fixtures.js';
 import { httpLog, networkLog, uptimeLog, type AuditOptions } from '../../processors/audit_log/audit_log.js';
 import { LogsProtoEncoder } from './logs-proto.js';
-import { encodeLogs, ResourceCache } from './encode.js';
+import { encodeLogs, ResourceCache, toReadable } from './encode.js';
 
 const NOW = Date.UTC(2026, 11, 3, 13, 0, 0, 123);
 const SCOPE = 'tyk-otel-pump/audit_log';
-const TRACE_ID = /^[0-9a-f]{32}$/;
 
 /** The library's bytes for `logs` under one resource and scope (what encode.ts sent before). */
 function oracle(logs: readonly LogEntry[], resource: ResourceAttributes, scope = SCOPE, version = VERSION, now = NOW): Buffer {
   const res = resourceFromAttributes(resource as Record<string, string>);
   const sc = { name: scope, version };
   const observed = msToHrTime(now);
-  const records = logs.map((e): ReadableLogRecord => ({
-    hrTime: msToHrTime(e.timestampMs, e.timestampNs),
-    hrTimeObserved: observed,
-    severityNumber: e.severityNumber,
-    severityText: e.severityText,
-    body: e.body,
-    attributes: e.attributes as ReadableLogRecord['attributes'],
-    droppedAttributesCount: 0,
-    resource: res,
-    instrumentationScope: sc,
-    spanContext: e.traceId !== undefined && TRACE_ID.test(e.traceId) ? { traceId: e.traceId, spanId: '', traceFlags: 0 } : undefined,
-  }));
+  const records = logs.map((e) => toReadable(e, res, sc, observed));
   const raw = ProtobufLogsSerializer.serializeRequest(records) ?? new Uint8Array(0);
   return Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
 }
