@@ -23,7 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
-import { CLK_TCK, procCpuTicks as cpuTicks, procStat, procStatusKiB as statusKiB } from './harness.js';
+import { CLK_TCK, procStat, procStatusKiB as statusKiB } from './harness.js';
 
 const BIN = fileURLToPath(new URL('../../bin/tyk-otel-pump.js', import.meta.url));
 
@@ -72,12 +72,6 @@ export interface AgentJob {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** User and system clock ticks of `pid` so far. */
-function cpuTicksSplit(pid: number): [number, number] {
-  const s = procStat(pid);
-  return [s.userTicks, s.sysTicks];
-}
-
 function sumOf(text: string, prefix: string): number {
   let total = 0;
   for (const l of text.split('\n')) if (l.startsWith(prefix)) total += Number(l.slice(l.lastIndexOf(' ') + 1));
@@ -120,8 +114,8 @@ export async function runCompiledAgent(job: AgentJob): Promise<AgentRun> {
       await sleep(2);
     }
     const t0 = performance.now();
-    const c0 = cpuTicks(pid);
-    const sys0 = cpuTicksSplit(pid)[1];
+    // One read of /proc/<pid>/stat gives both the total and its system part.
+    const { cpuTicks: c0, sysTicks: sys0 } = procStat(pid);
     const startRssMiB = statusKiB(pid, 'VmRSS') / 1024;
     const rssByTenth: number[] = [];
     let midScrapeMs: number | undefined;
@@ -157,8 +151,7 @@ export async function runCompiledAgent(job: AgentJob): Promise<AgentRun> {
     for (;;) {
       alive();
       t1 = performance.now();
-      c1 = cpuTicks(pid);
-      sys1 = cpuTicksSplit(pid)[1];
+      ({ cpuTicks: c1, sysTicks: sys1 } = procStat(pid));
       peak = statusKiB(pid, 'VmHWM');
       text = await get(job.promPort);
       scrapeMs = performance.now() - t1;
